@@ -1,0 +1,258 @@
+//! Configuration: one TOML file plus `VHGATE_` environment overrides (`VHGATE_SERVER__LISTEN`,
+//! `VHGATE_DATABASE__URL`, ...), validated at start-up so a bad setting fails with a clear
+//! message instead of at the first request.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Errors while loading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration: {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub tls: TlsConfig,
+    pub database: DatabaseConfig,
+    pub policy: PolicyConfig,
+    pub secrets: SecretsConfig,
+    pub log: LogConfig,
+    pub auth: AuthConfig,
+}
+
+/// Where and as whom the gateway listens.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Listen address (default 127.0.0.1:8443).
+    pub listen: SocketAddr,
+    /// Seconds to wait for in-flight requests on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Maximum simultaneous connections; further TCP connections wait in the accept queue.
+    pub max_connections: usize,
+}
+
+/// Server certificate and the convenant's trust anchors for client certificates.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// PEM files with the CA certificates partner client certificates must chain to.
+    pub client_ca: Vec<PathBuf>,
+    /// PEM or DER certificate revocation lists; a revoked client certificate fails the handshake.
+    pub crls: Vec<PathBuf>,
+}
+
+/// The case record and disclosure log database.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://path/to/file.db` (embedded default) or `postgres://...`.
+    pub url: String,
+    pub max_connections: u32,
+}
+
+/// Where the Rego policies and their data live.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyConfig {
+    pub dir: PathBuf,
+}
+
+/// Key files. Secrets never live in the database or the config itself.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretsConfig {
+    /// 32 random bytes (hex or raw): HMAC key for subject pseudonyms.
+    pub pseudonym_key_file: PathBuf,
+    /// 32 random bytes (hex or raw): AEAD key for BSNs at rest in the case record.
+    pub record_key_file: PathBuf,
+}
+
+/// Disclosure-log group commit.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Most entries appended in one transaction.
+    pub batch_max: usize,
+    /// How long the writer waits for more entries after the first of a batch, in microseconds.
+    pub batch_wait_us: u64,
+    /// A request whose entry is not committed within this many milliseconds gets 503.
+    pub commit_timeout_ms: u64,
+}
+
+/// Token verification settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The `aud` partners must put in their tokens.
+    pub audience: String,
+    /// Clock skew tolerated on `iat`/`exp`, in seconds.
+    pub leeway_secs: u64,
+    /// Longest allowed token lifetime (`exp - iat`), in seconds.
+    pub max_token_lifetime_secs: u64,
+    /// Verified tokens kept in memory.
+    pub token_cache_entries: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            shutdown_grace_secs: 10,
+            max_connections: 4096,
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        TlsConfig {
+            cert: "certs/dev/gateway.pem".into(),
+            key: "certs/dev/gateway.key".into(),
+            client_ca: vec!["certs/dev/ca.pem".into()],
+            crls: vec![],
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: "sqlite://vhgate.db".into(), max_connections: 8 }
+    }
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig { dir: "policies".into() }
+    }
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            pseudonym_key_file: "secrets/pseudonym.key".into(),
+            record_key_file: "secrets/record.key".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { batch_max: 256, batch_wait_us: 500, commit_timeout_ms: 2000 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            audience: "vhgate".into(),
+            leeway_secs: 30,
+            max_token_lifetime_secs: 900,
+            token_cache_entries: 10_000,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            tls: TlsConfig::default(),
+            database: DatabaseConfig::default(),
+            policy: PolicyConfig::default(),
+            secrets: SecretsConfig::default(),
+            log: LogConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file (if given; it must exist), then `VHGATE_` variables,
+    /// and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Load(format!("config file {} not found", file.display())));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(Env::prefixed("VHGATE_").split("__"))
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that serde cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field, message: &str| Err(ConfigError::Invalid { field, message: message.into() });
+        let url = &self.database.url;
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid("database.url", "must start with sqlite: or postgres://");
+        }
+        if self.database.max_connections == 0 {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.tls.client_ca.is_empty() {
+            return invalid("tls.client_ca", "at least one trust anchor is required (mutual TLS is mandatory)");
+        }
+        if self.log.batch_max == 0 || self.log.batch_max > 10_000 {
+            return invalid("log.batch_max", "must be between 1 and 10000");
+        }
+        if self.log.commit_timeout_ms == 0 {
+            return invalid("log.commit_timeout_ms", "must be positive");
+        }
+        if self.auth.audience.trim().is_empty() {
+            return invalid("auth.audience", "must not be empty");
+        }
+        if self.auth.max_token_lifetime_secs == 0 || self.auth.max_token_lifetime_secs > 900 {
+            return invalid("auth.max_token_lifetime_secs", "must be between 1 and 900 (DESIGN.md §3)");
+        }
+        if self.server.max_connections == 0 {
+            return invalid("server.max_connections", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// Commit timeout as a [`Duration`].
+    pub fn commit_timeout(&self) -> Duration {
+        Duration::from_millis(self.log.commit_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().map_err(|e| e.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    #[test]
+    fn rejects_bad_values() {
+        let mut c = Config::default();
+        c.database.url = "mysql://x".into();
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.auth.max_token_lifetime_secs = 3600;
+        assert!(c.validate().is_err());
+    }
+}
