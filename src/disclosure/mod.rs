@@ -1,0 +1,107 @@
+//! The disclosure log: one append-only, hash-chained entry per decision on a person-level
+//! request (and per refused authentication after the TLS handshake). An entry is durable
+//! before any response byte leaves the gateway; if it cannot be written, nothing is disclosed.
+
+pub mod store;
+pub mod verify;
+pub mod writer;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::sha256;
+use crate::policy::{Outcome, Tier, Withheld};
+
+pub use writer::{LogError, LogWriter};
+
+/// What kind of request an entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Event {
+    ReadPerson,
+    Lookup,
+    AuthFailure,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::ReadPerson => "read_person",
+            Event::Lookup => "lookup",
+            Event::AuthFailure => "auth_failure",
+        }
+    }
+}
+
+/// Who asked, as far as it is known (an authentication failure may know only the OIN).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequesterRecord {
+    pub oin: Option<String>,
+    pub partner_type: Option<String>,
+    pub sub: Option<String>,
+    pub role: Option<String>,
+    pub purpose: Option<String>,
+    /// SHA-256 thumbprint of the client certificate (base64url), as in `cnf.x5t#S256`.
+    pub cert_thumbprint: Option<String>,
+}
+
+/// The pseudonymised subject of a request: HMAC(key_v, BSN) and the key version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectRecord {
+    pub pseudonym: String,
+    pub key_version: i32,
+}
+
+/// An entry as the gateway hands it to the writer; the writer assigns `seq` and chains it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewEntry {
+    pub id: uuid::Uuid,
+    /// RFC 3339 UTC with microseconds.
+    pub time: String,
+    pub event: Event,
+    pub outcome: Outcome,
+    /// HTTP status the requester received.
+    pub status: u16,
+    pub requester: RequesterRecord,
+    pub case_id: Option<uuid::Uuid>,
+    pub subject: Option<SubjectRecord>,
+    pub tier: Tier,
+    pub disclosed: Vec<String>,
+    pub withheld: Vec<Withheld>,
+    pub reasons: Vec<String>,
+    pub policy_revision: String,
+    /// Stable problem type for refusals that never reached the policy (auth failures).
+    pub problem_type: Option<String>,
+    /// W3C trace context from the partner's request, if it sent one.
+    pub traceparent: Option<String>,
+}
+
+/// The canonical, hashed form of an entry: format version, sequence number and the entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    pub v: u32,
+    pub seq: i64,
+    #[serde(flatten)]
+    pub entry: NewEntry,
+}
+
+/// Current entry format version.
+pub const ENTRY_VERSION: u32 = 1;
+
+impl LogEntry {
+    /// The exact bytes that are stored and hashed. serde_json writes struct fields in
+    /// declaration order, so the encoding is deterministic.
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
+        serde_json::to_vec(self)
+    }
+}
+
+/// `SHA-256(prev_hash || entry_bytes)`: the chain link.
+pub fn chain_hash(prev: &[u8], entry_bytes: &[u8]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(prev.len() + entry_bytes.len());
+    buf.extend_from_slice(prev);
+    buf.extend_from_slice(entry_bytes);
+    sha256(&buf)
+}
+
+/// The hash before the first entry.
+pub const GENESIS_HASH: [u8; 32] = [0u8; 32];
