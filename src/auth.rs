@@ -1,0 +1,311 @@
+//! Partner tokens (DESIGN.md §3): a short-lived JWT signed by the partner's own registered key
+//! (EdDSA or ES256 only), bound to the presenting client certificate (RFC 8705 `cnf.x5t#S256`).
+//! Verified tokens are cached by SHA-256(token || certificate thumbprint), so a partner system
+//! can reuse its token until it expires without paying for a signature check every request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::sha256;
+use crate::policy::ConvenantSummary;
+use crate::registry::RegisteredPartner;
+
+/// Why a token was refused. Every variant is a 401 with its own problem `type`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no bearer token in the Authorization header")]
+    MissingToken,
+    #[error("the token is not a well-formed JWT: {0}")]
+    Malformed(String),
+    #[error("token algorithm {0} is not accepted (only EdDSA and ES256)")]
+    UnsupportedAlgorithm(String),
+    #[error("no registered key of this partner matches the token")]
+    UnknownKey,
+    #[error("the token signature does not verify against the partner's registered key")]
+    BadSignature,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet (iat or nbf in the future)")]
+    NotYetValid,
+    #[error("the token lives longer than {0} seconds (exp - iat)")]
+    LifetimeTooLong(u64),
+    #[error("the token issuer does not match the OIN of the client certificate")]
+    IssuerMismatch,
+    #[error("the token audience is not this gateway")]
+    WrongAudience,
+    #[error("the token lacks the required claim {0}")]
+    MissingClaim(String),
+    #[error("the token is bound to another client certificate (cnf x5t#S256)")]
+    CertificateBinding,
+    #[error("role {0} is not in the convenant")]
+    UnknownRole(String),
+    #[error("purpose {0} is not in the convenant")]
+    UnknownPurpose(String),
+}
+
+impl AuthError {
+    /// Stable slug for the problem `type`.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "token-missing",
+            AuthError::Malformed(_) => "token-malformed",
+            AuthError::UnsupportedAlgorithm(_) => "token-algorithm",
+            AuthError::UnknownKey => "token-unknown-key",
+            AuthError::BadSignature => "token-signature",
+            AuthError::Expired => "token-expired",
+            AuthError::NotYetValid => "token-not-yet-valid",
+            AuthError::LifetimeTooLong(_) => "token-lifetime",
+            AuthError::IssuerMismatch => "token-issuer",
+            AuthError::WrongAudience => "token-audience",
+            AuthError::MissingClaim(_) => "token-claim-missing",
+            AuthError::CertificateBinding => "token-certificate-binding",
+            AuthError::UnknownRole(_) => "token-unknown-role",
+            AuthError::UnknownPurpose(_) => "token-unknown-purpose",
+        }
+    }
+}
+
+/// The `cnf` claim (RFC 8705).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    #[serde(rename = "x5t#S256")]
+    pub x5t_s256: String,
+}
+
+/// Audience: one string or a list, as RFC 7519 allows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The claims vhgate requires. Numeric dates are integers: a string `exp` does not parse.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Audience,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub jti: String,
+    pub role: String,
+    pub purpose: String,
+    pub cnf: Confirmation,
+}
+
+/// A token that passed every check.
+#[derive(Clone, Debug)]
+pub struct VerifiedToken {
+    pub claims: Claims,
+    pub kid: Option<String>,
+}
+
+/// Token verification settings.
+#[derive(Clone, Debug)]
+pub struct VerifierSettings {
+    pub audience: String,
+    pub leeway_secs: u64,
+    pub max_lifetime_secs: u64,
+    pub cache_entries: usize,
+}
+
+/// Verifies partner tokens and caches the result.
+pub struct TokenVerifier {
+    settings: VerifierSettings,
+    cache: Mutex<HashMap<[u8; 32], Arc<VerifiedToken>>>,
+}
+
+const REQUIRED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "iat", "jti", "role", "purpose", "cnf"];
+
+impl TokenVerifier {
+    pub fn new(settings: VerifierSettings) -> Self {
+        TokenVerifier { settings, cache: Mutex::new(HashMap::new()) }
+    }
+
+    /// Verifies `token` as presented by `partner` over the certificate with `thumbprint`.
+    pub fn verify(
+        &self,
+        token: &str,
+        partner: &RegisteredPartner,
+        thumbprint: &str,
+        convenant: &ConvenantSummary,
+        now: i64,
+    ) -> Result<Arc<VerifiedToken>, AuthError> {
+        let mut key_material = Vec::with_capacity(token.len() + thumbprint.len() + 1);
+        key_material.extend_from_slice(token.as_bytes());
+        key_material.push(0);
+        key_material.extend_from_slice(thumbprint.as_bytes());
+        let cache_key = sha256(&key_material);
+        if let Some(hit) = self.cache_get(&cache_key) {
+            // Signature and binding were checked when cached; time and registry can change.
+            self.check_time(&hit.claims, now)?;
+            check_registers(&hit.claims, convenant)?;
+            if hit.claims.iss != partner.oin {
+                return Err(AuthError::IssuerMismatch);
+            }
+            return Ok(hit);
+        }
+        let verified = Arc::new(self.verify_uncached(token, partner, thumbprint, convenant, now)?);
+        self.cache_put(cache_key, verified.clone(), now);
+        Ok(verified)
+    }
+
+    fn cache_get(&self, key: &[u8; 32]) -> Option<Arc<VerifiedToken>> {
+        self.cache.lock().ok()?.get(key).cloned()
+    }
+
+    fn cache_put(&self, key: [u8; 32], token: Arc<VerifiedToken>, now: i64) {
+        let Ok(mut cache) = self.cache.lock() else { return };
+        if cache.len() >= self.settings.cache_entries {
+            cache.retain(|_, t| t.claims.exp > now);
+            if cache.len() >= self.settings.cache_entries {
+                cache.clear();
+            }
+        }
+        cache.insert(key, token);
+    }
+
+    fn verify_uncached(
+        &self,
+        token: &str,
+        partner: &RegisteredPartner,
+        thumbprint: &str,
+        convenant: &ConvenantSummary,
+        now: i64,
+    ) -> Result<VerifiedToken, AuthError> {
+        let (alg, kid) = read_header(token)?;
+        let candidates: Vec<_> = partner
+            .keys
+            .iter()
+            .filter(|k| k.alg == alg && kid.as_ref().is_none_or(|kid| &k.kid == kid))
+            .collect();
+        if candidates.is_empty() {
+            return Err(AuthError::UnknownKey);
+        }
+        let mut validation = Validation::new(alg);
+        validation.algorithms = vec![alg];
+        validation.set_audience(&[&self.settings.audience]);
+        validation.leeway = self.settings.leeway_secs;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub", "aud"]);
+        let mut last = AuthError::BadSignature;
+        for key in candidates {
+            // Decode into a loose map first so a missing claim is reported by name.
+            match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key.key, &validation) {
+                Ok(data) => {
+                    if let Some(missing) = REQUIRED_CLAIMS.iter().find(|c| !data.claims.contains_key(**c)) {
+                        return Err(AuthError::MissingClaim((*missing).to_string()));
+                    }
+                    let claims: Claims = serde_json::from_value(serde_json::Value::Object(data.claims))
+                        .map_err(|e| AuthError::Malformed(e.to_string()))?;
+                    self.check_claims(&claims, partner, thumbprint, convenant, now)?;
+                    return Ok(VerifiedToken { claims, kid: Some(key.kid.clone()) });
+                }
+                Err(e) => {
+                    last = map_jwt_error(e);
+                    if last != AuthError::BadSignature {
+                        return Err(last);
+                    }
+                }
+            }
+        }
+        Err(last)
+    }
+
+    fn check_time(&self, c: &Claims, now: i64) -> Result<(), AuthError> {
+        let leeway = self.settings.leeway_secs as i64;
+        if c.exp <= now - leeway {
+            return Err(AuthError::Expired);
+        }
+        if c.iat > now + leeway || c.nbf.is_some_and(|nbf| nbf > now + leeway) {
+            return Err(AuthError::NotYetValid);
+        }
+        Ok(())
+    }
+
+    fn check_claims(
+        &self,
+        c: &Claims,
+        partner: &RegisteredPartner,
+        thumbprint: &str,
+        convenant: &ConvenantSummary,
+        now: i64,
+    ) -> Result<(), AuthError> {
+        self.check_time(c, now)?;
+        if c.exp - c.iat > self.settings.max_lifetime_secs as i64 || c.exp < c.iat {
+            return Err(AuthError::LifetimeTooLong(self.settings.max_lifetime_secs));
+        }
+        if c.iss != partner.oin {
+            return Err(AuthError::IssuerMismatch);
+        }
+        for (name, value) in [("sub", &c.sub), ("jti", &c.jti)] {
+            if value.trim().is_empty() {
+                return Err(AuthError::MissingClaim(name.into()));
+            }
+        }
+        if c.cnf.x5t_s256 != thumbprint {
+            return Err(AuthError::CertificateBinding);
+        }
+        check_registers(c, convenant)
+    }
+}
+
+fn check_registers(c: &Claims, convenant: &ConvenantSummary) -> Result<(), AuthError> {
+    if !convenant.roles.contains(&c.role) {
+        return Err(AuthError::UnknownRole(c.role.chars().take(64).collect()));
+    }
+    if !convenant.purposes.contains(&c.purpose) {
+        return Err(AuthError::UnknownPurpose(c.purpose.chars().take(64).collect()));
+    }
+    Ok(())
+}
+
+/// Reads `alg` and `kid` from the header ourselves, so `none`, `HS256` and other algorithms
+/// are refused by name before any key is touched.
+fn read_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
+    let header_b64 = token.split('.').next().unwrap_or_default();
+    if token.split('.').count() != 3 {
+        return Err(AuthError::Malformed("expected three dot-separated parts".into()));
+    }
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .map_err(|_| AuthError::Malformed("header is not base64url".into()))?;
+    let header: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed("header is not JSON".into()))?;
+    let alg = header.get("alg").and_then(|a| a.as_str()).unwrap_or("");
+    let alg = match alg {
+        "EdDSA" => Algorithm::EdDSA,
+        "ES256" => Algorithm::ES256,
+        other => return Err(AuthError::UnsupportedAlgorithm(other.chars().take(16).collect())),
+    };
+    let kid = header.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+    Ok((alg, kid))
+}
+
+fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match e.kind() {
+        K::InvalidSignature => AuthError::BadSignature,
+        K::ExpiredSignature => AuthError::Expired,
+        K::ImmatureSignature => AuthError::NotYetValid,
+        K::InvalidAudience => AuthError::WrongAudience,
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => AuthError::UnsupportedAlgorithm("?".into()),
+        K::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
+        K::InvalidIssuer => AuthError::IssuerMismatch,
+        other => AuthError::Malformed(format!("{other:?}")),
+    }
+}
+
+/// Signs a token with a partner's private key (PKCS#8 PEM, Ed25519). For the demo and tests.
+pub fn sign_token(claims: &Claims, key_pem: &str, kid: Option<&str>) -> Result<String, jsonwebtoken::errors::Error> {
+    let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ed_pem(key_pem.as_bytes())?)
+}
