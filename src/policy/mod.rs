@@ -1,0 +1,313 @@
+//! Policy decisions. The three principles live in Rego (policies/); this module defines the
+//! contract with them (input and decision shapes), loads and prepares them once, and keeps the
+//! engine behind [`PolicyEngine`] so a second engine (OPA-compiled WASM) can sit beside regorus.
+
+mod regorus_engine;
+pub mod testing;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use regorus_engine::RegorusEngine;
+
+/// Errors of the policy layer.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("policy {path} does not parse: {message}")]
+    Parse { path: String, message: String },
+    #[error("policy data {path} is not valid JSON: {message}")]
+    Data { path: String, message: String },
+    #[error("no policies found in {0}")]
+    Empty(PathBuf),
+    #[error("the convenant data is incomplete: {0}")]
+    Convenant(String),
+    #[error("policy evaluation failed: {0}")]
+    Eval(String),
+    #[error("policy returned a decision of the wrong shape: {0}")]
+    Shape(String),
+}
+
+/// What the requester asks the policy to decide on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Read a person's information in a case.
+    ReadPerson,
+    /// Hit/no-hit lookup by BSN.
+    Lookup,
+    /// Review the disclosure log (privacy officer).
+    ReviewDisclosures,
+}
+
+/// The requesting organisation and professional, from the certificate and the token.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Requester {
+    pub oin: String,
+    pub partner_type: String,
+    pub role: String,
+    pub purpose: String,
+    pub sub: String,
+}
+
+/// A participant at the case table.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ParticipantInput {
+    pub oin: String,
+    pub partner_type: String,
+    pub since: String,
+}
+
+/// The case as the policy sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaseInput {
+    pub id: String,
+    pub kind: String,
+    pub phase: String,
+    pub region: String,
+    pub requester_is_participant: bool,
+    pub participants: Vec<ParticipantInput>,
+}
+
+/// One field that could be disclosed: a person attribute (`persoon.naam`) or an information
+/// item (`item:<uuid>`), with what the policies reason about.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FieldInput {
+    pub name: String,
+    pub category: String,
+    pub leefgebied: Option<String>,
+    pub age_days: i64,
+}
+
+/// How many person-level requests this partner made in the last 24 hours (before this one).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct BudgetInput {
+    pub used: u64,
+}
+
+/// The policy input document (`input` in Rego). See policies/README.md.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PolicyInput {
+    pub action: Action,
+    pub now: String,
+    pub requester: Requester,
+    pub budget: BudgetInput,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub case: Option<CaseInput>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestInput>,
+    #[serde(default)]
+    pub fields: Vec<FieldInput>,
+}
+
+/// What the request itself narrowed to.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct RequestInput {
+    pub leefgebieden: Option<Vec<String>>,
+}
+
+/// One of the three principles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Principle {
+    Doelmatigheid,
+    Subsidiariteit,
+    Proportionaliteit,
+}
+
+/// The answer level the subsidiarity tier allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    None,
+    HitNoHit,
+    Summary,
+    Full,
+}
+
+/// A field the policy did not allow, with the principle that withheld it and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withheld {
+    pub field: String,
+    pub principle: Principle,
+    pub reason: String,
+}
+
+/// The decision object of DESIGN.md §2.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub allow: bool,
+    pub tier: Tier,
+    pub allowed_fields: Vec<String>,
+    pub withheld: Vec<Withheld>,
+    pub reasons: Vec<String>,
+    pub obligations: Vec<String>,
+}
+
+/// How a decision turned out, for the log and the privacy officer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Allowed,
+    Partial,
+    Denied,
+}
+
+impl Decision {
+    /// Checks the invariants the rest of the gateway relies on, so a faulty policy fails closed
+    /// instead of disclosing: every input field is either allowed or withheld (never both,
+    /// never neither), and nothing is allowed when `allow` is false.
+    pub fn validate(&self, fields: &[FieldInput]) -> Result<(), PolicyError> {
+        let names: BTreeSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let allowed: BTreeSet<&str> = self.allowed_fields.iter().map(String::as_str).collect();
+        let withheld: BTreeSet<&str> = self.withheld.iter().map(|w| w.field.as_str()).collect();
+        if let Some(f) = allowed.iter().find(|f| !names.contains(*f)) {
+            return Err(PolicyError::Shape(format!("allowed field {f} was not requested")));
+        }
+        if let Some(f) = allowed.intersection(&withheld).next() {
+            return Err(PolicyError::Shape(format!("field {f} both allowed and withheld")));
+        }
+        if let Some(f) = names.iter().find(|f| !allowed.contains(*f) && !withheld.contains(*f)) {
+            return Err(PolicyError::Shape(format!("field {f} neither allowed nor withheld")));
+        }
+        if !self.allow && !allowed.is_empty() {
+            return Err(PolicyError::Shape("fields allowed in a denial".into()));
+        }
+        Ok(())
+    }
+
+    /// Allowed, partly withheld, or denied.
+    pub fn outcome(&self) -> Outcome {
+        if !self.allow {
+            Outcome::Denied
+        } else if self.withheld.is_empty() {
+            Outcome::Allowed
+        } else {
+            Outcome::Partial
+        }
+    }
+}
+
+/// The parts of the convenant the gateway itself needs outside the policy (token checks).
+#[derive(Clone, Debug, Default)]
+pub struct ConvenantSummary {
+    pub roles: BTreeSet<String>,
+    pub purposes: BTreeSet<String>,
+    pub partner_types: BTreeSet<String>,
+}
+
+/// A prepared policy engine. Implementations prepare once and are shared by all requests.
+pub trait PolicyEngine: Send + Sync {
+    /// Decide a person-level request (read or lookup).
+    fn decide(&self, input: &PolicyInput) -> Result<Decision, PolicyError>;
+    /// May this requester review the disclosure log?
+    fn may_review_disclosures(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
+    /// Content hash of the policies and data this engine was prepared from.
+    fn revision(&self) -> &str;
+    /// Roles, purposes and partner types known to the convenant.
+    fn convenant(&self) -> &ConvenantSummary;
+}
+
+/// Policy sources and data read from a directory: `*.rego` (tests excluded unless asked for)
+/// and `data/*.json`.
+#[derive(Clone, Debug)]
+pub struct PolicySources {
+    pub modules: Vec<(String, String)>,
+    pub data: Vec<(String, serde_json::Value)>,
+}
+
+impl PolicySources {
+    /// Reads a policy directory. `with_tests` also loads `*_test.rego`.
+    pub fn read_dir(dir: &Path, with_tests: bool) -> Result<Self, PolicyError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| PolicyError::Io { path, source }
+        };
+        let mut modules = Vec::new();
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(io(dir))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        entries.sort();
+        for path in entries {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !name.ends_with(".rego") || (!with_tests && name.ends_with("_test.rego")) {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+            modules.push((path.display().to_string(), text));
+        }
+        if modules.is_empty() {
+            return Err(PolicyError::Empty(dir.to_path_buf()));
+        }
+        let data_dir = dir.join("data");
+        let mut data = Vec::new();
+        if data_dir.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&data_dir)
+                .map_err(io(&data_dir))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            files.sort();
+            for path in files {
+                let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+                let value = serde_json::from_str(&text).map_err(|e| PolicyError::Data {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                data.push((path.display().to_string(), value));
+            }
+        }
+        Ok(PolicySources { modules, data })
+    }
+
+    /// SHA-256 over every module and data file (name and content), hex: the policy revision
+    /// that every log entry names.
+    pub fn revision(&self) -> String {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for (name, text) in &self.modules {
+            let base = Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name);
+            ctx.update(base.as_bytes());
+            ctx.update(&[0]);
+            ctx.update(text.as_bytes());
+            ctx.update(&[0]);
+        }
+        for (name, value) in &self.data {
+            let base = Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name);
+            ctx.update(base.as_bytes());
+            ctx.update(&[0]);
+            ctx.update(value.to_string().as_bytes());
+            ctx.update(&[0]);
+        }
+        hex::encode(&ctx.finish().as_ref()[..16])
+    }
+
+    /// Reads the role, purpose and partner-type registers from `data.convenant`.
+    pub fn convenant(&self) -> Result<ConvenantSummary, PolicyError> {
+        let mut summary = ConvenantSummary::default();
+        for (_, value) in &self.data {
+            let Some(conv) = value.get("convenant") else { continue };
+            let keys = |k: &str| -> BTreeSet<String> {
+                conv.get(k)
+                    .and_then(|v| v.as_object())
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default()
+            };
+            summary.roles.extend(keys("roles"));
+            summary.purposes.extend(keys("purposes"));
+            summary.partner_types.extend(keys("partner_types"));
+        }
+        if summary.roles.is_empty() || summary.purposes.is_empty() || summary.partner_types.is_empty() {
+            return Err(PolicyError::Convenant(
+                "data.convenant needs roles, purposes and partner_types".into(),
+            ));
+        }
+        Ok(summary)
+    }
+}

@@ -1,0 +1,98 @@
+//! The in-process Rego engine (regorus). Policies are parsed and compiled once per entry point;
+//! a compiled policy is shared (`Arc`) and evaluated with fresh input per request.
+
+use regorus::{CompiledPolicy, Engine, Value};
+
+use super::{ConvenantSummary, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources};
+
+/// Rule that yields the decision object for `read_person` and `lookup`.
+pub const DECISION_RULE: &str = "data.vhgate.decision.decision";
+/// Rule that says whether the requester may review the disclosure log.
+pub const REVIEW_RULE: &str = "data.vhgate.access.review_disclosures";
+
+/// Regorus-backed [`PolicyEngine`].
+pub struct RegorusEngine {
+    decision: CompiledPolicy,
+    review: CompiledPolicy,
+    revision: String,
+    convenant: ConvenantSummary,
+}
+
+impl std::fmt::Debug for RegorusEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegorusEngine").field("revision", &self.revision).finish()
+    }
+}
+
+/// Builds an engine with every module and data document loaded (nothing compiled yet).
+pub(crate) fn load_engine(sources: &PolicySources) -> Result<Engine, PolicyError> {
+    let mut engine = Engine::new();
+    for (path, text) in &sources.modules {
+        engine
+            .add_policy(path.clone(), text.clone())
+            .map_err(|e| PolicyError::Parse { path: path.clone(), message: e.to_string() })?;
+    }
+    for (path, value) in &sources.data {
+        engine
+            .add_data(Value::from(value.clone()))
+            .map_err(|e| PolicyError::Data { path: path.clone(), message: e.to_string() })?;
+    }
+    Ok(engine)
+}
+
+impl RegorusEngine {
+    /// Parses and compiles the policies once.
+    pub fn prepare(sources: &PolicySources) -> Result<Self, PolicyError> {
+        let mut engine = load_engine(sources)?;
+        let compile = |engine: &mut Engine, rule: &str| {
+            engine
+                .compile_with_entrypoint(&rule.into())
+                .map_err(|e| PolicyError::Parse { path: rule.to_string(), message: e.to_string() })
+        };
+        let decision = compile(&mut engine, DECISION_RULE)?;
+        let review = compile(&mut engine, REVIEW_RULE)?;
+        Ok(RegorusEngine {
+            decision,
+            review,
+            revision: sources.revision(),
+            convenant: sources.convenant()?,
+        })
+    }
+
+    fn eval(&self, policy: &CompiledPolicy, input: &PolicyInput) -> Result<serde_json::Value, PolicyError> {
+        let input = serde_json::to_value(input).map_err(|e| PolicyError::Eval(e.to_string()))?;
+        let out = policy
+            .eval_with_input(Value::from(input))
+            .map_err(|e| PolicyError::Eval(e.to_string()))?;
+        if out == Value::Undefined {
+            return Ok(serde_json::Value::Null);
+        }
+        serde_json::to_value(&out).map_err(|e| PolicyError::Eval(e.to_string()))
+    }
+}
+
+impl PolicyEngine for RegorusEngine {
+    fn decide(&self, input: &PolicyInput) -> Result<Decision, PolicyError> {
+        let out = self.eval(&self.decision, input)?;
+        if out.is_null() {
+            return Err(PolicyError::Shape(format!("{DECISION_RULE} is undefined")));
+        }
+        let decision: Decision =
+            serde_json::from_value(out).map_err(|e| PolicyError::Shape(e.to_string()))?;
+        decision.validate(&input.fields)?;
+        Ok(decision)
+    }
+
+    fn may_review_disclosures(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
+        // Undefined means no: default deny.
+        Ok(self.eval(&self.review, input)? == serde_json::Value::Bool(true))
+    }
+
+    fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    fn convenant(&self) -> &ConvenantSummary {
+        &self.convenant
+    }
+}
