@@ -1,0 +1,86 @@
+//! HTTP API (DESIGN.md §5). Handlers stay thin: parse, call [`crate::gateway`], map errors to
+//! problem+json.
+
+mod cases;
+mod disclosures;
+mod health;
+mod lookup;
+pub mod problem;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::gateway::{Caller, Gateway};
+use crate::tls::PeerIdentity;
+use problem::Problem;
+
+/// Shared state of every handler.
+pub type AppState = Arc<Gateway>;
+
+/// The router with all routes.
+pub fn router(gateway: AppState) -> Router {
+    Router::new()
+        .route("/v1/cases/{case_id}/persons/{person_id}", get(cases::read_person))
+        .route("/v1/lookup", post(lookup::lookup))
+        .route("/v1/disclosures", get(disclosures::list))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(health::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(gateway)
+}
+
+async fn not_found() -> Problem {
+    Problem::new(StatusCode::NOT_FOUND, "no-such-route", "Not found", "no such endpoint; see /openapi.json")
+}
+
+async fn method_not_allowed() -> Problem {
+    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "see /openapi.json")
+}
+
+/// An authenticated caller: the certificate's partner plus a verified token. Refusals are
+/// logged by the gateway before they are answered.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, gateway: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(peer) = parts.extensions.get::<Arc<PeerIdentity>>().cloned() else {
+            // Only reachable if the router is served without the mTLS acceptor.
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "client-certificate-required",
+                "Client certificate required",
+                "this gateway only answers over mutual TLS",
+            ));
+        };
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        let traceparent = parts
+            .headers
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| is_traceparent(v))
+            .map(str::to_owned);
+        gateway.authenticate(&peer, bearer, traceparent).await.map(Authenticated).map_err(Problem::from)
+    }
+}
+
+/// W3C trace context `version-traceid-parentid-flags`, lower-case hex.
+fn is_traceparent(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    parts.len() == 4 && hex(parts[0], 2) && hex(parts[1], 32) && hex(parts[2], 16) && hex(parts[3], 2)
+}

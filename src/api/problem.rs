@@ -1,0 +1,141 @@
+//! RFC 9457 problem details with stable `type`s.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::domain::DisclosureId;
+use crate::gateway::GatewayError;
+use crate::policy::Decision;
+
+/// Prefix of every problem `type`.
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:vhgate:problem:";
+
+/// A problem+json response.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disclosure_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Box<Decision>>,
+    #[serde(skip)]
+    www_authenticate: bool,
+    #[serde(skip)]
+    retry_after: bool,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem {
+            problem_type: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            disclosure_id: None,
+            decision: None,
+            www_authenticate: false,
+            retry_after: false,
+        }
+    }
+
+    pub fn bad_request(slug: &str, detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, slug, "Bad request", detail)
+    }
+
+    fn logged(mut self, id: Option<DisclosureId>) -> Self {
+        self.disclosure_id = id.map(|i| i.to_string());
+        self
+    }
+}
+
+impl From<GatewayError> for Problem {
+    fn from(e: GatewayError) -> Self {
+        match e {
+            GatewayError::Unauthenticated { error, detail, disclosure_id } => {
+                let mut p = Problem::new(StatusCode::UNAUTHORIZED, error.slug(), "Unauthenticated", detail)
+                    .logged(Some(disclosure_id));
+                p.www_authenticate = true;
+                p
+            }
+            GatewayError::UnknownOrganisation { disclosure_id } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "unknown-organisation",
+                "Unknown organisation",
+                "the OIN in the client certificate is not a partner in the convenant",
+            )
+            .logged(Some(disclosure_id)),
+            GatewayError::Denied { decision, disclosure_id } => {
+                let (slug, detail) = if decision.tier == crate::policy::Tier::HitNoHit {
+                    ("hit-no-hit-only", "only a hit/no-hit lookup is allowed for this request (POST /v1/lookup)")
+                } else {
+                    ("denied", "the convenant's policies do not allow this request; see decision.reasons")
+                };
+                let mut p = Problem::new(StatusCode::FORBIDDEN, slug, "Refused by policy", detail).logged(Some(disclosure_id));
+                p.decision = Some(decision);
+                p
+            }
+            GatewayError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail),
+            GatewayError::NotFound { disclosure_id } => {
+                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such case, or no such person in it")
+                    .logged(Some(disclosure_id))
+            }
+            GatewayError::Log(e) => {
+                tracing::error!(error = %e, "disclosure log unavailable: refusing to disclose");
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "log-unavailable",
+                    "Disclosure log unavailable",
+                    "the decision could not be recorded durably, so nothing was disclosed; retry later",
+                );
+                p.retry_after = true;
+                p
+            }
+            GatewayError::Policy { source, disclosure_id } => {
+                tracing::error!(error = %source, "policy evaluation failed");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "policy-error",
+                    "Policy evaluation failed",
+                    "the policy could not decide this request, so nothing was disclosed",
+                )
+                .logged(disclosure_id)
+            }
+            GatewayError::Store(e) => {
+                tracing::error!(error = %e, "storage failure");
+                let mut p = Problem::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage-unavailable",
+                    "Storage unavailable",
+                    "the case record could not be read; nothing was disclosed",
+                );
+                p.retry_after = true;
+                p
+            }
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
+        let mut res = (status, body).into_response();
+        let headers = res.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(id) = self.disclosure_id.as_deref().and_then(|i| HeaderValue::from_str(i).ok()) {
+            headers.insert("disclosure-id", id);
+        }
+        if self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        if self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        res
+    }
+}

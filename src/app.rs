@@ -1,0 +1,156 @@
+//! Wiring: from a validated [`Config`] to a running gateway.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::auth::{TokenVerifier, VerifierSettings};
+use crate::config::Config;
+use crate::crypto::{read_key_file, CryptoError, Pseudonymizer, RecordCipher};
+use crate::disclosure::writer::WriterConfig;
+use crate::disclosure::{store as log_store, LogWriter};
+use crate::gateway::{BudgetCounter, Gateway};
+use crate::policy::{PolicyError, PolicySources, RegorusEngine};
+use crate::record::CaseRecord;
+use crate::registry::PartnerRegistry;
+use crate::store::{Db, StoreError};
+use crate::tls::TlsError;
+
+/// Start-up failures, each naming what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+}
+
+/// Loads and prepares the policies in a directory.
+pub fn load_policy(dir: &std::path::Path) -> Result<RegorusEngine, PolicyError> {
+    RegorusEngine::prepare(&PolicySources::read_dir(dir, false)?)
+}
+
+/// Opens the case record with the configured keys.
+pub fn open_record(config: &Config, db: Db) -> Result<CaseRecord, AppError> {
+    let pseudonym_key = read_key_file(&config.secrets.pseudonym_key_file)?;
+    let record_key = read_key_file(&config.secrets.record_key_file)?;
+    Ok(CaseRecord::new(db, RecordCipher::new(&record_key)?, Pseudonymizer::new(&pseudonym_key, 1)))
+}
+
+/// A gateway ready to serve.
+pub struct App {
+    pub gateway: Arc<Gateway>,
+    pub config: Config,
+    tls: Arc<rustls::ServerConfig>,
+}
+
+impl App {
+    /// Connects, migrates, loads secrets, policies and the partner registry, starts the log writer.
+    pub async fn build(config: Config) -> Result<App, AppError> {
+        config.validate()?;
+        let tls = crate::tls::server_config(&config.tls)?;
+        let policy = load_policy(&config.policy.dir)?;
+        let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+        db.migrate().await?;
+        let record = open_record(&config, db.clone())?;
+        let (registry, problems) = PartnerRegistry::build(record.partners().await?, record.partner_keys().await?);
+        for p in problems {
+            tracing::warn!(kid = %p.kid, problem = %p.message, "partner key not loaded");
+        }
+        let budget = BudgetCounter::default();
+        let now = crate::record::now();
+        budget.seed(&log_store::requests_since(&db, now - chrono::Duration::hours(24)).await?, now);
+        let (writer, _task) = LogWriter::spawn(
+            db,
+            WriterConfig {
+                batch_max: config.log.batch_max,
+                batch_wait: Duration::from_micros(config.log.batch_wait_us),
+                commit_timeout: config.commit_timeout(),
+            },
+        );
+        let verifier = TokenVerifier::new(VerifierSettings {
+            audience: config.auth.audience.clone(),
+            leeway_secs: config.auth.leeway_secs,
+            max_lifetime_secs: config.auth.max_token_lifetime_secs,
+            cache_entries: config.auth.token_cache_entries,
+        });
+        tracing::info!(partners = registry.len(), policy_revision = %crate::policy::PolicyEngine::revision(&policy), "gateway prepared");
+        let gateway = Arc::new(Gateway::new(record, Arc::new(policy), registry, writer, verifier, budget));
+        Ok(App { gateway, config, tls })
+    }
+
+    /// Binds the listen address and serves in the background.
+    pub async fn start(self) -> Result<RunningServer, AppError> {
+        let addr = self.config.server.listen;
+        let listener = TcpListener::bind(addr).await.map_err(|source| AppError::Listen { addr, source })?;
+        let local = listener.local_addr().map_err(|source| AppError::Listen { addr, source })?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let router = crate::api::router(self.gateway.clone());
+        let handle = tokio::spawn(crate::server::serve(
+            listener,
+            self.tls,
+            router,
+            self.config.server.max_connections,
+            Duration::from_secs(self.config.server.shutdown_grace_secs),
+            async {
+                let _ = rx.await;
+            },
+        ));
+        tracing::info!(addr = %local, "vhgate listening (mutual TLS)");
+        Ok(RunningServer { addr: local, gateway: self.gateway, shutdown: Some(tx), handle })
+    }
+}
+
+/// A gateway serving in the background.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub gateway: Arc<Gateway>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.handle).await;
+    }
+
+    /// Serves until ctrl-c / SIGTERM, then stops gracefully.
+    pub async fn run_until_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,304 @@
+//! Command line: `vhgate certs init | migrate | serve | dev token | demo | policy test | log verify`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use vhgate::app::{open_record, App};
+use vhgate::auth::{sign_token, Audience, Claims, Confirmation};
+use vhgate::config::Config;
+use vhgate::crypto::ensure_key_file;
+use vhgate::demo::{demo_kid, seed_cases, seed_partners, DemoIds};
+use vhgate::disclosure::verify::{verify, VerifyOutcome};
+use vhgate::pki::{demo_partner, DevPkiLayout};
+use vhgate::store::Db;
+
+#[derive(Parser)]
+#[command(name = "vhgate", version, about = "Information-sharing gateway for Zorg- en Veiligheidshuizen")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Development PKI.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+    /// Apply the database migrations for the configured database.
+    Migrate {
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run the gateway.
+    Serve {
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Helpers for trying the demo.
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+    /// Generate certificates (if absent), seed a fresh SQLite demo database, serve, and print
+    /// curl commands that work against it.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8443")]
+        listen: SocketAddr,
+        /// Folder for the demo database and keys (wiped and re-created).
+        #[arg(long, default_value = ".vhgate-demo")]
+        dir: PathBuf,
+        #[arg(long, default_value = "certs/dev")]
+        certs: PathBuf,
+    },
+    /// Policy tools.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Disclosure-log tools.
+    Log {
+        #[command(subcommand)]
+        command: LogCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum CertsCommand {
+    /// Generate the dev PKI: CA, gateway certificate, partner client certificates and token keys.
+    Init {
+        #[arg(long, default_value = "certs/dev")]
+        dir: PathBuf,
+        /// Replace an existing dev PKI.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum DevCommand {
+    /// Print a token signed with a demo partner's dev key and bound to its client certificate.
+    Token {
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        purpose: String,
+        /// The employee (`sub`).
+        #[arg(long)]
+        sub: Option<String>,
+        /// Lifetime in seconds (at most 900).
+        #[arg(long, default_value_t = 600)]
+        ttl: i64,
+        #[arg(long, default_value = "vhgate")]
+        audience: String,
+        #[arg(long, default_value = "certs/dev")]
+        certs: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Run the Rego tests (`test_` rules) in a policy directory.
+    Test {
+        #[arg(default_value = "policies")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum LogCommand {
+    /// Re-hash the whole chain and report the first broken entry (exit 1 if any).
+    Verify {
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Certs { command: CertsCommand::Init { dir, force } } => {
+            DevPkiLayout::new(&dir).generate(force)?;
+            println!("dev PKI written to {} (private keys 0600, git-ignored)", dir.display());
+            Ok(())
+        }
+        Command::Migrate { config } => {
+            let config = Config::load(config.as_deref())?;
+            let db = Db::connect(&config.database.url, 1).await?;
+            db.migrate().await?;
+            println!("migrations applied to {}", redact_url(&config.database.url));
+            Ok(())
+        }
+        Command::Serve { config } => {
+            let config = Config::load(config.as_deref())?;
+            App::build(config).await?.start().await?.run_until_signal().await;
+            Ok(())
+        }
+        Command::Dev { command: DevCommand::Token { partner, role, purpose, sub, ttl, audience, certs } } => {
+            println!("{}", dev_token(&DevPkiLayout::new(certs), &partner, &role, &purpose, sub, ttl, &audience)?);
+            Ok(())
+        }
+        Command::Demo { listen, dir, certs } => demo(listen, &dir, &certs).await,
+        Command::Policy { command: PolicyCommand::Test { dir } } => {
+            let results = vhgate::policy::testing::run_tests(&dir)?;
+            let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
+            for r in &failed {
+                println!("FAIL {} {}: {}", r.file, r.rule, r.message.as_deref().unwrap_or(""));
+            }
+            println!("policy: {} passed, {} failed", results.len() - failed.len(), failed.len());
+            if results.is_empty() {
+                bail!("no test_ rules found in {}", dir.display());
+            }
+            if !failed.is_empty() {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Log { command: LogCommand::Verify { config } } => {
+            let config = Config::load(config.as_deref())?;
+            let db = Db::connect(&config.database.url, 2).await?;
+            match verify(&db).await? {
+                VerifyOutcome::Intact { entries } => {
+                    println!("disclosure log intact: {entries} entries verified");
+                    Ok(())
+                }
+                VerifyOutcome::Broken { seq, reason } => {
+                    println!("disclosure log BROKEN at entry {seq}: {reason}");
+                    std::process::exit(1);
+                }
+            }
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A token for a demo partner, bound to its dev client certificate.
+pub fn dev_token(
+    pki: &DevPkiLayout,
+    partner: &str,
+    role: &str,
+    purpose: &str,
+    sub: Option<String>,
+    ttl: i64,
+    audience: &str,
+) -> anyhow::Result<String> {
+    let p = demo_partner(partner).with_context(|| format!("unknown demo partner {partner}"))?;
+    if !(1..=900).contains(&ttl) {
+        bail!("--ttl must be between 1 and 900 seconds");
+    }
+    let cert = vhgate::tls::load_certs(&pki.partner_cert(partner))?;
+    let key = std::fs::read_to_string(pki.partner_jwt_key(partner))
+        .with_context(|| format!("reading {}", pki.partner_jwt_key(partner).display()))?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        iss: p.oin.into(),
+        sub: sub.unwrap_or_else(|| format!("{partner}-medewerker-1")),
+        aud: Audience::One(audience.into()),
+        exp: now + ttl,
+        iat: now,
+        nbf: None,
+        jti: uuid::Uuid::new_v4().to_string(),
+        role: role.into(),
+        purpose: purpose.into(),
+        cnf: Confirmation { x5t_s256: vhgate::tls::thumbprint(&cert[0]) },
+    };
+    Ok(sign_token(&claims, &key, Some(&demo_kid(partner)))?)
+}
+
+async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()> {
+    let pki = DevPkiLayout::new(certs);
+    if !pki.exists() {
+        pki.generate(false)?;
+        println!("generated dev PKI in {}", certs.display());
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing old demo folder {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut config = Config::load(None)?;
+    config.server.listen = listen;
+    config.database.url = format!("sqlite://{}", dir.join("vhgate-demo.db").display());
+    config.secrets.pseudonym_key_file = dir.join("secrets/pseudonym.key");
+    config.secrets.record_key_file = dir.join("secrets/record.key");
+    config.tls.cert = pki.gateway_cert();
+    config.tls.key = pki.gateway_key();
+    config.tls.client_ca = vec![pki.ca_cert()];
+    config.tls.crls = vec![pki.crl()];
+    ensure_key_file(&config.secrets.pseudonym_key_file)?;
+    ensure_key_file(&config.secrets.record_key_file)?;
+    let db = Db::connect(&config.database.url, 2).await?;
+    db.migrate().await?;
+    let record = open_record(&config, db.clone())?;
+    seed_partners(&record, &pki).await?;
+    let ids = seed_cases(&record).await?;
+    db.close().await;
+    let server = App::build(config).await?.start().await?;
+    print_walkthrough(&server.addr, certs, &ids);
+    server.run_until_signal().await;
+    Ok(())
+}
+
+fn print_walkthrough(addr: &SocketAddr, certs: &Path, ids: &DemoIds) {
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "vhgate".into());
+    let base = format!("https://localhost:{}", addr.port());
+    let c = certs.display();
+    let curl = |partner: &str| format!("curl -s --cacert {c}/ca.pem --cert {c}/partners/{partner}.pem --key {c}/partners/{partner}.key");
+    let token = |var: &str, partner: &str, role: &str, purpose: &str| {
+        format!("{var}=$({exe} dev token --certs {c} --partner {partner} --role {role} --purpose {purpose})")
+    };
+    println!(
+        r#"
+vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another terminal:
+
+# 1. Allowed: Reclassering (at the table, legal ground for criminal and health data) reads the
+#    man who moves to Uden after detention. Everything is disclosed.
+{t1}
+{c1} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/{uc}/persons/{up}
+
+# 2. Partly withheld: the housing corporation reads the same man. It gets housing, network and
+#    safety information; criminal-law data, health data and the BSN are withheld by
+#    proportionaliteit, each with its reason (see "decision").
+{t2}
+{c2} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/{uc}/persons/{up}
+
+# 3. Hit/no-hit: the housing corporation is not at the table of the family case in Oss; it
+#    may only ask whether the young man in Oss is known, and whom to contact.
+{t3}
+{c3} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"bsn":"{ob}"}}' {base}/v1/lookup
+
+# 4. Denied: the same partner asks for the family case in Oss (not a participant).
+{c3} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/{gc}/persons/{gm}
+
+# 5. The privacy officer reviews what was disclosed.
+{t5}
+{c5} -H "Authorization: Bearer $TOKEN" "{base}/v1/disclosures?limit=5"
+"#,
+        t1 = token("TOKEN", "reclassering", "professional", "casusoverleg"),
+        c1 = curl("reclassering"),
+        t2 = token("TOKEN", "woningcorporatie", "professional", "casusoverleg"),
+        c2 = curl("woningcorporatie"),
+        t3 = token("TOKEN", "woningcorporatie", "professional", "casusoverleg"),
+        c3 = curl("woningcorporatie"),
+        t5 = token("TOKEN", "veiligheidshuis", "privacy_officer", "toezicht"),
+        c5 = curl("veiligheidshuis"),
+        uc = ids.uden_case,
+        up = ids.uden_man,
+        gc = ids.gezin_case,
+        gm = ids.gezin_mother,
+        ob = ids.oss_youth_bsn,
+    );
+}

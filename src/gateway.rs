@@ -1,0 +1,558 @@
+//! The gateway's domain service: what happens between a parsed request and its answer.
+//! Authenticate the caller, gather what the policy needs, decide, make the decision durable in
+//! the disclosure log, and only then hand back what may be disclosed. Handlers call this and
+//! map its errors; nothing here knows about HTTP beyond the status recorded in the log.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::auth::{AuthError, TokenVerifier, VerifiedToken};
+use crate::disclosure::store::{self as log_store, LogFilter};
+use crate::disclosure::{Event, LogError, LogWriter, NewEntry, RequesterRecord, SubjectRecord};
+use crate::domain::{Bsn, CaseId, DisclosureId, Leefgebied, PersonId};
+use crate::policy::{
+    Action, BudgetInput, CaseInput, Decision, FieldInput, Outcome, ParticipantInput, PolicyEngine, PolicyError,
+    PolicyInput, RequestInput, Requester, Tier, Withheld,
+};
+use crate::record::{CaseRecord, Person};
+use crate::registry::{PartnerRegistry, RegisteredPartner};
+use crate::store::StoreError;
+use crate::tls::PeerIdentity;
+
+/// Errors of the domain service. Each says whether a log entry was written (`disclosure_id`).
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("{detail}")]
+    Unauthenticated { error: AuthError, detail: String, disclosure_id: DisclosureId },
+    #[error("the client certificate's organisation is not a partner in the convenant")]
+    UnknownOrganisation { disclosure_id: DisclosureId },
+    #[error("refused by policy")]
+    Denied { decision: Box<Decision>, disclosure_id: DisclosureId },
+    #[error("not permitted: {0}")]
+    Forbidden(String),
+    #[error("case or person not found")]
+    NotFound { disclosure_id: DisclosureId },
+    #[error("{0}")]
+    Log(#[from] LogError),
+    #[error("policy failure: {source}")]
+    Policy { source: PolicyError, disclosure_id: Option<DisclosureId> },
+    #[error("storage failure: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// An authenticated caller: organisation from the certificate, professional from the token.
+#[derive(Clone)]
+pub struct Caller {
+    pub partner: RegisteredPartner,
+    pub token: Arc<VerifiedToken>,
+    pub thumbprint: String,
+    pub traceparent: Option<String>,
+}
+
+impl Caller {
+    fn requester(&self) -> Requester {
+        let c = &self.token.claims;
+        Requester {
+            oin: self.partner.oin.clone(),
+            partner_type: self.partner.partner_type.clone(),
+            role: c.role.clone(),
+            purpose: c.purpose.clone(),
+            sub: c.sub.clone(),
+        }
+    }
+
+    fn record(&self) -> RequesterRecord {
+        let c = &self.token.claims;
+        RequesterRecord {
+            oin: Some(self.partner.oin.clone()),
+            partner_type: Some(self.partner.partner_type.clone()),
+            sub: Some(c.sub.clone()),
+            role: Some(c.role.clone()),
+            purpose: Some(c.purpose.clone()),
+            cert_thumbprint: Some(self.thumbprint.clone()),
+        }
+    }
+}
+
+/// A disclosed person attribute set (only allowed attributes are present).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PersonView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naam: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geboortedatum: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adres: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bsn: Option<String>,
+}
+
+/// Who contributed an item.
+#[derive(Clone, Debug, Serialize)]
+pub struct Contributor {
+    pub oin: String,
+    pub name: String,
+}
+
+/// A disclosed information item.
+#[derive(Clone, Debug, Serialize)]
+pub struct ItemView {
+    pub id: String,
+    pub leefgebied: Leefgebied,
+    pub category: crate::domain::Category,
+    pub content: String,
+    pub contributed_by: Contributor,
+    pub recorded_at: String,
+}
+
+/// The outcome of a person read that was (at least partly) allowed.
+#[derive(Clone, Debug)]
+pub struct PersonDisclosure {
+    pub disclosure_id: DisclosureId,
+    pub decision: Decision,
+    pub policy_revision: String,
+    pub case_id: CaseId,
+    pub person_id: PersonId,
+    pub relation: String,
+    pub person: PersonView,
+    pub items: Vec<ItemView>,
+}
+
+/// Whom to contact about a hit.
+#[derive(Clone, Debug, Serialize)]
+pub struct Contact {
+    pub role: &'static str,
+    pub organisation: String,
+    pub oin: String,
+}
+
+/// The hit/no-hit answer.
+#[derive(Clone, Debug)]
+pub struct LookupAnswer {
+    pub disclosure_id: DisclosureId,
+    pub hit: bool,
+    pub contacts: Vec<Contact>,
+    pub policy_revision: String,
+}
+
+/// Person-level requests per partner in the last 24 hours, in hourly buckets (the bulk budget
+/// the proportionality policy checks).
+#[derive(Default)]
+pub struct BudgetCounter {
+    buckets: Mutex<HashMap<String, VecDeque<(i64, u64)>>>,
+}
+
+impl BudgetCounter {
+    fn hour(t: DateTime<Utc>) -> i64 {
+        t.timestamp().div_euclid(3600)
+    }
+
+    /// Counts one request and returns how many came before it in the window.
+    pub fn take(&self, oin: &str, now: DateTime<Utc>) -> u64 {
+        let hour = Self::hour(now);
+        let Ok(mut map) = self.buckets.lock() else { return u64::MAX };
+        let q = map.entry(oin.to_string()).or_default();
+        while q.front().is_some_and(|(h, _)| *h <= hour - 24) {
+            q.pop_front();
+        }
+        let used = q.iter().map(|(_, n)| n).sum();
+        match q.back_mut() {
+            Some((h, n)) if *h == hour => *n += 1,
+            _ => q.push_back((hour, 1)),
+        }
+        used
+    }
+
+    /// Replays earlier requests (after a restart).
+    pub fn seed(&self, requests: &[(String, DateTime<Utc>)], now: DateTime<Utc>) {
+        let Ok(mut map) = self.buckets.lock() else { return };
+        let mut counts: HashMap<(String, i64), u64> = HashMap::new();
+        for (oin, t) in requests {
+            if Self::hour(*t) > Self::hour(now) - 24 {
+                *counts.entry((oin.clone(), Self::hour(*t))).or_default() += 1;
+            }
+        }
+        let mut sorted: Vec<_> = counts.into_iter().collect();
+        sorted.sort();
+        for ((oin, hour), n) in sorted {
+            map.entry(oin).or_default().push_back((hour, n));
+        }
+    }
+}
+
+/// The gateway service, shared by all requests.
+pub struct Gateway {
+    pub record: CaseRecord,
+    policy: RwLock<Arc<dyn PolicyEngine>>,
+    registry: RwLock<Arc<PartnerRegistry>>,
+    log: LogWriter,
+    verifier: TokenVerifier,
+    budget: BudgetCounter,
+}
+
+/// RFC 3339 UTC with microseconds: the time format of log entries.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+const FIELD_NAAM: &str = "persoon.naam";
+const FIELD_GEBOORTEDATUM: &str = "persoon.geboortedatum";
+const FIELD_ADRES: &str = "persoon.adres";
+const FIELD_BSN: &str = "persoon.bsn";
+
+impl Gateway {
+    pub fn new(
+        record: CaseRecord,
+        policy: Arc<dyn PolicyEngine>,
+        registry: PartnerRegistry,
+        log: LogWriter,
+        verifier: TokenVerifier,
+        budget: BudgetCounter,
+    ) -> Self {
+        Gateway {
+            record,
+            policy: RwLock::new(policy),
+            registry: RwLock::new(Arc::new(registry)),
+            log,
+            verifier,
+            budget,
+        }
+    }
+
+    /// The policy engine in force now. A request keeps the one it started with.
+    pub fn policy(&self) -> Arc<dyn PolicyEngine> {
+        match self.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the policy engine atomically for new requests.
+    pub fn set_policy(&self, engine: Arc<dyn PolicyEngine>) {
+        match self.policy.write() {
+            Ok(mut p) => *p = engine,
+            Err(poisoned) => *poisoned.into_inner() = engine,
+        }
+    }
+
+    /// The partner registry in force now.
+    pub fn registry(&self) -> Arc<PartnerRegistry> {
+        match self.registry.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Writes an entry and waits for its commit.
+    async fn commit(&self, entry: NewEntry) -> Result<(), GatewayError> {
+        self.log.append(entry).await?;
+        Ok(())
+    }
+
+    fn base_entry(&self, event: Event, requester: RequesterRecord, traceparent: Option<String>) -> NewEntry {
+        NewEntry {
+            id: DisclosureId::new().0,
+            time: timestamp(crate::record::now()),
+            event,
+            outcome: Outcome::Denied,
+            status: 0,
+            requester,
+            case_id: None,
+            subject: None,
+            tier: Tier::None,
+            disclosed: vec![],
+            withheld: vec![],
+            reasons: vec![],
+            policy_revision: self.policy().revision().to_string(),
+            problem_type: None,
+            traceparent,
+        }
+    }
+
+    /// Identifies the partner from the verified certificate and checks its token. Every
+    /// refusal is logged before it is answered.
+    pub async fn authenticate(
+        &self,
+        peer: &PeerIdentity,
+        bearer: Option<&str>,
+        traceparent: Option<String>,
+    ) -> Result<Caller, GatewayError> {
+        let registry = self.registry();
+        let partner = peer.oin.as_deref().and_then(|oin| registry.get(oin));
+        let requester = RequesterRecord {
+            oin: peer.oin.clone(),
+            partner_type: partner.map(|p| p.partner_type.clone()),
+            cert_thumbprint: Some(peer.thumbprint.clone()),
+            ..RequesterRecord::default()
+        };
+        let Some(partner) = partner else {
+            let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
+            let id = DisclosureId(entry.id);
+            entry.status = 403;
+            entry.problem_type = Some("unknown-organisation".into());
+            entry.reasons = vec!["client certificate OIN is not a partner in the convenant".into()];
+            self.commit(entry).await?;
+            return Err(GatewayError::UnknownOrganisation { disclosure_id: id });
+        };
+        let policy = self.policy();
+        let now = Utc::now().timestamp();
+        let verified = match bearer {
+            None => Err(AuthError::MissingToken),
+            Some(token) => self.verifier.verify(token, partner, &peer.thumbprint, policy.convenant(), now),
+        };
+        match verified {
+            Ok(token) => Ok(Caller { partner: partner.clone(), token, thumbprint: peer.thumbprint.clone(), traceparent }),
+            Err(error) => {
+                let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
+                let id = DisclosureId(entry.id);
+                entry.status = 401;
+                entry.problem_type = Some(error.slug().into());
+                entry.reasons = vec![error.to_string()];
+                self.commit(entry).await?;
+                Err(GatewayError::Unauthenticated { detail: error.to_string(), error, disclosure_id: id })
+            }
+        }
+    }
+
+    /// A person's information in a case, filtered to what the policy allows.
+    pub async fn read_person(
+        &self,
+        caller: &Caller,
+        case_id: CaseId,
+        person_id: PersonId,
+        leefgebieden: Option<Vec<Leefgebied>>,
+    ) -> Result<PersonDisclosure, GatewayError> {
+        let now = crate::record::now();
+        let policy = self.policy();
+        let used = self.budget.take(&caller.partner.oin, now);
+        let mut entry = self.base_entry(Event::ReadPerson, caller.record(), caller.traceparent.clone());
+        entry.policy_revision = policy.revision().to_string();
+        entry.case_id = Some(case_id.0);
+        let disclosure_id = DisclosureId(entry.id);
+
+        let case = self.record.case(case_id).await?;
+        let person = match case {
+            Some(_) => self.record.person_in_case(case_id, person_id).await?,
+            None => None,
+        };
+        let (Some(case), Some(person)) = (case, person) else {
+            entry.status = 404;
+            entry.problem_type = Some("not-found".into());
+            entry.reasons = vec!["case or person not found".into()];
+            self.commit(entry).await?;
+            return Err(GatewayError::NotFound { disclosure_id });
+        };
+        entry.subject = Some(SubjectRecord {
+            pseudonym: person.subject_pseudonym.clone(),
+            key_version: person.pseudonym_key_version,
+        });
+        let participants = self.record.participants(case_id).await?;
+        let items = self.record.items(case_id, person_id).await?;
+        let items: Vec<_> = items
+            .into_iter()
+            .filter(|i| leefgebieden.as_ref().is_none_or(|l| l.contains(&i.leefgebied)))
+            .collect();
+
+        let mut fields = person_fields(&person);
+        fields.extend(items.iter().map(|i| FieldInput {
+            name: format!("item:{}", i.id),
+            category: i.category.as_str().into(),
+            leefgebied: Some(i.leefgebied.as_str().into()),
+            age_days: (now - i.recorded_at).num_days().max(0),
+        }));
+        let input = PolicyInput {
+            action: Action::ReadPerson,
+            now: timestamp(now),
+            requester: caller.requester(),
+            budget: BudgetInput { used },
+            case: Some(CaseInput {
+                id: case.id.to_string(),
+                kind: case.kind.as_str().into(),
+                phase: case.phase.as_str().into(),
+                region: case.region.clone(),
+                requester_is_participant: participants.iter().any(|p| p.oin == caller.partner.oin),
+                participants: participants
+                    .iter()
+                    .map(|p| ParticipantInput {
+                        oin: p.oin.clone(),
+                        partner_type: p.partner_type.clone(),
+                        since: timestamp(p.since),
+                    })
+                    .collect(),
+            }),
+            request: Some(RequestInput {
+                leefgebieden: leefgebieden.map(|l| l.iter().map(|x| x.as_str().to_string()).collect()),
+            }),
+            fields,
+        };
+        let decision = match policy.decide(&input) {
+            Ok(d) => d,
+            Err(source) => {
+                entry.status = 500;
+                entry.problem_type = Some("policy-error".into());
+                entry.reasons = vec![format!("policy evaluation failed: {source}")];
+                self.commit(entry).await?;
+                return Err(GatewayError::Policy { source, disclosure_id: Some(disclosure_id) });
+            }
+        };
+        entry.outcome = decision.outcome();
+        entry.tier = decision.tier;
+        entry.disclosed = decision.allowed_fields.clone();
+        entry.withheld = decision.withheld.clone();
+        entry.reasons = decision.reasons.clone();
+        entry.status = if decision.allow { 200 } else { 403 };
+        if !decision.allow {
+            self.commit(entry).await?;
+            return Err(GatewayError::Denied { decision: Box::new(decision), disclosure_id });
+        }
+        // Build the answer before committing so nothing can fail after the entry says
+        // "disclosed"; send it only after the commit.
+        let allowed: std::collections::HashSet<&str> = decision.allowed_fields.iter().map(String::as_str).collect();
+        let bsn = if allowed.contains(FIELD_BSN) { self.record.reveal_bsn(&person)? } else { None };
+        let view = PersonView {
+            naam: allowed.contains(FIELD_NAAM).then(|| person.naam.clone()),
+            geboortedatum: person.geboortedatum.clone().filter(|_| allowed.contains(FIELD_GEBOORTEDATUM)),
+            adres: person.adres.clone().filter(|_| allowed.contains(FIELD_ADRES)),
+            bsn: bsn.map(|b| b.expose().to_string()),
+        };
+        let item_views = items
+            .into_iter()
+            .filter(|i| allowed.contains(format!("item:{}", i.id).as_str()))
+            .map(|i| ItemView {
+                id: i.id.to_string(),
+                leefgebied: i.leefgebied,
+                category: i.category,
+                content: i.content,
+                contributed_by: Contributor { oin: i.contributed_by, name: i.contributor_name },
+                recorded_at: timestamp(i.recorded_at),
+            })
+            .collect();
+        let policy_revision = entry.policy_revision.clone();
+        self.commit(entry).await?;
+        Ok(PersonDisclosure {
+            disclosure_id,
+            decision,
+            policy_revision,
+            case_id,
+            person_id,
+            relation: person.relation,
+            person: view,
+            items: item_views,
+        })
+    }
+
+    /// The subsidiarity tier: is this BSN known in an active case, and whom to contact.
+    pub async fn lookup(&self, caller: &Caller, bsn: &Bsn) -> Result<LookupAnswer, GatewayError> {
+        let now = crate::record::now();
+        let policy = self.policy();
+        let used = self.budget.take(&caller.partner.oin, now);
+        let pseudonymizer = self.record.pseudonymizer();
+        let mut entry = self.base_entry(Event::Lookup, caller.record(), caller.traceparent.clone());
+        entry.policy_revision = policy.revision().to_string();
+        entry.subject = Some(SubjectRecord {
+            pseudonym: pseudonymizer.pseudonym(bsn),
+            key_version: pseudonymizer.version(),
+        });
+        let disclosure_id = DisclosureId(entry.id);
+        let input = PolicyInput {
+            action: Action::Lookup,
+            now: timestamp(now),
+            requester: caller.requester(),
+            budget: BudgetInput { used },
+            case: None,
+            request: None,
+            fields: vec![],
+        };
+        let decision = match policy.decide(&input) {
+            Ok(d) => d,
+            Err(source) => {
+                entry.status = 500;
+                entry.problem_type = Some("policy-error".into());
+                entry.reasons = vec![format!("policy evaluation failed: {source}")];
+                self.commit(entry).await?;
+                return Err(GatewayError::Policy { source, disclosure_id: Some(disclosure_id) });
+            }
+        };
+        entry.tier = decision.tier;
+        entry.reasons = decision.reasons.clone();
+        if !decision.allow || decision.tier < Tier::HitNoHit {
+            entry.status = 403;
+            entry.outcome = Outcome::Denied;
+            self.commit(entry).await?;
+            return Err(GatewayError::Denied { decision: Box::new(decision), disclosure_id });
+        }
+        let hits = self.record.lookup(&pseudonymizer.pseudonym(bsn)).await?;
+        let registry = self.registry();
+        let mut contacts = Vec::new();
+        if !hits.is_empty() {
+            if let Some(vh) = registry.first_of_type("veiligheidshuis") {
+                contacts.push(Contact { role: "procesregie", organisation: vh.name.clone(), oin: vh.oin.clone() });
+            }
+            for hit in &hits {
+                if let (Some(oin), Some(name)) = (&hit.casusregisseur_oin, &hit.casusregisseur_name) {
+                    if !contacts.iter().any(|c| &c.oin == oin) {
+                        contacts.push(Contact { role: "casusregisseur", organisation: name.clone(), oin: oin.clone() });
+                    }
+                }
+            }
+        }
+        entry.status = 200;
+        entry.outcome = Outcome::Allowed;
+        entry.disclosed = vec![if hits.is_empty() { "no_hit".into() } else { "hit".into() }];
+        let policy_revision = entry.policy_revision.clone();
+        self.commit(entry).await?;
+        Ok(LookupAnswer { disclosure_id, hit: !hits.is_empty(), contacts, policy_revision })
+    }
+
+    /// Recent log entries for a privacy officer.
+    pub async fn disclosures(&self, caller: &Caller, filter: &LogFilter) -> Result<Vec<log_store::LogRow>, GatewayError> {
+        let input = PolicyInput {
+            action: Action::ReviewDisclosures,
+            now: timestamp(crate::record::now()),
+            requester: caller.requester(),
+            budget: BudgetInput::default(),
+            case: None,
+            request: None,
+            fields: vec![],
+        };
+        let allowed = self
+            .policy()
+            .may_review_disclosures(&input)
+            .map_err(|source| GatewayError::Policy { source, disclosure_id: None })?;
+        if !allowed {
+            return Err(GatewayError::Forbidden(
+                "reviewing the disclosure log needs the privacy_officer role with purpose toezicht".into(),
+            ));
+        }
+        Ok(log_store::list(self.record.db(), filter).await?)
+    }
+
+    /// Every withheld entry of a decision, for responses.
+    pub fn withheld(decision: &Decision) -> &[Withheld] {
+        &decision.withheld
+    }
+}
+
+/// The person attributes the policy decides on, one field each.
+fn person_fields(person: &Person) -> Vec<FieldInput> {
+    let attr = |name: &str, category: &str| FieldInput {
+        name: name.into(),
+        category: category.into(),
+        leefgebied: None,
+        age_days: 0,
+    };
+    let mut fields = vec![attr(FIELD_NAAM, "identificerend")];
+    if person.geboortedatum.is_some() {
+        fields.push(attr(FIELD_GEBOORTEDATUM, "identificerend"));
+    }
+    if person.adres.is_some() {
+        fields.push(attr(FIELD_ADRES, "identificerend"));
+    }
+    if person.bsn_sealed.is_some() {
+        fields.push(attr(FIELD_BSN, "bsn"));
+    }
+    fields
+}
