@@ -6,13 +6,12 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use vhgate::app::{open_record, App};
-use vhgate::auth::{sign_token, Audience, Claims, Confirmation};
+use vhgate::app::App;
+use vhgate::bench::BenchOptions;
 use vhgate::config::Config;
-use vhgate::crypto::ensure_key_file;
-use vhgate::demo::{demo_kid, seed_cases, seed_partners, DemoIds};
+use vhgate::demo::{dev_config, dev_token, prepare, DemoIds};
 use vhgate::disclosure::verify::{verify, VerifyOutcome};
-use vhgate::pki::{demo_partner, DevPkiLayout};
+use vhgate::pki::DevPkiLayout;
 use vhgate::store::Db;
 
 #[derive(Parser)]
@@ -59,6 +58,20 @@ pub enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Measure one policy decision and full requests over mTLS on loopback (temp PKI and SQLite).
+    Bench {
+        #[arg(long, default_value = "policies")]
+        policies: PathBuf,
+        /// Policy decisions to time.
+        #[arg(long, default_value_t = 20_000)]
+        decisions: usize,
+        /// Keep-alive client connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Seconds of measured requests (after 2 s of warm-up).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
     },
     /// Disclosure-log tools.
     Log {
@@ -159,6 +172,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Bench { policies, decisions, connections, seconds } => {
+            let opts = BenchOptions {
+                decisions,
+                connections,
+                duration: std::time::Duration::from_secs(seconds),
+                warmup: std::time::Duration::from_secs(2),
+            };
+            let report = vhgate::bench::run(&policies, &opts).await?;
+            println!("policy decision (regorus, in-process): {}", report.decision);
+            println!("full request (GET person, mTLS keep-alive, {} connections): {}", report.connections, report.request);
+            println!("disclosure-log entries committed: {}", report.log_entries);
+            Ok(())
+        }
         Command::Log { command: LogCommand::Verify { config } } => {
             let config = Config::load(config.as_deref())?;
             let db = Db::connect(&config.database.url, 2).await?;
@@ -186,39 +212,6 @@ fn redact_url(url: &str) -> String {
     }
 }
 
-/// A token for a demo partner, bound to its dev client certificate.
-pub fn dev_token(
-    pki: &DevPkiLayout,
-    partner: &str,
-    role: &str,
-    purpose: &str,
-    sub: Option<String>,
-    ttl: i64,
-    audience: &str,
-) -> anyhow::Result<String> {
-    let p = demo_partner(partner).with_context(|| format!("unknown demo partner {partner}"))?;
-    if !(1..=900).contains(&ttl) {
-        bail!("--ttl must be between 1 and 900 seconds");
-    }
-    let cert = vhgate::tls::load_certs(&pki.partner_cert(partner))?;
-    let key = std::fs::read_to_string(pki.partner_jwt_key(partner))
-        .with_context(|| format!("reading {}", pki.partner_jwt_key(partner).display()))?;
-    let now = chrono::Utc::now().timestamp();
-    let claims = Claims {
-        iss: p.oin.into(),
-        sub: sub.unwrap_or_else(|| format!("{partner}-medewerker-1")),
-        aud: Audience::One(audience.into()),
-        exp: now + ttl,
-        iat: now,
-        nbf: None,
-        jti: uuid::Uuid::new_v4().to_string(),
-        role: role.into(),
-        purpose: purpose.into(),
-        cnf: Confirmation { x5t_s256: vhgate::tls::thumbprint(&cert[0]) },
-    };
-    Ok(sign_token(&claims, &key, Some(&demo_kid(partner)))?)
-}
-
 async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()> {
     let pki = DevPkiLayout::new(certs);
     if !pki.exists() {
@@ -229,23 +222,9 @@ async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()
         std::fs::remove_dir_all(dir).with_context(|| format!("removing old demo folder {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
-    let mut config = Config::load(None)?;
+    let mut config = dev_config(Config::load(None)?, &pki, dir);
     config.server.listen = listen;
-    config.database.url = format!("sqlite://{}", dir.join("vhgate-demo.db").display());
-    config.secrets.pseudonym_key_file = dir.join("secrets/pseudonym.key");
-    config.secrets.record_key_file = dir.join("secrets/record.key");
-    config.tls.cert = pki.gateway_cert();
-    config.tls.key = pki.gateway_key();
-    config.tls.client_ca = vec![pki.ca_cert()];
-    config.tls.crls = vec![pki.crl()];
-    ensure_key_file(&config.secrets.pseudonym_key_file)?;
-    ensure_key_file(&config.secrets.record_key_file)?;
-    let db = Db::connect(&config.database.url, 2).await?;
-    db.migrate().await?;
-    let record = open_record(&config, db.clone())?;
-    seed_partners(&record, &pki).await?;
-    let ids = seed_cases(&record).await?;
-    db.close().await;
+    let ids = prepare(&config, &pki).await?;
     let server = App::build(config).await?.start().await?;
     print_walkthrough(&server.addr, certs, &ids);
     server.run_until_signal().await;

@@ -4,10 +4,16 @@
 
 use chrono::{Duration, NaiveDate, Utc};
 
+use std::path::Path;
+
+use crate::app::{open_record, AppError};
+use crate::auth::{sign_token, Audience, Claims, Confirmation};
+use crate::config::Config;
+use crate::crypto::{ensure_key_file, CryptoError};
 use crate::domain::{CaseId, CaseKind, Category, Leefgebied, Oin, PersonId, Phase};
-use crate::pki::{DevPkiLayout, DEMO_PARTNERS};
+use crate::pki::{demo_partner, DevPkiLayout, PkiError, DEMO_PARTNERS};
 use crate::record::{now, CaseRecord, NewCase, NewItem, NewPerson};
-use crate::store::StoreError;
+use crate::store::{Db, StoreError};
 
 /// Errors while seeding.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +24,77 @@ pub enum SeedError {
     File { path: String, message: String },
     #[error("invalid seed value: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    App(#[from] Box<AppError>),
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    #[error("token: {0}")]
+    Token(String),
+}
+
+/// Points `config` at a dev PKI (server certificate, CA, CRL) and a data folder that holds the
+/// SQLite database and the key files.
+pub fn dev_config(mut config: Config, pki: &DevPkiLayout, data_dir: &Path) -> Config {
+    config.database.url = format!("sqlite://{}", data_dir.join("vhgate-demo.db").display());
+    config.secrets.pseudonym_key_file = data_dir.join("secrets/pseudonym.key");
+    config.secrets.record_key_file = data_dir.join("secrets/record.key");
+    config.tls.cert = pki.gateway_cert();
+    config.tls.key = pki.gateway_key();
+    config.tls.client_ca = vec![pki.ca_cert()];
+    config.tls.crls = vec![pki.crl()];
+    config
+}
+
+/// Creates the key files if missing, migrates the configured database and seeds the demo
+/// partners (with their token keys from `pki`) and cases.
+pub async fn prepare(config: &Config, pki: &DevPkiLayout) -> Result<DemoIds, SeedError> {
+    ensure_key_file(&config.secrets.pseudonym_key_file)?;
+    ensure_key_file(&config.secrets.record_key_file)?;
+    let db = Db::connect(&config.database.url, 2).await?;
+    db.migrate().await?;
+    let record = open_record(config, db.clone()).map_err(Box::new)?;
+    seed_partners(&record, pki).await?;
+    let ids = seed_cases(&record).await;
+    db.close().await;
+    ids
+}
+
+/// A token for a demo partner, signed with its dev key and bound to its dev client certificate.
+pub fn dev_token(
+    pki: &DevPkiLayout,
+    partner: &str,
+    role: &str,
+    purpose: &str,
+    sub: Option<String>,
+    ttl_secs: i64,
+    audience: &str,
+) -> Result<String, SeedError> {
+    let p = demo_partner(partner).ok_or_else(|| SeedError::Invalid(format!("unknown demo partner {partner}")))?;
+    if !(1..=900).contains(&ttl_secs) {
+        return Err(SeedError::Invalid("token lifetime must be between 1 and 900 seconds".into()));
+    }
+    let cert_path = pki.partner_cert(partner);
+    let cert = crate::tls::load_certs(&cert_path).map_err(|e| SeedError::File { path: cert_path.display().to_string(), message: e.to_string() })?;
+    let first = cert.first().ok_or_else(|| SeedError::File { path: cert_path.display().to_string(), message: "no certificate".into() })?;
+    let key_path = pki.partner_jwt_key(partner);
+    let key = std::fs::read_to_string(&key_path)
+        .map_err(|e| SeedError::File { path: key_path.display().to_string(), message: e.to_string() })?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        iss: p.oin.into(),
+        sub: sub.unwrap_or_else(|| format!("{partner}-medewerker-1")),
+        aud: Audience::One(audience.into()),
+        exp: now + ttl_secs,
+        iat: now,
+        nbf: None,
+        jti: uuid::Uuid::new_v4().to_string(),
+        role: role.into(),
+        purpose: purpose.into(),
+        cnf: Confirmation { x5t_s256: crate::tls::thumbprint(first) },
+    };
+    sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))
 }
 
 /// Ids of the seeded cases and persons, for the demo walk-through and tests.

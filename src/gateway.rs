@@ -15,7 +15,7 @@ use crate::disclosure::{Event, LogError, LogWriter, NewEntry, RequesterRecord, S
 use crate::domain::{Bsn, CaseId, DisclosureId, Leefgebied, PersonId};
 use crate::policy::{
     Action, BudgetInput, CaseInput, Decision, FieldInput, Outcome, ParticipantInput, PolicyEngine, PolicyError,
-    PolicyInput, RequestInput, Requester, Tier, Withheld,
+    PolicyInput, RequestInput, Requester, Tier,
 };
 use crate::record::{CaseRecord, Person};
 use crate::registry::{PartnerRegistry, RegisteredPartner};
@@ -528,11 +528,6 @@ impl Gateway {
             ));
         }
         Ok(log_store::list(self.record.db(), filter).await?)
-    }
-
-    /// Every withheld entry of a decision, for responses.
-    pub fn withheld(decision: &Decision) -> &[Withheld] {
-        &decision.withheld
     }
 }
 

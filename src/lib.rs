@@ -19,3 +19,4 @@ pub mod api;
 pub mod server;
 pub mod app;
 pub mod demo;
+pub mod bench;

@@ -43,7 +43,8 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
     Ok(certs)
 }
 
-fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+/// Reads the first private key in a PEM file.
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
     rustls_pemfile::private_key(&mut data.as_slice())
         .map_err(|e| file_err(path, e))?

@@ -1,0 +1,278 @@
+//! `vhgate bench`: the headline figures, measured on this machine.
+//!
+//! 1. One policy decision: the shipped Rego policies deciding a typical person read (six items,
+//!    four person attributes), called directly on the prepared engine.
+//! 2. Full requests on loopback: a real gateway (generated PKI, SQLite in a temp folder, the
+//!    demo cases) and keep-alive mTLS clients reading a person. Each request runs the whole
+//!    path: handshake-once TLS, token check (cached), case record, policy, durable log commit
+//!    (group commit), JSON response.
+//!
+//! The bench copies the policies with every daily budget raised to 10^9: otherwise the bulk
+//! rule (proportionaliteit) would refuse the partner after its 200th request.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::demo::{dev_config, dev_token, prepare};
+use crate::pki::DevPkiLayout;
+use crate::policy::{PolicyEngine, PolicyInput};
+
+/// Errors of the benchmark harness.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("bench setup: {0}")]
+    Setup(String),
+    #[error("bench request failed: {0}")]
+    Request(String),
+}
+
+fn setup<E: std::fmt::Display>(e: E) -> BenchError {
+    BenchError::Setup(e.to_string())
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Policy decisions to time.
+    pub decisions: usize,
+    /// Keep-alive client connections for the request benchmark.
+    pub connections: usize,
+    /// How long to send requests (after warm-up).
+    pub duration: Duration,
+    pub warmup: Duration,
+}
+
+/// Latency percentiles of a run.
+#[derive(Clone, Debug)]
+pub struct Latencies {
+    pub count: usize,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    /// Completed operations per second of wall time.
+    pub throughput: f64,
+}
+
+impl Latencies {
+    fn from_samples(mut samples: Vec<Duration>, wall: Duration) -> Latencies {
+        samples.sort_unstable();
+        let at = |q: f64| samples.get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1))).copied();
+        Latencies {
+            count: samples.len(),
+            p50: at(0.50).unwrap_or_default(),
+            p99: at(0.99).unwrap_or_default(),
+            max: samples.last().copied().unwrap_or_default(),
+            throughput: samples.len() as f64 / wall.as_secs_f64().max(1e-9),
+        }
+    }
+}
+
+impl std::fmt::Display for Latencies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "n={} p50={:.1}µs p99={:.1}µs max={:.1}µs throughput={:.0}/s",
+            self.count,
+            self.p50.as_secs_f64() * 1e6,
+            self.p99.as_secs_f64() * 1e6,
+            self.max.as_secs_f64() * 1e6,
+            self.throughput
+        )
+    }
+}
+
+/// The results.
+#[derive(Clone, Debug)]
+pub struct BenchReport {
+    pub decision: Latencies,
+    pub request: Latencies,
+    pub connections: usize,
+    pub log_entries: i64,
+}
+
+/// A folder removed when dropped.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Copies `policies/` with every partner type's daily budget raised (see the module docs).
+fn bench_policies(src: &Path, dst: &Path) -> Result<(), BenchError> {
+    std::fs::create_dir_all(dst.join("data")).map_err(setup)?;
+    for entry in std::fs::read_dir(src).map_err(setup)? {
+        let path = entry.map_err(setup)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if name.ends_with(".rego") && !name.ends_with("_test.rego") {
+            std::fs::copy(&path, dst.join(&name)).map_err(setup)?;
+        }
+    }
+    let data_path = src.join("data/convenant.json");
+    let mut data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&data_path).map_err(setup)?).map_err(setup)?;
+    if let Some(types) = data.pointer_mut("/convenant/partner_types").and_then(|v| v.as_object_mut()) {
+        for t in types.values_mut() {
+            t["daily_budget"] = serde_json::json!(1_000_000_000u64);
+        }
+    }
+    std::fs::write(dst.join("data/convenant.json"), serde_json::to_vec_pretty(&data).map_err(setup)?).map_err(setup)
+}
+
+/// A typical read: Reclassering at the table of a case in uitvoering, six items.
+fn sample_input() -> Result<PolicyInput, BenchError> {
+    let field = |name: &str, category: &str, leefgebied: Option<&str>, age: i64| {
+        serde_json::json!({"name": name, "category": category, "leefgebied": leefgebied, "age_days": age})
+    };
+    let participants: Vec<_> = (11..=19)
+        .map(|n| serde_json::json!({"oin": format!("000000990000000000{n}"), "partner_type": "politie", "since": "2026-10-01T00:00:00Z"}))
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "action": "read_person",
+        "now": "2026-11-24T12:00:00Z",
+        "requester": {"oin": "00000099000000000013", "partner_type": "reclassering", "role": "professional",
+                      "purpose": "casusoverleg", "sub": "reclassering-medewerker-1"},
+        "budget": {"used": 3},
+        "case": {"id": "0194a0b0-0000-7000-8000-000000000001", "kind": "persoon", "phase": "uitvoering",
+                 "region": "oost-brabant", "requester_is_participant": true, "participants": participants},
+        "fields": [
+            field("persoon.naam", "identificerend", None, 40),
+            field("persoon.geboortedatum", "identificerend", None, 40),
+            field("persoon.adres", "identificerend", None, 40),
+            field("persoon.bsn", "bsn", None, 40),
+            field("item:1", "overig", Some("wonen"), 30),
+            field("item:2", "strafrechtelijk", Some("justitie"), 28),
+            field("item:3", "bijzonder", Some("psychische_gezondheid"), 25),
+            field("item:4", "overig", Some("sociaal_netwerk"), 21),
+            field("item:5", "overig", Some("veiligheid"), 14),
+            field("item:6", "overig", Some("werk_inkomen"), 10),
+        ]
+    }))
+    .map_err(setup)
+}
+
+/// Times `n` decisions on the prepared engine (after a short warm-up).
+pub fn bench_decisions(engine: &dyn PolicyEngine, n: usize) -> Result<Latencies, BenchError> {
+    let input = sample_input()?;
+    for _ in 0..n.min(100) {
+        engine.decide(&input).map_err(setup)?;
+    }
+    let mut samples = Vec::with_capacity(n);
+    let start = Instant::now();
+    for _ in 0..n {
+        let t = Instant::now();
+        let d = engine.decide(&input).map_err(setup)?;
+        samples.push(t.elapsed());
+        if !d.allow {
+            return Err(BenchError::Setup("the sample decision was not allowed".into()));
+        }
+    }
+    Ok(Latencies::from_samples(samples, start.elapsed()))
+}
+
+/// Runs both benchmarks against the policies in `policy_dir`.
+pub async fn run(policy_dir: &Path, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let scratch = ScratchDir(std::env::temp_dir().join(format!("vhgate-bench-{}", uuid::Uuid::new_v4().simple())));
+    let pki = DevPkiLayout::new(scratch.0.join("certs"));
+    pki.generate(false).map_err(setup)?;
+    bench_policies(policy_dir, &scratch.0.join("policies"))?;
+    let mut config = dev_config(Config::default(), &pki, &scratch.0.join("data"));
+    config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.policy.dir = scratch.0.join("policies");
+    let ids = prepare(&config, &pki).await.map_err(setup)?;
+    let app = App::build(config).await.map_err(setup)?;
+
+    let decision = bench_decisions(app.gateway.policy().as_ref(), opts.decisions)?;
+
+    let server = app.start().await.map_err(setup)?;
+    let addr = server.addr;
+    let token = dev_token(&pki, "reclassering", "professional", "casusoverleg", None, 900, "vhgate").map_err(setup)?;
+    let path = format!("/v1/cases/{}/persons/{}", ids.uden_case, ids.uden_man);
+    let tls = Arc::new(client_tls(&pki, "reclassering")?);
+
+    let warm_until = Instant::now() + opts.warmup;
+    let stop_at = warm_until + opts.duration;
+    let mut workers = Vec::new();
+    for _ in 0..opts.connections.max(1) {
+        let (tls, token, path) = (tls.clone(), token.clone(), path.clone());
+        workers.push(tokio::spawn(async move { client_loop(addr, tls, &token, &path, warm_until, stop_at).await }));
+    }
+    let mut samples = Vec::new();
+    for w in workers {
+        samples.extend(w.await.map_err(|e| BenchError::Request(e.to_string()))??);
+    }
+    let request = Latencies::from_samples(samples, opts.duration);
+    let log_entries = crate::disclosure::store::count(server.gateway.record.db()).await.map_err(setup)?;
+    server.stop().await;
+    Ok(BenchReport { decision, request, connections: opts.connections, log_entries })
+}
+
+fn client_tls(pki: &DevPkiLayout, partner: &str) -> Result<rustls::ClientConfig, BenchError> {
+    let mut roots = rustls::RootCertStore::empty();
+    for c in crate::tls::load_certs(&pki.ca_cert()).map_err(setup)? {
+        roots.add(c).map_err(setup)?;
+    }
+    let certs = crate::tls::load_certs(&pki.partner_cert(partner)).map_err(setup)?;
+    let key = crate::tls::load_key(&pki.partner_key(partner)).map_err(setup)?;
+    let mut config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(setup)?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(certs, key)
+        .map_err(setup)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// One keep-alive connection sending requests back to back; returns the latencies after warm-up.
+async fn client_loop(
+    addr: std::net::SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+    token: &str,
+    path: &str,
+    warm_until: Instant,
+    stop_at: Instant,
+) -> Result<Vec<Duration>, BenchError> {
+    let req_err = |e: &dyn std::fmt::Display| BenchError::Request(e.to_string());
+    let tcp = TcpStream::connect(addr).await.map_err(|e| req_err(&e))?;
+    tcp.set_nodelay(true).map_err(|e| req_err(&e))?;
+    let name = ServerName::try_from("localhost").map_err(|e| req_err(&e))?;
+    let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| req_err(&e))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        .await
+        .map_err(|e| req_err(&e))?;
+    tokio::spawn(conn);
+    let authorization = format!("Bearer {token}");
+    let mut samples = Vec::new();
+    loop {
+        let now = Instant::now();
+        if now >= stop_at {
+            break;
+        }
+        let req = http::Request::get(path)
+            .header(http::header::HOST, "localhost")
+            .header(http::header::AUTHORIZATION, &authorization)
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| req_err(&e))?;
+        sender.ready().await.map_err(|e| req_err(&e))?;
+        let res = sender.send_request(req).await.map_err(|e| req_err(&e))?;
+        let status = res.status();
+        let body = res.into_body().collect().await.map_err(|e| req_err(&e))?.to_bytes();
+        if status != http::StatusCode::OK {
+            return Err(BenchError::Request(format!("status {status}: {}", String::from_utf8_lossy(&body))));
+        }
+        if now >= warm_until {
+            samples.push(now.elapsed());
+        }
+    }
+    Ok(samples)
+}

@@ -1,0 +1,412 @@
+//! Test harness: a real gateway on a loopback port, with a generated PKI, a fresh database
+//! (SQLite file or a new PostgreSQL database), the demo convenant seeded, and real mTLS clients.
+//!
+//! PostgreSQL: `VHGATE_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`)
+//! must reach a server on which the user may create databases; every test gets its own database,
+//! dropped when the test stops its environment. Unreachable: the PostgreSQL variant is skipped
+//! with a message, unless `CI=true`, where it fails.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use reqwest::StatusCode;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+use vhgate::app::{open_record, App, RunningServer};
+use vhgate::auth::{sign_token, Audience, Claims, Confirmation};
+use vhgate::config::Config;
+use vhgate::demo::{demo_kid, dev_config, prepare, DemoIds};
+use vhgate::pki::{demo_partner, Ca, ClientCertOptions, DevPkiLayout, IssuedCert};
+use vhgate::store::Db;
+
+/// Which database the environment runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Client certificates that must not get through the handshake, plus the dev PKI.
+pub struct TestPki {
+    pub layout: DevPkiLayout,
+    pub ca_pem: String,
+    /// politie's OIN, but revoked in the CRL the gateway loads.
+    pub revoked: IssuedCert,
+    /// politie's OIN, validity ended yesterday.
+    pub expired: IssuedCert,
+    /// politie's OIN, valid only from tomorrow.
+    pub not_yet_valid: IssuedCert,
+    /// politie's OIN, but marked for server authentication only.
+    pub server_only: IssuedCert,
+    /// politie's OIN, issued by a CA the gateway does not trust.
+    pub untrusted: IssuedCert,
+    /// Chains to the convenant CA, but its OIN is not a partner.
+    pub stranger: IssuedCert,
+    pub stranger_oin: &'static str,
+}
+
+static PKI: OnceLock<TestPki> = OnceLock::new();
+
+/// The PKI shared by every test in a binary (generated once; keys live in a temp dir).
+pub fn pki() -> &'static TestPki {
+    PKI.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let layout = DevPkiLayout::new(dir.join("certs"));
+        layout.generate(false).expect("generate dev PKI");
+        let ca = layout.load_ca().expect("load CA");
+        let politie = demo_partner("politie").expect("politie").oin;
+        let now = time::OffsetDateTime::now_utc();
+        let day = time::Duration::days(1);
+        let revoked = ca.issue_client(politie, "Politie (revoked)", &ClientCertOptions::default()).expect("revoked");
+        let expired = ca
+            .issue_client(
+                politie,
+                "Politie (expired)",
+                &ClientCertOptions { not_before: now - day * 30, not_after: now - day, ..Default::default() },
+            )
+            .expect("expired");
+        let not_yet_valid = ca
+            .issue_client(
+                politie,
+                "Politie (future)",
+                &ClientCertOptions { not_before: now + day, not_after: now + day * 30, ..Default::default() },
+            )
+            .expect("future");
+        let server_only = ca
+            .issue_client(politie, "Politie (server)", &ClientCertOptions { server_auth_only: true, ..Default::default() })
+            .expect("server-only");
+        let other_ca = Ca::generate("some other CA").expect("other CA");
+        let untrusted = other_ca.issue_client(politie, "Politie (untrusted)", &ClientCertOptions::default()).expect("untrusted");
+        let stranger_oin = "00000099000000000099";
+        let stranger = ca.issue_client(stranger_oin, "Onbekende organisatie", &ClientCertOptions::default()).expect("stranger");
+        std::fs::write(layout.crl(), ca.crl(&[revoked.serial]).expect("crl")).expect("write crl");
+        TestPki {
+            ca_pem: ca.cert_pem.clone(),
+            layout,
+            revoked,
+            expired,
+            not_yet_valid,
+            server_only,
+            untrusted,
+            stranger,
+            stranger_oin,
+        }
+    })
+}
+
+/// A running gateway with the demo convenant.
+pub struct Env {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    pub ids: DemoIds,
+    pub config: Config,
+    pub db: Db,
+    server: Option<RunningServer>,
+    _dir: tempfile::TempDir,
+    pg_admin: Option<(String, String)>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("VHGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+}
+
+/// Creates a fresh PostgreSQL database; `None` (skip) when the server is unreachable outside CI.
+async fn create_pg_database() -> Option<(String, String, String)> {
+    let admin = postgres_admin_url();
+    let conn = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(&admin)
+        .await;
+    let pool = match conn {
+        Ok(p) => p,
+        Err(e) if in_ci() => panic!("CI=true but PostgreSQL at {admin} is unreachable: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED (PostgreSQL): {admin} unreachable ({e}); set CI=true to make this a failure");
+            return None;
+        }
+    };
+    let name = format!("vhgate_t_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+    pool.close().await;
+    let mut url = url::Url::parse(&admin).expect("postgres url");
+    url.set_path(&name);
+    Some((admin, name, url.to_string()))
+}
+
+impl Env {
+    /// Starts a gateway on 127.0.0.1:0 with the demo convenant; `None` when the backend is
+    /// unavailable and skipping is allowed.
+    pub async fn start(backend: Backend) -> Option<Env> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Like [`Env::start`], with a chance to adjust the configuration first.
+    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> Option<Env> {
+        let pki = pki();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, pg_admin) = match backend {
+            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("vhgate.db").display()), None),
+            Backend::Postgres => {
+                let (admin, name, url) = create_pg_database().await?;
+                (url, Some((admin, name)))
+            }
+        };
+        let mut config = dev_config(Config::default(), &pki.layout, dir.path());
+        config.server.listen = "127.0.0.1:0".parse().expect("addr");
+        config.server.shutdown_grace_secs = 2;
+        config.database.url = url.clone();
+        config.database.max_connections = 4;
+        config.policy.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        adjust(&mut config);
+        let ids = prepare(&config, &pki.layout).await.expect("prepare database");
+        let db = Db::connect(&config.database.url, 2).await.expect("connect");
+        let server = App::build(config.clone()).await.expect("build app").start().await.expect("start");
+        Some(Env { backend, addr: server.addr, ids, config, db, server: Some(server), _dir: dir, pg_admin })
+    }
+
+    /// Stops the gateway and drops the PostgreSQL test database.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        self.db.close().await;
+        if let Some((admin, name)) = self.pg_admin.take() {
+            if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                pool.close().await;
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{}", self.addr.port(), path)
+    }
+
+    /// A client presenting the demo partner's certificate.
+    pub fn client(&self, partner: &str) -> Partner {
+        let pki = pki();
+        let cert = std::fs::read_to_string(pki.layout.partner_cert(partner)).expect("partner cert");
+        let key = std::fs::read_to_string(pki.layout.partner_key(partner)).expect("partner key");
+        let jwt_key = std::fs::read_to_string(pki.layout.partner_jwt_key(partner)).expect("partner jwt key");
+        let p = demo_partner(partner).expect("demo partner");
+        Partner {
+            name: partner.to_string(),
+            oin: p.oin.to_string(),
+            jwt_key,
+            kid: demo_kid(partner),
+            thumbprint: thumbprint_of(&cert),
+            http: mtls_client(self.addr, &cert, &key),
+        }
+    }
+
+    /// A client presenting an arbitrary certificate, without token material.
+    pub fn raw_client(&self, cert: &IssuedCert) -> reqwest::Client {
+        mtls_client(self.addr, &cert.cert_pem, &cert.key_pem)
+    }
+
+    /// The case record behind the gateway (to change the seeded cases).
+    pub fn record(&self) -> vhgate::record::CaseRecord {
+        open_record(&self.config, self.db.clone()).expect("record")
+    }
+
+    /// Number of entries in the disclosure log.
+    pub async fn log_count(&self) -> i64 {
+        vhgate::disclosure::store::count(&self.db).await.expect("count log")
+    }
+
+    /// The last disclosure-log entry (parsed JSON).
+    pub async fn last_entry(&self) -> Value {
+        let n = self.log_count().await;
+        let rows = vhgate::disclosure::store::rows_after(&self.db, n - 1, 1).await.expect("rows");
+        serde_json::from_str(&rows.last().expect("a log entry").entry).expect("entry json")
+    }
+
+    /// Runs one SQL statement directly against the database (tamper tests).
+    pub async fn exec(&self, sql: &str) {
+        vhgate::with_pool!(&self.db, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Removes the append-only triggers, as an attacker with database access would.
+    pub async fn drop_log_triggers(&self) {
+        match self.backend {
+            Backend::Sqlite => {
+                self.exec("DROP TRIGGER disclosure_log_no_update").await;
+                self.exec("DROP TRIGGER disclosure_log_no_delete").await;
+            }
+            Backend::Postgres => self.exec("DROP TRIGGER disclosure_log_no_update ON disclosure_log").await,
+        }
+    }
+}
+
+/// A demo partner: its mTLS client and what it needs to mint tokens.
+pub struct Partner {
+    pub name: String,
+    pub oin: String,
+    pub jwt_key: String,
+    pub kid: String,
+    pub thumbprint: String,
+    pub http: reqwest::Client,
+}
+
+impl Partner {
+    /// Claims for a fresh, valid token (adjust fields to make it invalid).
+    pub fn claims(&self, role: &str, purpose: &str) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            iss: self.oin.clone(),
+            sub: format!("{}-medewerker-7", self.name),
+            aud: Audience::One("vhgate".into()),
+            exp: now + 300,
+            iat: now,
+            nbf: None,
+            jti: uuid::Uuid::new_v4().to_string(),
+            role: role.into(),
+            purpose: purpose.into(),
+            cnf: Confirmation { x5t_s256: self.thumbprint.clone() },
+        }
+    }
+
+    pub fn sign(&self, claims: &Claims) -> String {
+        sign_token(claims, &self.jwt_key, Some(&self.kid)).expect("sign token")
+    }
+
+    pub fn token(&self, role: &str, purpose: &str) -> String {
+        self.sign(&self.claims(role, purpose))
+    }
+
+    pub async fn get(&self, env: &Env, path: &str, token: &str) -> Response {
+        Response::from(self.http.get(env.url(path)).bearer_auth(token).send().await.expect("request"))
+            .read()
+            .await
+    }
+
+    pub async fn lookup(&self, env: &Env, token: &str, bsn: &str) -> Response {
+        let req = self.http.post(env.url("/v1/lookup")).bearer_auth(token).json(&serde_json::json!({ "bsn": bsn }));
+        Response::from(req.send().await.expect("request")).read().await
+    }
+
+    pub async fn read_person(&self, env: &Env, token: &str, case: impl std::fmt::Display, person: impl std::fmt::Display) -> Response {
+        self.get(env, &format!("/v1/cases/{case}/persons/{person}"), token).await
+    }
+}
+
+/// A response with its body read.
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pending: Option<reqwest::Response>,
+}
+
+impl From<reqwest::Response> for Response {
+    fn from(r: reqwest::Response) -> Self {
+        Response { status: r.status(), headers: r.headers().clone(), body: Value::Null, pending: Some(r) }
+    }
+}
+
+impl Response {
+    async fn read(mut self) -> Self {
+        if let Some(r) = self.pending.take() {
+            let bytes = r.bytes().await.expect("body");
+            self.body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        }
+        self
+    }
+
+    /// The problem `type` suffix after `urn:vhgate:problem:`.
+    pub fn problem(&self) -> &str {
+        self.body["type"].as_str().and_then(|t| t.strip_prefix("urn:vhgate:problem:")).unwrap_or("")
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Names of the withheld fields in the decision block.
+    pub fn withheld(&self) -> Vec<(String, String)> {
+        let d = if self.body["decision"].is_object() { &self.body["decision"] } else { &Value::Null };
+        d["withheld"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|w| (w["field"].as_str().unwrap_or("").to_string(), w["principle"].as_str().unwrap_or("").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// base64url SHA-256 of the first certificate in a PEM (the `x5t#S256` a token binds to).
+pub fn thumbprint_of(cert_pem: &str) -> String {
+    let der = parse_certs(cert_pem).into_iter().next().expect("a certificate");
+    vhgate::tls::thumbprint(&der)
+}
+
+fn parse_certs(pem: &str) -> Vec<CertificateDer<'static>> {
+    rustls_pemfile::certs(&mut pem.as_bytes()).collect::<Result<_, _>>().expect("certificates")
+}
+
+fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
+    let pki = pki();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in parse_certs(&pki.ca_pem) {
+        roots.add(c).expect("root");
+    }
+    let key: PrivateKeyDer<'static> =
+        rustls_pemfile::private_key(&mut key_pem.as_bytes()).expect("key pem").expect("a private key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(parse_certs(cert_pem), key)
+        .expect("client auth");
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .resolve("localhost", addr)
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("client")
+}
+
+/// The `vhgate` binary built for this test run.
+pub fn vhgate_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_vhgate"))
+}
+
+/// Generates `#[tokio::test]`s running each scenario once on SQLite (`sqlite::name`) and once
+/// on PostgreSQL (`postgres::name`). A scenario is `async fn name(env: &Env)`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let env = $crate::common::Env::start($crate::common::Backend::Sqlite).await.expect("sqlite env");
+                    super::$name(&env).await;
+                    env.stop().await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(env) = $crate::common::Env::start($crate::common::Backend::Postgres).await else { return };
+                    super::$name(&env).await;
+                    env.stop().await;
+                }
+            )*
+        }
+    };
+}
