@@ -1,0 +1,15 @@
+# Access to the disclosure log (DESIGN.md §4): review_disclosures is true only when
+# doelmatigheid holds for action review_disclosures, i.e. (with the convenant as it stands) the
+# requester is a privacy_officer of partner type veiligheidshuis acting for purpose toezicht.
+# Which role/purpose/partner type may review lives in the convenant data, not here.
+package vhgate.access
+
+import data.vhgate.doelmatigheid
+import data.vhgate.lib
+
+default review_disclosures := false
+
+review_disclosures if {
+	lib.action == "review_disclosures"
+	doelmatigheid.holds
+}

@@ -1,0 +1,60 @@
+# Access to the disclosure log: only the Veiligheidshuis privacy officer, for purpose toezicht.
+package vhgate.access_test
+
+import data.vhgate.access
+import data.vhgate.fixtures as fx
+
+may_review(inp) if {
+	access.review_disclosures with input as inp
+}
+
+test_privacy_officer_for_toezicht_may_review if {
+	may_review(fx.review)
+	access.review_disclosures == true with input as fx.review
+}
+
+test_review_needs_no_case_fields_or_budget if {
+	may_review(object.remove(fx.review, ["budget", "fields"]))
+}
+
+test_privacy_officer_for_another_purpose_may_not_review if {
+	not may_review(fx.with_requester(fx.review, {"purpose": "procesregie"}))
+	not may_review(fx.with_requester(fx.review, {"purpose": "casusoverleg"}))
+}
+
+test_other_staff_roles_may_not_review if {
+	not may_review(fx.with_requester(fx.review, {"role": "procesregisseur"}))
+	not may_review(fx.with_requester(fx.review, {"role": "informatiecoordinator"}))
+}
+
+test_privacy_officer_role_of_other_partner_types_may_not_review if {
+	every pt in fx.partner_types {
+		not may_review(object.union(fx.review, {"requester": fx.requester(pt, "privacy_officer", "toezicht")}))
+	}
+}
+
+test_partner_professionals_may_not_review if {
+	every pt in fx.partner_types {
+		not may_review(object.union(fx.review, {"requester": fx.requester(pt, "professional", "toezicht")}))
+	}
+}
+
+test_review_needs_an_identified_officer if {
+	not may_review(fx.with_requester(fx.review, {"sub": ""}))
+	not may_review(fx.with_requester(fx.review, {"oin": "1234"}))
+	not may_review(fx.with_requester(fx.review, {"partner_type": "politie"}))
+}
+
+test_other_actions_are_not_reviews if {
+	# The same officer asking to read or look up is not a review (and toezicht does not allow it).
+	not may_review(object.union(fx.review, {"action": "read_person"}))
+	not may_review(object.union(fx.review, {"action": "lookup"}))
+	not may_review(fx.read)
+	not may_review(fx.lookup)
+}
+
+test_review_is_false_not_undefined_for_garbage if {
+	access.review_disclosures == false with input as {}
+	access.review_disclosures == false with input as {"action": "review_disclosures"}
+	access.review_disclosures == false with input as {"action": ["review_disclosures"], "requester": "fg"}
+}

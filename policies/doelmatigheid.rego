@@ -1,0 +1,176 @@
+# Doelmatigheid (purpose limitation and effectiveness), DESIGN.md §2.
+#
+# A request is admitted only when
+#   - it comes from an identified requester (OIN of 20 digits and an employee id),
+#   - of a partner type that is a party to the convenant,
+#   - names a purpose from the convenant's purpose register that allows the requested action,
+#   - in a role that exists, may act for that purpose and is open to the partner type;
+#   - and, for read_person: a case is given, of this convenant's region, in a known phase that
+#     is not afgesloten (closed: sharing no longer serves any purpose).
+#
+# Whether the requester sits at the case table is subsidiariteit's question (a non-participant
+# may still get a hit/no-hit answer), not doelmatigheid's.
+#
+# Exposes:
+#   deny     set of reasons why the request as a whole does not serve a purpose
+#   holds    true iff deny is empty
+#   withhold set of {"field", "reason"}: every field when the request is denied; and every field
+#            of a review_disclosures request (reviewing the log never needs case fields)
+package vhgate.doelmatigheid
+
+import data.vhgate.lib
+
+default holds := false
+
+holds if count(deny) == 0
+
+# --- requester -------------------------------------------------------------------------------
+
+deny contains "the request has no requester" if not lib.has_requester
+
+deny contains "the requester's OIN is missing or is not 20 digits" if {
+	lib.has_requester
+	not regex.match(`^[0-9]{20}$`, lib.oin)
+}
+
+deny contains "the requester has no employee id (sub), so the disclosure cannot be attributed" if {
+	lib.has_requester
+	trim_space(lib.sub) == ""
+}
+
+# --- action ----------------------------------------------------------------------------------
+
+deny contains "the request names no action" if lib.action == ""
+
+deny contains sprintf("action %q is not known", [lib.action]) if {
+	lib.action != ""
+	not lib.action in lib.known_actions
+}
+
+# --- partner type ----------------------------------------------------------------------------
+
+deny contains "the requester has no partner type" if {
+	lib.has_requester
+	lib.partner_type == ""
+}
+
+deny contains sprintf("partner type %q is not a party to the convenant", [lib.partner_type]) if {
+	lib.partner_type != ""
+	not lib.partner_type_known
+}
+
+# --- purpose ---------------------------------------------------------------------------------
+
+deny contains "the request names no purpose" if lib.purpose == ""
+
+deny contains sprintf("purpose %q is not in the convenant's purpose register", [lib.purpose]) if {
+	lib.purpose != ""
+	not lib.purpose_known
+}
+
+deny contains sprintf("purpose %q does not allow action %q", [lib.purpose, lib.action]) if {
+	lib.purpose_known
+	lib.action in lib.known_actions
+	not action_in_purpose
+}
+
+action_in_purpose if {
+	is_array(lib.purpose_doc.actions)
+	lib.action in lib.purpose_doc.actions
+}
+
+# --- role ------------------------------------------------------------------------------------
+
+deny contains "the requester has no role" if lib.role == ""
+
+deny contains sprintf("role %q is not in the convenant", [lib.role]) if {
+	lib.role != ""
+	not lib.role_known
+}
+
+deny contains sprintf("role %q may not act for purpose %q", [lib.role, lib.purpose]) if {
+	lib.role_known
+	lib.purpose_known
+	not purpose_in_role
+}
+
+deny contains sprintf("role %q is not open to partner type %q", [lib.role, lib.partner_type]) if {
+	lib.role_known
+	lib.partner_type_known
+	not partner_type_in_role
+}
+
+purpose_in_role if {
+	is_array(lib.role_doc.purposes)
+	lib.purpose in lib.role_doc.purposes
+}
+
+partner_type_in_role if {
+	is_array(lib.role_doc.partner_types)
+	"*" in lib.role_doc.partner_types
+}
+
+partner_type_in_role if {
+	is_array(lib.role_doc.partner_types)
+	lib.partner_type in lib.role_doc.partner_types
+}
+
+# --- case (read_person only) -----------------------------------------------------------------
+
+deny contains "read_person needs a case, and none was given" if {
+	lib.action == "read_person"
+	not lib.has_case
+}
+
+deny contains "the case has no phase" if {
+	lib.action == "read_person"
+	lib.has_case
+	lib.phase == ""
+}
+
+deny contains sprintf("case phase %q is not known", [lib.phase]) if {
+	lib.action == "read_person"
+	lib.phase != ""
+	not lib.phase in lib.known_phases
+}
+
+deny contains "the case is closed (phase afgesloten): sharing no longer serves a purpose of the convenant" if {
+	lib.action == "read_person"
+	lib.phase == "afgesloten"
+}
+
+deny contains "the case has no region" if {
+	lib.action == "read_person"
+	lib.has_case
+	lib.case_region == ""
+}
+
+deny contains sprintf("the case belongs to region %q, outside this convenant's region %q", [lib.case_region, lib.show(lib.conv.region)]) if {
+	lib.action == "read_person"
+	lib.case_region != ""
+	lib.case_region != lib.conv.region
+}
+
+deny contains sprintf("the case belongs to region %q, but the convenant names no region", [lib.case_region]) if {
+	lib.action == "read_person"
+	lib.case_region != ""
+	not lib.conv.region
+}
+
+# --- field level -----------------------------------------------------------------------------
+
+withhold contains {"field": name, "reason": reason} if {
+	not holds
+	reason := concat("; ", sort(deny))
+	some name in lib.field_names
+}
+
+withhold contains {"field": name, "reason": reason} if {
+	holds
+	lib.action == "review_disclosures"
+	reason := "action review_disclosures (purpose toezicht) reviews the disclosure log and never needs case fields"
+	some name in lib.field_names
+}
+
+# A one-line summary for the decision's reasons when the request is admitted.
+admitted := sprintf("purpose %q allows action %q for role %q of partner type %q", [lib.purpose, lib.action, lib.role, lib.partner_type]) if holds

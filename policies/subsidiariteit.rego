@@ -1,0 +1,133 @@
+# Subsidiariteit (least intrusive means), DESIGN.md §2: answer with the least that serves the
+# purpose.
+#
+#   lookup                                   tier hit_no_hit, never a field
+#   read_person, not at the case table       tier hit_no_hit, request refused, every field withheld
+#   read_person, phase aanmelding            tier summary: identificerend fields only
+#   read_person, phase screening/mdo/uitvoering  tier full (proportionaliteit still applies)
+#
+# "At the case table" means: the gateway says the requester is a participant
+# (case.requester_is_participant) AND its OIN is among case.participants (both must agree;
+# an inconsistency fails closed), or the requester is Veiligheidshuis staff acting for
+# purpose procesregie (they screen and prepare the MDO before anyone sits at the table).
+#
+# Exposes: deny (request-level reasons), withhold ({"field","reason"}), tier, at_table.
+package vhgate.subsidiariteit
+
+import data.vhgate.lib
+
+# Veiligheidshuis staff doing procesregie need no seat at the table.
+staff_partner_type := "veiligheidshuis"
+
+staff_purpose := "procesregie"
+
+# Phases in which a participant may see the full record.
+full_phases := {"screening", "mdo", "uitvoering"}
+
+# The only phase with a summary answer, and what a summary holds.
+summary_phase := "aanmelding"
+
+summary_categories := {"identificerend"}
+
+staff_procesregie if {
+	lib.partner_type == staff_partner_type
+	lib.purpose == staff_purpose
+}
+
+flagged_participant if lib.case_doc.requester_is_participant == true
+
+listed_participant if {
+	lib.oin != ""
+	some p in lib.participants
+	p.oin == lib.oin
+}
+
+participant if {
+	flagged_participant
+	listed_participant
+}
+
+at_table if participant
+
+at_table if staff_procesregie
+
+# --- request level ---------------------------------------------------------------------------
+
+not_participant_reason := "not a participant of this case: only a hit/no-hit lookup is allowed"
+
+deny contains not_participant_reason if {
+	lib.action == "read_person"
+	not at_table
+	not flagged_participant
+}
+
+deny contains concat("", [not_participant_reason, " (the requester is flagged as participant, but its OIN is not among the case participants)"]) if {
+	lib.action == "read_person"
+	not at_table
+	flagged_participant
+}
+
+# --- tier ------------------------------------------------------------------------------------
+
+default tier := "none"
+
+tier := "hit_no_hit" if lib.action == "lookup"
+
+tier := "hit_no_hit" if {
+	lib.action == "read_person"
+	not at_table
+}
+
+tier := "summary" if {
+	lib.action == "read_person"
+	at_table
+	lib.phase == summary_phase
+}
+
+tier := "full" if {
+	lib.action == "read_person"
+	at_table
+	lib.phase in full_phases
+}
+
+# --- field level -----------------------------------------------------------------------------
+
+withhold contains {"field": name, "reason": reason} if {
+	some reason in deny
+	some name in lib.field_names
+}
+
+withhold contains {"field": f.name, "reason": reason} if {
+	lib.action == "read_person"
+	at_table
+	lib.phase == summary_phase
+	some f in lib.fields
+	not object.get(f, "category", null) in summary_categories
+	reason := sprintf("case not yet screened (phase aanmelding): summary only, and category %s is not identificerend", [lib.show(object.get(f, "category", null))])
+}
+
+withhold contains {"field": name, "reason": reason} if {
+	lib.action == "lookup"
+	reason := "a lookup answers hit/no-hit only: no field is disclosed"
+	some name in lib.field_names
+}
+
+# A one-line summary for the decision's reasons.
+explained := "lookup: hit/no-hit answer only" if lib.action == "lookup"
+
+explained := sprintf("tier summary: case in phase aanmelding (not yet screened), identificerend fields only (%s)", [how_at_table]) if {
+	lib.action == "read_person"
+	tier == "summary"
+}
+
+explained := sprintf("tier full: case in phase %s (%s)", [lib.phase, how_at_table]) if {
+	lib.action == "read_person"
+	tier == "full"
+}
+
+how_at_table := "requester is a participant of the case" if participant
+
+how_at_table := "Veiligheidshuis staff doing procesregie" if {
+	not participant
+	staff_procesregie
+}
