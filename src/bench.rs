@@ -129,7 +129,7 @@ fn bench_policies(src: &Path, dst: &Path) -> Result<(), BenchError> {
 }
 
 /// A typical read: Reclassering at the table of a case in uitvoering, six items.
-fn sample_input() -> Result<PolicyInput, BenchError> {
+pub fn sample_input() -> Result<PolicyInput, BenchError> {
     let field = |name: &str, category: &str, leefgebied: Option<&str>, age: i64| {
         serde_json::json!({"name": name, "category": category, "leefgebied": leefgebied, "age_days": age})
     };
@@ -179,40 +179,126 @@ pub fn bench_decisions(engine: &dyn PolicyEngine, n: usize) -> Result<Latencies,
     Ok(Latencies::from_samples(samples, start.elapsed()))
 }
 
+/// A gateway serving the demo convenant on a loopback port from a scratch folder (generated
+/// PKI, SQLite, bench policies), and what a client needs to read a person from it.
+pub struct BenchGateway {
+    server: Option<crate::app::RunningServer>,
+    /// The prepared policy engine the gateway uses.
+    pub policy: Arc<dyn PolicyEngine>,
+    tls: Arc<rustls::ClientConfig>,
+    authorization: String,
+    path: String,
+    _scratch: ScratchDir,
+}
+
+impl BenchGateway {
+    /// Starts the gateway with the policies in `policy_dir` (budgets raised, see module docs).
+    pub async fn start(policy_dir: &Path) -> Result<BenchGateway, BenchError> {
+        let scratch = ScratchDir(std::env::temp_dir().join(format!("vhgate-bench-{}", uuid::Uuid::new_v4().simple())));
+        let pki = DevPkiLayout::new(scratch.0.join("certs"));
+        pki.generate(false).map_err(setup)?;
+        bench_policies(policy_dir, &scratch.0.join("policies"))?;
+        let mut config = dev_config(Config::default(), &pki, &scratch.0.join("data"));
+        config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.policy.dir = scratch.0.join("policies");
+        let ids = prepare(&config, &pki).await.map_err(setup)?;
+        let server = App::build(config).await.map_err(setup)?.start().await.map_err(setup)?;
+        let token = dev_token(&pki, "reclassering", "professional", "casusoverleg", None, 900, "vhgate").map_err(setup)?;
+        Ok(BenchGateway {
+            policy: server.gateway.policy(),
+            tls: Arc::new(client_tls(&pki, "reclassering")?),
+            authorization: format!("Bearer {token}"),
+            path: format!("/v1/cases/{}/persons/{}", ids.uden_case, ids.uden_man),
+            server: Some(server),
+            _scratch: scratch,
+        })
+    }
+
+    /// Opens a keep-alive mTLS connection as Reclassering.
+    pub async fn connect(&self) -> Result<BenchConnection, BenchError> {
+        let addr = self.server.as_ref().map(|s| s.addr).ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
+        let tcp = TcpStream::connect(addr).await.map_err(request)?;
+        tcp.set_nodelay(true).map_err(request)?;
+        let name = ServerName::try_from("localhost").map_err(request)?;
+        let stream = tokio_rustls::TlsConnector::from(self.tls.clone()).connect(name, tcp).await.map_err(request)?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(request)?;
+        tokio::spawn(conn);
+        Ok(BenchConnection { sender, authorization: self.authorization.clone(), path: self.path.clone() })
+    }
+
+    /// Disclosure-log entries committed so far.
+    pub async fn log_entries(&self) -> Result<i64, BenchError> {
+        let server = self.server.as_ref().ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
+        crate::disclosure::store::count(server.gateway.record.db()).await.map_err(setup)
+    }
+
+    /// Stops the gateway (the scratch folder goes when this is dropped).
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+}
+
+fn request<E: std::fmt::Display>(e: E) -> BenchError {
+    BenchError::Request(e.to_string())
+}
+
+/// One keep-alive client connection.
+pub struct BenchConnection {
+    sender: hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    authorization: String,
+    path: String,
+}
+
+impl BenchConnection {
+    /// Reads the Uden man (allowed, six items, one log commit) and returns the latency.
+    pub async fn read_person(&mut self) -> Result<Duration, BenchError> {
+        let start = Instant::now();
+        let req = http::Request::get(self.path.as_str())
+            .header(http::header::HOST, "localhost")
+            .header(http::header::AUTHORIZATION, self.authorization.as_str())
+            .body(Empty::<Bytes>::new())
+            .map_err(request)?;
+        self.sender.ready().await.map_err(request)?;
+        let res = self.sender.send_request(req).await.map_err(request)?;
+        let status = res.status();
+        let body = res.into_body().collect().await.map_err(request)?.to_bytes();
+        if status != http::StatusCode::OK {
+            return Err(BenchError::Request(format!("status {status}: {}", String::from_utf8_lossy(&body))));
+        }
+        Ok(start.elapsed())
+    }
+}
+
 /// Runs both benchmarks against the policies in `policy_dir`.
 pub async fn run(policy_dir: &Path, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
-    let scratch = ScratchDir(std::env::temp_dir().join(format!("vhgate-bench-{}", uuid::Uuid::new_v4().simple())));
-    let pki = DevPkiLayout::new(scratch.0.join("certs"));
-    pki.generate(false).map_err(setup)?;
-    bench_policies(policy_dir, &scratch.0.join("policies"))?;
-    let mut config = dev_config(Config::default(), &pki, &scratch.0.join("data"));
-    config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-    config.policy.dir = scratch.0.join("policies");
-    let ids = prepare(&config, &pki).await.map_err(setup)?;
-    let app = App::build(config).await.map_err(setup)?;
-
-    let decision = bench_decisions(app.gateway.policy().as_ref(), opts.decisions)?;
-
-    let server = app.start().await.map_err(setup)?;
-    let addr = server.addr;
-    let token = dev_token(&pki, "reclassering", "professional", "casusoverleg", None, 900, "vhgate").map_err(setup)?;
-    let path = format!("/v1/cases/{}/persons/{}", ids.uden_case, ids.uden_man);
-    let tls = Arc::new(client_tls(&pki, "reclassering")?);
-
+    let gateway = BenchGateway::start(policy_dir).await?;
+    let decision = bench_decisions(gateway.policy.as_ref(), opts.decisions)?;
     let warm_until = Instant::now() + opts.warmup;
     let stop_at = warm_until + opts.duration;
     let mut workers = Vec::new();
     for _ in 0..opts.connections.max(1) {
-        let (tls, token, path) = (tls.clone(), token.clone(), path.clone());
-        workers.push(tokio::spawn(async move { client_loop(addr, tls, &token, &path, warm_until, stop_at).await }));
+        let mut conn = gateway.connect().await?;
+        workers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while Instant::now() < stop_at {
+                let latency = conn.read_person().await?;
+                if Instant::now() >= warm_until + latency {
+                    samples.push(latency);
+                }
+            }
+            Ok::<_, BenchError>(samples)
+        }));
     }
     let mut samples = Vec::new();
     for w in workers {
-        samples.extend(w.await.map_err(|e| BenchError::Request(e.to_string()))??);
+        samples.extend(w.await.map_err(request)??);
     }
     let request = Latencies::from_samples(samples, opts.duration);
-    let log_entries = crate::disclosure::store::count(server.gateway.record.db()).await.map_err(setup)?;
-    server.stop().await;
+    let log_entries = gateway.log_entries().await?;
+    gateway.stop().await;
     Ok(BenchReport { decision, request, connections: opts.connections, log_entries })
 }
 
@@ -231,48 +317,4 @@ fn client_tls(pki: &DevPkiLayout, partner: &str) -> Result<rustls::ClientConfig,
         .map_err(setup)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// One keep-alive connection sending requests back to back; returns the latencies after warm-up.
-async fn client_loop(
-    addr: std::net::SocketAddr,
-    tls: Arc<rustls::ClientConfig>,
-    token: &str,
-    path: &str,
-    warm_until: Instant,
-    stop_at: Instant,
-) -> Result<Vec<Duration>, BenchError> {
-    let req_err = |e: &dyn std::fmt::Display| BenchError::Request(e.to_string());
-    let tcp = TcpStream::connect(addr).await.map_err(|e| req_err(&e))?;
-    tcp.set_nodelay(true).map_err(|e| req_err(&e))?;
-    let name = ServerName::try_from("localhost").map_err(|e| req_err(&e))?;
-    let stream = tokio_rustls::TlsConnector::from(tls).connect(name, tcp).await.map_err(|e| req_err(&e))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-        .await
-        .map_err(|e| req_err(&e))?;
-    tokio::spawn(conn);
-    let authorization = format!("Bearer {token}");
-    let mut samples = Vec::new();
-    loop {
-        let now = Instant::now();
-        if now >= stop_at {
-            break;
-        }
-        let req = http::Request::get(path)
-            .header(http::header::HOST, "localhost")
-            .header(http::header::AUTHORIZATION, &authorization)
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| req_err(&e))?;
-        sender.ready().await.map_err(|e| req_err(&e))?;
-        let res = sender.send_request(req).await.map_err(|e| req_err(&e))?;
-        let status = res.status();
-        let body = res.into_body().collect().await.map_err(|e| req_err(&e))?.to_bytes();
-        if status != http::StatusCode::OK {
-            return Err(BenchError::Request(format!("status {status}: {}", String::from_utf8_lossy(&body))));
-        }
-        if now >= warm_until {
-            samples.push(now.elapsed());
-        }
-    }
-    Ok(samples)
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Env;
+use common::{Backend, Env};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -28,6 +28,8 @@ on_both_backends!(
     concurrent_requests_are_each_logged_once,
     privacy_officer_reviews_disclosures,
     bad_input_gets_problem_json,
+    openapi_describes_every_route,
+    log_failure_discloses_nothing,
 );
 
 const PROFESSIONAL: &str = "professional";
@@ -360,4 +362,54 @@ async fn bad_input_gets_problem_json(env: &Env) {
     let r = politie.get(env, "/v1/nothing-here", &token).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.content_type(), "application/problem+json");
+}
+
+async fn openapi_describes_every_route(env: &Env) {
+    let politie = env.client("politie");
+    let r = politie.get(env, "/openapi.json", "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["openapi"], "3.1.0");
+    for path in ["/v1/cases/{case_id}/persons/{person_id}", "/v1/lookup", "/v1/disclosures", "/healthz", "/readyz"] {
+        assert!(r.body["paths"][path].is_object(), "{path} missing from openapi.json");
+    }
+    let r = politie.get(env, "/readyz", "").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+async fn log_failure_discloses_nothing(env: &Env) {
+    // The log refuses every new entry (a full disk, a broken replica ...).
+    match env.backend {
+        Backend::Sqlite => {
+            env.exec("CREATE TRIGGER fail_append BEFORE INSERT ON disclosure_log BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+                .await
+        }
+        Backend::Postgres => {
+            env.exec("CREATE FUNCTION fail_append() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END $$ LANGUAGE plpgsql")
+                .await;
+            env.exec("CREATE TRIGGER fail_append BEFORE INSERT ON disclosure_log FOR EACH ROW EXECUTE FUNCTION fail_append()")
+                .await;
+        }
+    }
+    let before = env.log_count().await;
+    let reclassering = env.client("reclassering");
+    let token = reclassering.token(PROFESSIONAL, "casusoverleg");
+    let r = reclassering.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.problem(), "log-unavailable");
+    assert!(r.headers.get("retry-after").is_some());
+    let text = r.body.to_string();
+    assert!(!text.contains("Henk") && !text.contains(env.ids.uden_man_bsn) && !text.contains("zedendelict"), "{text}");
+    let r = reclassering.lookup(env, &token, env.ids.uden_man_bsn).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.body.get("hit").is_none());
+    assert_eq!(env.log_count().await, before);
+    // The log is intact and the gateway recovers once the database accepts entries again.
+    env.exec(if env.backend == Backend::Sqlite { "DROP TRIGGER fail_append" } else { "DROP TRIGGER fail_append ON disclosure_log" })
+        .await;
+    let r = reclassering.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(matches!(
+        vhgate::disclosure::verify::verify(&env.db).await.expect("verify"),
+        vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
+    ));
 }
