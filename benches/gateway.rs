@@ -15,8 +15,13 @@ fn policies() -> std::path::PathBuf {
 }
 
 fn benchmarks(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    let gateway = rt.block_on(BenchGateway::start(&policies())).expect("start bench gateway");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let gateway = rt
+        .block_on(BenchGateway::start(&policies()))
+        .expect("start bench gateway");
 
     let input = sample_input().expect("sample input");
     let engine = gateway.policy.clone();

@@ -33,7 +33,10 @@ pub enum AppError {
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Loads and prepares the policies in a directory.
@@ -45,7 +48,11 @@ pub fn load_policy(dir: &std::path::Path) -> Result<RegorusEngine, PolicyError> 
 pub fn open_record(config: &Config, db: Db) -> Result<CaseRecord, AppError> {
     let pseudonym_key = read_key_file(&config.secrets.pseudonym_key_file)?;
     let record_key = read_key_file(&config.secrets.record_key_file)?;
-    Ok(CaseRecord::new(db, RecordCipher::new(&record_key)?, Pseudonymizer::new(&pseudonym_key, 1)))
+    Ok(CaseRecord::new(
+        db,
+        RecordCipher::new(&record_key)?,
+        Pseudonymizer::new(&pseudonym_key, 1),
+    ))
 }
 
 /// A gateway ready to serve.
@@ -64,13 +71,17 @@ impl App {
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
         let record = open_record(&config, db.clone())?;
-        let (registry, problems) = PartnerRegistry::build(record.partners().await?, record.partner_keys().await?);
+        let (registry, problems) =
+            PartnerRegistry::build(record.partners().await?, record.partner_keys().await?);
         for p in problems {
             tracing::warn!(kid = %p.kid, problem = %p.message, "partner key not loaded");
         }
         let budget = BudgetCounter::default();
         let now = crate::record::now();
-        budget.seed(&log_store::requests_since(&db, now - chrono::Duration::hours(24)).await?, now);
+        budget.seed(
+            &log_store::requests_since(&db, now - chrono::Duration::hours(24)).await?,
+            now,
+        );
         let (writer, _task) = LogWriter::spawn(
             db,
             WriterConfig {
@@ -86,15 +97,30 @@ impl App {
             cache_entries: config.auth.token_cache_entries,
         });
         tracing::info!(partners = registry.len(), policy_revision = %crate::policy::PolicyEngine::revision(&policy), "gateway prepared");
-        let gateway = Arc::new(Gateway::new(record, Arc::new(policy), registry, writer, verifier, budget));
-        Ok(App { gateway, config, tls })
+        let gateway = Arc::new(Gateway::new(
+            record,
+            Arc::new(policy),
+            registry,
+            writer,
+            verifier,
+            budget,
+        ));
+        Ok(App {
+            gateway,
+            config,
+            tls,
+        })
     }
 
     /// Binds the listen address and serves in the background.
     pub async fn start(self) -> Result<RunningServer, AppError> {
         let addr = self.config.server.listen;
-        let listener = TcpListener::bind(addr).await.map_err(|source| AppError::Listen { addr, source })?;
-        let local = listener.local_addr().map_err(|source| AppError::Listen { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| AppError::Listen { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| AppError::Listen { addr, source })?;
         let (tx, rx) = oneshot::channel::<()>();
         let router = crate::api::router(self.gateway.clone());
         let handle = tokio::spawn(crate::server::serve(
@@ -108,7 +134,12 @@ impl App {
             },
         ));
         tracing::info!(addr = %local, "vhgate listening (mutual TLS)");
-        Ok(RunningServer { addr: local, gateway: self.gateway, shutdown: Some(tx), handle })
+        Ok(RunningServer {
+            addr: local,
+            gateway: self.gateway,
+            shutdown: Some(tx),
+            handle,
+        })
     }
 }
 

@@ -122,11 +122,16 @@ pub struct TokenVerifier {
     cache: Mutex<HashMap<[u8; 32], Arc<VerifiedToken>>>,
 }
 
-const REQUIRED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "iat", "jti", "role", "purpose", "cnf"];
+const REQUIRED_CLAIMS: &[&str] = &[
+    "iss", "sub", "aud", "exp", "iat", "jti", "role", "purpose", "cnf",
+];
 
 impl TokenVerifier {
     pub fn new(settings: VerifierSettings) -> Self {
-        TokenVerifier { settings, cache: Mutex::new(HashMap::new()) }
+        TokenVerifier {
+            settings,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Verifies `token` as presented by `partner` over the certificate with `thumbprint`.
@@ -162,7 +167,9 @@ impl TokenVerifier {
     }
 
     fn cache_put(&self, key: [u8; 32], token: Arc<VerifiedToken>, now: i64) {
-        let Ok(mut cache) = self.cache.lock() else { return };
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
         if cache.len() >= self.settings.cache_entries {
             cache.retain(|_, t| t.claims.exp > now);
             if cache.len() >= self.settings.cache_entries {
@@ -198,15 +205,26 @@ impl TokenVerifier {
         let mut last = AuthError::BadSignature;
         for key in candidates {
             // Decode into a loose map first so a missing claim is reported by name.
-            match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(token, &key.key, &validation) {
+            match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+                token,
+                &key.key,
+                &validation,
+            ) {
                 Ok(data) => {
-                    if let Some(missing) = REQUIRED_CLAIMS.iter().find(|c| !data.claims.contains_key(**c)) {
+                    if let Some(missing) = REQUIRED_CLAIMS
+                        .iter()
+                        .find(|c| !data.claims.contains_key(**c))
+                    {
                         return Err(AuthError::MissingClaim((*missing).to_string()));
                     }
-                    let claims: Claims = serde_json::from_value(serde_json::Value::Object(data.claims))
-                        .map_err(|e| AuthError::Malformed(e.to_string()))?;
+                    let claims: Claims =
+                        serde_json::from_value(serde_json::Value::Object(data.claims))
+                            .map_err(|e| AuthError::Malformed(e.to_string()))?;
                     self.check_claims(&claims, partner, thumbprint, convenant, now)?;
-                    return Ok(VerifiedToken { claims, kid: Some(key.kid.clone()) });
+                    return Ok(VerifiedToken {
+                        claims,
+                        kid: Some(key.kid.clone()),
+                    });
                 }
                 Err(e) => {
                     last = map_jwt_error(e);
@@ -262,7 +280,9 @@ fn check_registers(c: &Claims, convenant: &ConvenantSummary) -> Result<(), AuthE
         return Err(AuthError::UnknownRole(c.role.chars().take(64).collect()));
     }
     if !convenant.purposes.contains(&c.purpose) {
-        return Err(AuthError::UnknownPurpose(c.purpose.chars().take(64).collect()));
+        return Err(AuthError::UnknownPurpose(
+            c.purpose.chars().take(64).collect(),
+        ));
     }
     Ok(())
 }
@@ -272,20 +292,29 @@ fn check_registers(c: &Claims, convenant: &ConvenantSummary) -> Result<(), AuthE
 fn read_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
     let header_b64 = token.split('.').next().unwrap_or_default();
     if token.split('.').count() != 3 {
-        return Err(AuthError::Malformed("expected three dot-separated parts".into()));
+        return Err(AuthError::Malformed(
+            "expected three dot-separated parts".into(),
+        ));
     }
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| AuthError::Malformed("header is not base64url".into()))?;
-    let header: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|_| AuthError::Malformed("header is not JSON".into()))?;
+    let header: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|_| AuthError::Malformed("header is not JSON".into()))?;
     let alg = header.get("alg").and_then(|a| a.as_str()).unwrap_or("");
     let alg = match alg {
         "EdDSA" => Algorithm::EdDSA,
         "ES256" => Algorithm::ES256,
-        other => return Err(AuthError::UnsupportedAlgorithm(other.chars().take(16).collect())),
+        other => {
+            return Err(AuthError::UnsupportedAlgorithm(
+                other.chars().take(16).collect(),
+            ))
+        }
     };
-    let kid = header.get("kid").and_then(|k| k.as_str()).map(str::to_owned);
+    let kid = header
+        .get("kid")
+        .and_then(|k| k.as_str())
+        .map(str::to_owned);
     Ok((alg, kid))
 }
 
@@ -296,7 +325,9 @@ fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
         K::ExpiredSignature => AuthError::Expired,
         K::ImmatureSignature => AuthError::NotYetValid,
         K::InvalidAudience => AuthError::WrongAudience,
-        K::InvalidAlgorithm | K::InvalidAlgorithmName => AuthError::UnsupportedAlgorithm("?".into()),
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => {
+            AuthError::UnsupportedAlgorithm("?".into())
+        }
         K::MissingRequiredClaim(c) => AuthError::MissingClaim(c.clone()),
         K::InvalidIssuer => AuthError::IssuerMismatch,
         other => AuthError::Malformed(format!("{other:?}")),
@@ -304,8 +335,16 @@ fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {
 }
 
 /// Signs a token with a partner's private key (PKCS#8 PEM, Ed25519). For the demo and tests.
-pub fn sign_token(claims: &Claims, key_pem: &str, kid: Option<&str>) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn sign_token(
+    claims: &Claims,
+    key_pem: &str,
+    kid: Option<&str>,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
     header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(&header, claims, &jsonwebtoken::EncodingKey::from_ed_pem(key_pem.as_bytes())?)
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_ed_pem(key_pem.as_bytes())?,
+    )
 }

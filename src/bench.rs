@@ -64,7 +64,11 @@ pub struct Latencies {
 impl Latencies {
     fn from_samples(mut samples: Vec<Duration>, wall: Duration) -> Latencies {
         samples.sort_unstable();
-        let at = |q: f64| samples.get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1))).copied();
+        let at = |q: f64| {
+            samples
+                .get(((samples.len() as f64 * q) as usize).min(samples.len().saturating_sub(1)))
+                .copied()
+        };
         Latencies {
             count: samples.len(),
             p50: at(0.50).unwrap_or_default(),
@@ -112,7 +116,11 @@ fn bench_policies(src: &Path, dst: &Path) -> Result<(), BenchError> {
     std::fs::create_dir_all(dst.join("data")).map_err(setup)?;
     for entry in std::fs::read_dir(src).map_err(setup)? {
         let path = entry.map_err(setup)?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
         if name.ends_with(".rego") && !name.ends_with("_test.rego") {
             std::fs::copy(&path, dst.join(&name)).map_err(setup)?;
         }
@@ -120,19 +128,24 @@ fn bench_policies(src: &Path, dst: &Path) -> Result<(), BenchError> {
     let data_path = src.join("data/convenant.json");
     let mut data: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&data_path).map_err(setup)?).map_err(setup)?;
-    if let Some(types) = data.pointer_mut("/convenant/partner_types").and_then(|v| v.as_object_mut()) {
+    if let Some(types) = data
+        .pointer_mut("/convenant/partner_types")
+        .and_then(|v| v.as_object_mut())
+    {
         for t in types.values_mut() {
             t["daily_budget"] = serde_json::json!(1_000_000_000u64);
         }
     }
-    std::fs::write(dst.join("data/convenant.json"), serde_json::to_vec_pretty(&data).map_err(setup)?).map_err(setup)
+    std::fs::write(
+        dst.join("data/convenant.json"),
+        serde_json::to_vec_pretty(&data).map_err(setup)?,
+    )
+    .map_err(setup)
 }
 
 /// A typical read: Reclassering at the table of a case in uitvoering, six items.
 pub fn sample_input() -> Result<PolicyInput, BenchError> {
-    let field = |name: &str, category: &str, leefgebied: Option<&str>, age: i64| {
-        serde_json::json!({"name": name, "category": category, "leefgebied": leefgebied, "age_days": age})
-    };
+    let field = |name: &str, category: &str, leefgebied: Option<&str>, age: i64| serde_json::json!({"name": name, "category": category, "leefgebied": leefgebied, "age_days": age});
     let participants: Vec<_> = (11..=19)
         .map(|n| serde_json::json!({"oin": format!("000000990000000000{n}"), "partner_type": "politie", "since": "2026-10-01T00:00:00Z"}))
         .collect();
@@ -173,7 +186,9 @@ pub fn bench_decisions(engine: &dyn PolicyEngine, n: usize) -> Result<Latencies,
         let d = engine.decide(&input).map_err(setup)?;
         samples.push(t.elapsed());
         if !d.allow {
-            return Err(BenchError::Setup("the sample decision was not allowed".into()));
+            return Err(BenchError::Setup(
+                "the sample decision was not allowed".into(),
+            ));
         }
     }
     Ok(Latencies::from_samples(samples, start.elapsed()))
@@ -194,7 +209,9 @@ pub struct BenchGateway {
 impl BenchGateway {
     /// Starts the gateway with the policies in `policy_dir` (budgets raised, see module docs).
     pub async fn start(policy_dir: &Path) -> Result<BenchGateway, BenchError> {
-        let scratch = ScratchDir(std::env::temp_dir().join(format!("vhgate-bench-{}", uuid::Uuid::new_v4().simple())));
+        let scratch = ScratchDir(
+            std::env::temp_dir().join(format!("vhgate-bench-{}", uuid::Uuid::new_v4().simple())),
+        );
         let pki = DevPkiLayout::new(scratch.0.join("certs"));
         pki.generate(false).map_err(setup)?;
         bench_policies(policy_dir, &scratch.0.join("policies"))?;
@@ -202,8 +219,22 @@ impl BenchGateway {
         config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         config.policy.dir = scratch.0.join("policies");
         let ids = prepare(&config, &pki).await.map_err(setup)?;
-        let server = App::build(config).await.map_err(setup)?.start().await.map_err(setup)?;
-        let token = dev_token(&pki, "reclassering", "professional", "casusoverleg", None, 900, "vhgate").map_err(setup)?;
+        let server = App::build(config)
+            .await
+            .map_err(setup)?
+            .start()
+            .await
+            .map_err(setup)?;
+        let token = dev_token(
+            &pki,
+            "reclassering",
+            "professional",
+            "casusoverleg",
+            None,
+            900,
+            "vhgate",
+        )
+        .map_err(setup)?;
         Ok(BenchGateway {
             policy: server.gateway.policy(),
             tls: Arc::new(client_tls(&pki, "reclassering")?),
@@ -216,21 +247,39 @@ impl BenchGateway {
 
     /// Opens a keep-alive mTLS connection as Reclassering.
     pub async fn connect(&self) -> Result<BenchConnection, BenchError> {
-        let addr = self.server.as_ref().map(|s| s.addr).ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
+        let addr = self
+            .server
+            .as_ref()
+            .map(|s| s.addr)
+            .ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
         let tcp = TcpStream::connect(addr).await.map_err(request)?;
         tcp.set_nodelay(true).map_err(request)?;
         let name = ServerName::try_from("localhost").map_err(request)?;
-        let stream = tokio_rustls::TlsConnector::from(self.tls.clone()).connect(name, tcp).await.map_err(request)?;
+        let stream = tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(request)?;
         let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.map_err(request)?;
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(request)?;
         tokio::spawn(conn);
-        Ok(BenchConnection { sender, authorization: self.authorization.clone(), path: self.path.clone() })
+        Ok(BenchConnection {
+            sender,
+            authorization: self.authorization.clone(),
+            path: self.path.clone(),
+        })
     }
 
     /// Disclosure-log entries committed so far.
     pub async fn log_entries(&self) -> Result<i64, BenchError> {
-        let server = self.server.as_ref().ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
-        crate::disclosure::store::count(server.gateway.record.db()).await.map_err(setup)
+        let server = self
+            .server
+            .as_ref()
+            .ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
+        crate::disclosure::store::count(server.gateway.record.db())
+            .await
+            .map_err(setup)
     }
 
     /// Stops the gateway (the scratch folder goes when this is dropped).
@@ -266,7 +315,10 @@ impl BenchConnection {
         let status = res.status();
         let body = res.into_body().collect().await.map_err(request)?.to_bytes();
         if status != http::StatusCode::OK {
-            return Err(BenchError::Request(format!("status {status}: {}", String::from_utf8_lossy(&body))));
+            return Err(BenchError::Request(format!(
+                "status {status}: {}",
+                String::from_utf8_lossy(&body)
+            )));
         }
         Ok(start.elapsed())
     }
@@ -299,7 +351,12 @@ pub async fn run(policy_dir: &Path, opts: &BenchOptions) -> Result<BenchReport, 
     let request = Latencies::from_samples(samples, opts.duration);
     let log_entries = gateway.log_entries().await?;
     gateway.stop().await;
-    Ok(BenchReport { decision, request, connections: opts.connections, log_entries })
+    Ok(BenchReport {
+        decision,
+        request,
+        connections: opts.connections,
+        log_entries,
+    })
 }
 
 fn client_tls(pki: &DevPkiLayout, partner: &str) -> Result<rustls::ClientConfig, BenchError> {

@@ -15,7 +15,11 @@ use vhgate::pki::DevPkiLayout;
 use vhgate::store::Db;
 
 #[derive(Parser)]
-#[command(name = "vhgate", version, about = "Information-sharing gateway for Zorg- en Veiligheidshuizen")]
+#[command(
+    name = "vhgate",
+    version,
+    about = "Information-sharing gateway for Zorg- en Veiligheidshuizen"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -135,9 +139,14 @@ pub enum LogCommand {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Certs { command: CertsCommand::Init { dir, force } } => {
+        Command::Certs {
+            command: CertsCommand::Init { dir, force },
+        } => {
             DevPkiLayout::new(&dir).generate(force)?;
-            println!("dev PKI written to {} (private keys 0600, git-ignored)", dir.display());
+            println!(
+                "dev PKI written to {} (private keys 0600, git-ignored)",
+                dir.display()
+            );
             Ok(())
         }
         Command::Migrate { config } => {
@@ -149,21 +158,59 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve { config } => {
             let config = Config::load(config.as_deref())?;
-            App::build(config).await?.start().await?.run_until_signal().await;
+            App::build(config)
+                .await?
+                .start()
+                .await?
+                .run_until_signal()
+                .await;
             Ok(())
         }
-        Command::Dev { command: DevCommand::Token { partner, role, purpose, sub, ttl, audience, certs } } => {
-            println!("{}", dev_token(&DevPkiLayout::new(certs), &partner, &role, &purpose, sub, ttl, &audience)?);
+        Command::Dev {
+            command:
+                DevCommand::Token {
+                    partner,
+                    role,
+                    purpose,
+                    sub,
+                    ttl,
+                    audience,
+                    certs,
+                },
+        } => {
+            println!(
+                "{}",
+                dev_token(
+                    &DevPkiLayout::new(certs),
+                    &partner,
+                    &role,
+                    &purpose,
+                    sub,
+                    ttl,
+                    &audience
+                )?
+            );
             Ok(())
         }
         Command::Demo { listen, dir, certs } => demo(listen, &dir, &certs).await,
-        Command::Policy { command: PolicyCommand::Test { dir } } => {
+        Command::Policy {
+            command: PolicyCommand::Test { dir },
+        } => {
             let results = vhgate::policy::testing::run_tests(&dir)?;
             let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
             for r in &failed {
-                println!("FAIL {} {}: {}", r.file, r.rule, r.message.as_deref().unwrap_or(""));
+                println!(
+                    "FAIL {} {}: {}",
+                    r.file,
+                    r.rule,
+                    r.message.as_deref().unwrap_or("")
+                );
             }
-            println!("policy: {} passed, {} failed", results.len() - failed.len(), failed.len());
+            println!(
+                "policy: {} passed, {} failed",
+                results.len() - failed.len(),
+                failed.len()
+            );
             if results.is_empty() {
                 bail!("no test_ rules found in {}", dir.display());
             }
@@ -172,7 +219,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Bench { policies, decisions, connections, seconds } => {
+        Command::Bench {
+            policies,
+            decisions,
+            connections,
+            seconds,
+        } => {
             let opts = BenchOptions {
                 decisions,
                 connections,
@@ -181,11 +233,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let report = vhgate::bench::run(&policies, &opts).await?;
             println!("policy decision (regorus, in-process): {}", report.decision);
-            println!("full request (GET person, mTLS keep-alive, {} connections): {}", report.connections, report.request);
+            println!(
+                "full request (GET person, mTLS keep-alive, {} connections): {}",
+                report.connections, report.request
+            );
             println!("disclosure-log entries committed: {}", report.log_entries);
             Ok(())
         }
-        Command::Log { command: LogCommand::Verify { config } } => {
+        Command::Log {
+            command: LogCommand::Verify { config },
+        } => {
             let config = Config::load(config.as_deref())?;
             let db = Db::connect(&config.database.url, 2).await?;
             match verify(&db).await? {
@@ -219,7 +276,8 @@ async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()
         println!("generated dev PKI in {}", certs.display());
     }
     if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing old demo folder {}", dir.display()))?;
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("removing old demo folder {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
     let mut config = dev_config(Config::load(None)?, &pki, dir);
@@ -232,10 +290,14 @@ async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()
 }
 
 fn print_walkthrough(addr: &SocketAddr, certs: &Path, ids: &DemoIds) {
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "vhgate".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "vhgate".into());
     let base = format!("https://localhost:{}", addr.port());
     let c = certs.display();
-    let curl = |partner: &str| format!("curl -s --cacert {c}/ca.pem --cert {c}/partners/{partner}.pem --key {c}/partners/{partner}.key");
+    let curl = |partner: &str| {
+        format!("curl -s --cacert {c}/ca.pem --cert {c}/partners/{partner}.pem --key {c}/partners/{partner}.key")
+    };
     let token = |var: &str, partner: &str, role: &str, purpose: &str| {
         format!("{var}=$({exe} dev token --certs {c} --partner {partner} --role {role} --purpose {purpose})")
     };
@@ -254,12 +316,12 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
 {t2}
 {c2} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/{uc}/persons/{up}
 
-# 3. Hit/no-hit: the housing corporation is not at the table of the family case in Oss; it
-#    may only ask whether the young man in Oss is known, and whom to contact.
+# 3. Hit/no-hit: the housing corporation is not at the table of the cases in Oss; it may only
+#    ask whether the young man in Oss is known in an active case, and whom to contact.
 {t3}
 {c3} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -d '{{"bsn":"{ob}"}}' {base}/v1/lookup
 
-# 4. Denied: the same partner asks for the family case in Oss (not a participant).
+# 4. Refused (hit/no-hit only): the same partner asks for the mother in the family case in Oss.
 {c3} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/{gc}/persons/{gm}
 
 # 5. The privacy officer reviews what was disclosed.

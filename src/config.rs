@@ -16,11 +16,14 @@ pub enum ConfigError {
     #[error("configuration: {0}")]
     Load(String),
     #[error("configuration: {field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
 }
 
 /// The whole configuration.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -131,13 +134,18 @@ impl Default for TlsConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: "sqlite://vhgate.db".into(), max_connections: 8 }
+        DatabaseConfig {
+            url: "sqlite://vhgate.db".into(),
+            max_connections: 8,
+        }
     }
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { dir: "policies".into() }
+        PolicyConfig {
+            dir: "policies".into(),
+        }
     }
 }
 
@@ -152,7 +160,11 @@ impl Default for SecretsConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig { batch_max: 256, batch_wait_us: 500, commit_timeout_ms: 2000 }
+        LogConfig {
+            batch_max: 256,
+            batch_wait_us: 500,
+            commit_timeout_ms: 2000,
+        }
     }
 }
 
@@ -167,20 +179,6 @@ impl Default for AuthConfig {
     }
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            tls: TlsConfig::default(),
-            database: DatabaseConfig::default(),
-            policy: PolicyConfig::default(),
-            secrets: SecretsConfig::default(),
-            log: LogConfig::default(),
-            auth: AuthConfig::default(),
-        }
-    }
-}
-
 impl Config {
     /// Loads defaults, then the TOML file (if given; it must exist), then `VHGATE_` variables,
     /// and validates the result.
@@ -188,7 +186,10 @@ impl Config {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(file) = file {
             if !file.exists() {
-                return Err(ConfigError::Load(format!("config file {} not found", file.display())));
+                return Err(ConfigError::Load(format!(
+                    "config file {} not found",
+                    file.display()
+                )));
             }
             figment = figment.merge(Toml::file(file));
         }
@@ -202,16 +203,27 @@ impl Config {
 
     /// Checks values that serde cannot.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |field, message: &str| Err(ConfigError::Invalid { field, message: message.into() });
+        let invalid = |field, message: &str| {
+            Err(ConfigError::Invalid {
+                field,
+                message: message.into(),
+            })
+        };
         let url = &self.database.url;
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return invalid("database.url", "must start with sqlite: or postgres://");
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
         }
         if self.tls.client_ca.is_empty() {
-            return invalid("tls.client_ca", "at least one trust anchor is required (mutual TLS is mandatory)");
+            return invalid(
+                "tls.client_ca",
+                "at least one trust anchor is required (mutual TLS is mandatory)",
+            );
         }
         if self.log.batch_max == 0 || self.log.batch_max > 10_000 {
             return invalid("log.batch_max", "must be between 1 and 10000");
@@ -223,7 +235,10 @@ impl Config {
             return invalid("auth.audience", "must not be empty");
         }
         if self.auth.max_token_lifetime_secs == 0 || self.auth.max_token_lifetime_secs > 900 {
-            return invalid("auth.max_token_lifetime_secs", "must be between 1 and 900 (DESIGN.md §3)");
+            return invalid(
+                "auth.max_token_lifetime_secs",
+                "must be between 1 and 900 (DESIGN.md §3)",
+            );
         }
         if self.server.max_connections == 0 {
             return invalid("server.max_connections", "must be at least 1");
@@ -243,7 +258,10 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        Config::default().validate().map_err(|e| e.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        Config::default()
+            .validate()
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     #[test]

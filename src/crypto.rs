@@ -45,7 +45,9 @@ pub fn ensure_key_file(path: &Path) -> Result<(), CryptoError> {
         return Ok(());
     }
     let mut key = [0u8; 32];
-    SystemRandom::new().fill(&mut key).map_err(|_| CryptoError::Rng)?;
+    SystemRandom::new()
+        .fill(&mut key)
+        .map_err(|_| CryptoError::Rng)?;
     crate::pki::write_private(path, hex::encode(key).as_bytes()).map_err(|e| CryptoError::KeyFile {
         path: path.display().to_string(),
         message: e.to_string(),
@@ -62,13 +64,18 @@ pub struct Pseudonymizer {
 
 impl std::fmt::Debug for Pseudonymizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pseudonymizer").field("version", &self.version).finish()
+        f.debug_struct("Pseudonymizer")
+            .field("version", &self.version)
+            .finish()
     }
 }
 
 impl Pseudonymizer {
     pub fn new(key: &[u8; 32], version: i32) -> Self {
-        Pseudonymizer { key: hmac::Key::new(hmac::HMAC_SHA256, key), version }
+        Pseudonymizer {
+            key: hmac::Key::new(hmac::HMAC_SHA256, key),
+            version,
+        }
     }
 
     /// The pseudonym of a BSN under the current key.
@@ -97,8 +104,12 @@ pub struct RecordCipher {
 
 impl RecordCipher {
     pub fn new(key: &[u8; 32]) -> Result<Self, CryptoError> {
-        let unbound = UnboundKey::new(&aead::AES_256_GCM, key).map_err(|_| CryptoError::KeyLength("record key".into()))?;
-        Ok(RecordCipher { key: LessSafeKey::new(unbound), rng: SystemRandom::new() })
+        let unbound = UnboundKey::new(&aead::AES_256_GCM, key)
+            .map_err(|_| CryptoError::KeyLength("record key".into()))?;
+        Ok(RecordCipher {
+            key: LessSafeKey::new(unbound),
+            rng: SystemRandom::new(),
+        })
     }
 
     /// Encrypts a BSN; `context` (the person id) is bound as associated data so a ciphertext
@@ -108,7 +119,11 @@ impl RecordCipher {
         self.rng.fill(&mut nonce).map_err(|_| CryptoError::Rng)?;
         let mut buf = bsn.expose().as_bytes().to_vec();
         self.key
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut buf,
+            )
             .map_err(|_| CryptoError::Rng)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
@@ -149,7 +164,9 @@ mod tests {
     fn bsn_round_trip_and_context_binding() {
         let cipher = RecordCipher::new(&[7u8; 32]).unwrap_or_else(|e| panic!("{e}"));
         let bsn: Bsn = "111222333".parse().unwrap_or_else(|e| panic!("{e}"));
-        let sealed = cipher.seal(&bsn, b"person-1").unwrap_or_else(|e| panic!("{e}"));
+        let sealed = cipher
+            .seal(&bsn, b"person-1")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(!sealed.windows(9).any(|w| w == b"111222333"));
         assert_eq!(cipher.open(&sealed, b"person-1").ok(), Some(bsn));
         assert!(cipher.open(&sealed, b"person-2").is_err());

@@ -71,16 +71,27 @@ pub fn dev_token(
     ttl_secs: i64,
     audience: &str,
 ) -> Result<String, SeedError> {
-    let p = demo_partner(partner).ok_or_else(|| SeedError::Invalid(format!("unknown demo partner {partner}")))?;
+    let p = demo_partner(partner)
+        .ok_or_else(|| SeedError::Invalid(format!("unknown demo partner {partner}")))?;
     if !(1..=900).contains(&ttl_secs) {
-        return Err(SeedError::Invalid("token lifetime must be between 1 and 900 seconds".into()));
+        return Err(SeedError::Invalid(
+            "token lifetime must be between 1 and 900 seconds".into(),
+        ));
     }
     let cert_path = pki.partner_cert(partner);
-    let cert = crate::tls::load_certs(&cert_path).map_err(|e| SeedError::File { path: cert_path.display().to_string(), message: e.to_string() })?;
-    let first = cert.first().ok_or_else(|| SeedError::File { path: cert_path.display().to_string(), message: "no certificate".into() })?;
+    let cert = crate::tls::load_certs(&cert_path).map_err(|e| SeedError::File {
+        path: cert_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let first = cert.first().ok_or_else(|| SeedError::File {
+        path: cert_path.display().to_string(),
+        message: "no certificate".into(),
+    })?;
     let key_path = pki.partner_jwt_key(partner);
-    let key = std::fs::read_to_string(&key_path)
-        .map_err(|e| SeedError::File { path: key_path.display().to_string(), message: e.to_string() })?;
+    let key = std::fs::read_to_string(&key_path).map_err(|e| SeedError::File {
+        path: key_path.display().to_string(),
+        message: e.to_string(),
+    })?;
     let now = chrono::Utc::now().timestamp();
     let claims = Claims {
         iss: p.oin.into(),
@@ -92,7 +103,9 @@ pub fn dev_token(
         jti: uuid::Uuid::new_v4().to_string(),
         role: role.into(),
         purpose: purpose.into(),
-        cnf: Confirmation { x5t_s256: crate::tls::thumbprint(first) },
+        cnf: Confirmation {
+            x5t_s256: crate::tls::thumbprint(first),
+        },
     };
     sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))
 }
@@ -141,12 +154,21 @@ fn oin(name: &str) -> Result<Oin, SeedError> {
 /// Registers the demo partners and their token keys from the dev PKI.
 pub async fn seed_partners(record: &CaseRecord, pki: &DevPkiLayout) -> Result<(), SeedError> {
     for p in DEMO_PARTNERS {
-        let oin: Oin = p.oin.parse().map_err(|e| SeedError::Invalid(format!("{}: {e}", p.name)))?;
-        record.upsert_partner(&oin, p.display_name, p.partner_type).await?;
+        let oin: Oin = p
+            .oin
+            .parse()
+            .map_err(|e| SeedError::Invalid(format!("{}: {e}", p.name)))?;
+        record
+            .upsert_partner(&oin, p.display_name, p.partner_type)
+            .await?;
         let path = pki.partner_jwt_pub(p.name);
-        let pem = std::fs::read_to_string(&path)
-            .map_err(|e| SeedError::File { path: path.display().to_string(), message: e.to_string() })?;
-        record.put_partner_key(&demo_kid(p.name), &oin, "EdDSA", &pem).await?;
+        let pem = std::fs::read_to_string(&path).map_err(|e| SeedError::File {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        record
+            .put_partner_key(&demo_kid(p.name), &oin, "EdDSA", &pem)
+            .await?;
     }
     Ok(())
 }
@@ -156,8 +178,19 @@ struct Seeder<'a> {
 }
 
 impl Seeder<'_> {
-    async fn person(&self, naam: &str, dob: (i32, u32, u32), adres: &str, bsn: Option<&str>) -> Result<PersonId, SeedError> {
-        let bsn = bsn.map(|b| b.parse().map_err(|e| SeedError::Invalid(format!("BSN: {e}")))).transpose()?;
+    async fn person(
+        &self,
+        naam: &str,
+        dob: (i32, u32, u32),
+        adres: &str,
+        bsn: Option<&str>,
+    ) -> Result<PersonId, SeedError> {
+        let bsn = bsn
+            .map(|b| {
+                b.parse()
+                    .map_err(|e| SeedError::Invalid(format!("BSN: {e}")))
+            })
+            .transpose()?;
         Ok(self
             .record
             .insert_person(&NewPerson {
@@ -169,7 +202,14 @@ impl Seeder<'_> {
             .await?)
     }
 
-    async fn case(&self, kind: CaseKind, phase: Phase, title: &str, by: &str, regisseur: Option<&str>) -> Result<CaseId, SeedError> {
+    async fn case(
+        &self,
+        kind: CaseKind,
+        phase: Phase,
+        title: &str,
+        by: &str,
+        regisseur: Option<&str>,
+    ) -> Result<CaseId, SeedError> {
         Ok(self
             .record
             .insert_case(&NewCase {
@@ -185,7 +225,9 @@ impl Seeder<'_> {
 
     async fn table(&self, case: CaseId, partners: &[&str], days_ago: i64) -> Result<(), SeedError> {
         for p in partners {
-            self.record.add_participant(case, &oin(p)?, now() - Duration::days(days_ago)).await?;
+            self.record
+                .add_participant(case, &oin(p)?, now() - Duration::days(days_ago))
+                .await?;
         }
         Ok(())
     }
@@ -226,42 +268,226 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
     // Casus Uden: man from Nuenen, earlier convicted of a sexual offence, supervision almost
     // over, ambulant GGZ, moving to a flat in Uden. The meeting: reclassering, zorgaanbieder,
     // gemeente, wijkagent, woningcorporatie, Veiligheidshuis.
-    let uden_case = s.case(CaseKind::Persoon, Phase::Uitvoering, "Nazorg vestiging Uden", "gemeente", Some("reclassering")).await?;
-    let uden_man = s.person("Henk Verhoeven", (1979, 3, 14), "Kerkstraat 12, 5401 AB Uden", Some("999990019")).await?;
-    record.add_case_person(uden_case, uden_man, "betrokkene").await?;
-    s.table(uden_case, &["veiligheidshuis", "reclassering", "gemeente", "politie", "woningcorporatie", "ggz"], 40).await?;
+    let uden_case = s
+        .case(
+            CaseKind::Persoon,
+            Phase::Uitvoering,
+            "Nazorg vestiging Uden",
+            "gemeente",
+            Some("reclassering"),
+        )
+        .await?;
+    let uden_man = s
+        .person(
+            "Henk Verhoeven",
+            (1979, 3, 14),
+            "Kerkstraat 12, 5401 AB Uden",
+            Some("999990019"),
+        )
+        .await?;
+    record
+        .add_case_person(uden_case, uden_man, "betrokkene")
+        .await?;
+    s.table(
+        uden_case,
+        &[
+            "veiligheidshuis",
+            "reclassering",
+            "gemeente",
+            "politie",
+            "woningcorporatie",
+            "ggz",
+        ],
+        40,
+    )
+    .await?;
     s.item(uden_case, uden_man, Wonen, Overig, "woningcorporatie", 30, "Appartement in Uden toegewezen; sleuteloverdracht 1 december. Begeleid wonen via zorgaanbieder loopt tot de verhuizing.").await?;
     s.item(uden_case, uden_man, Justitie, Strafrechtelijk, "reclassering", 28, "Eerder veroordeeld voor een zedendelict; detentie uitgezeten. Reclasseringstoezicht loopt over drie maanden af; bijzondere voorwaarden: meldplicht en contactverbod.").await?;
     s.item(uden_case, uden_man, PsychischeGezondheid, Bijzonder, "ggz", 25, "Ambulante GGZ-behandeling, tweewekelijks. Behandelaar adviseert continuiteit van behandeling na de verhuizing.").await?;
-    s.item(uden_case, uden_man, SociaalNetwerk, Overig, "gemeente", 21, "Weinig eigen netwerk in Uden; wekelijks contact met zus in Nuenen.").await?;
-    s.item(uden_case, uden_man, Veiligheid, Overig, "politie", 14, "Wijkagent Uden-Noord is geinformeerd over de vestiging; geen recente meldingen.").await?;
-    s.item(uden_case, uden_man, WerkInkomen, Overig, "gemeente", 10, "Uitkering via gemeente Eindhoven; overdracht naar gemeente Uden aangevraagd.").await?;
-    record.add_afspraak(uden_case, &oin("reclassering")?, "Toezichtsplan afstemmen op nieuwe woonplaats", today + Duration::days(14), "lopend").await?;
-    record.add_afspraak(uden_case, &oin("ggz")?, "Behandeling overdragen aan GGZ-team Uden", today + Duration::days(21), "open").await?;
-    record.add_afspraak(uden_case, &oin("woningcorporatie")?, "Huurcontract en buurtbemiddeling regelen", today - Duration::days(3), "gestagneerd").await?;
+    s.item(
+        uden_case,
+        uden_man,
+        SociaalNetwerk,
+        Overig,
+        "gemeente",
+        21,
+        "Weinig eigen netwerk in Uden; wekelijks contact met zus in Nuenen.",
+    )
+    .await?;
+    s.item(
+        uden_case,
+        uden_man,
+        Veiligheid,
+        Overig,
+        "politie",
+        14,
+        "Wijkagent Uden-Noord is geinformeerd over de vestiging; geen recente meldingen.",
+    )
+    .await?;
+    s.item(
+        uden_case,
+        uden_man,
+        WerkInkomen,
+        Overig,
+        "gemeente",
+        10,
+        "Uitkering via gemeente Eindhoven; overdracht naar gemeente Uden aangevraagd.",
+    )
+    .await?;
+    record
+        .add_afspraak(
+            uden_case,
+            &oin("reclassering")?,
+            "Toezichtsplan afstemmen op nieuwe woonplaats",
+            today + Duration::days(14),
+            "lopend",
+        )
+        .await?;
+    record
+        .add_afspraak(
+            uden_case,
+            &oin("ggz")?,
+            "Behandeling overdragen aan GGZ-team Uden",
+            today + Duration::days(21),
+            "open",
+        )
+        .await?;
+    record
+        .add_afspraak(
+            uden_case,
+            &oin("woningcorporatie")?,
+            "Huurcontract en buurtbemiddeling regelen",
+            today - Duration::days(3),
+            "gestagneerd",
+        )
+        .await?;
 
     // Casus Oss: young man of 18, often involved in reports of violence and theft; worries about
     // school and home. Meeting with youth care (here: GGZ), school (gemeente/leerplicht), politie.
-    let oss_case = s.case(CaseKind::Persoon, Phase::Mdo, "Jongvolwassene Oss", "politie", Some("gemeente")).await?;
-    let oss_youth = s.person("Daan Kuipers", (2008, 6, 2), "Molenstraat 45, 5341 GE Oss", Some("999990020")).await?;
-    record.add_case_person(oss_case, oss_youth, "betrokkene").await?;
-    s.table(oss_case, &["veiligheidshuis", "politie", "gemeente", "ggz"], 12).await?;
+    let oss_case = s
+        .case(
+            CaseKind::Persoon,
+            Phase::Mdo,
+            "Jongvolwassene Oss",
+            "politie",
+            Some("gemeente"),
+        )
+        .await?;
+    let oss_youth = s
+        .person(
+            "Daan Kuipers",
+            (2008, 6, 2),
+            "Molenstraat 45, 5341 GE Oss",
+            Some("999990020"),
+        )
+        .await?;
+    record
+        .add_case_person(oss_case, oss_youth, "betrokkene")
+        .await?;
+    s.table(
+        oss_case,
+        &["veiligheidshuis", "politie", "gemeente", "ggz"],
+        12,
+    )
+    .await?;
     s.item(oss_case, oss_youth, Justitie, Strafrechtelijk, "politie", 9, "Vijf registraties in het afgelopen jaar: twee keer mishandeling, drie keer winkeldiefstal.").await?;
-    s.item(oss_case, oss_youth, OpleidingDagbesteding, Overig, "gemeente", 8, "Uitgevallen op mbo niveau 2; praktijkbegeleider meldt structureel verzuim.").await?;
-    s.item(oss_case, oss_youth, GezinRelaties, Overig, "gemeente", 8, "Woont bij moeder; spanningen thuis, vader uit beeld.").await?;
-    s.item(oss_case, oss_youth, Verslaving, Bijzonder, "ggz", 6, "Dagelijks cannabisgebruik; staat open voor gesprek bij jeugdverslavingszorg.").await?;
+    s.item(
+        oss_case,
+        oss_youth,
+        OpleidingDagbesteding,
+        Overig,
+        "gemeente",
+        8,
+        "Uitgevallen op mbo niveau 2; praktijkbegeleider meldt structureel verzuim.",
+    )
+    .await?;
+    s.item(
+        oss_case,
+        oss_youth,
+        GezinRelaties,
+        Overig,
+        "gemeente",
+        8,
+        "Woont bij moeder; spanningen thuis, vader uit beeld.",
+    )
+    .await?;
+    s.item(
+        oss_case,
+        oss_youth,
+        Verslaving,
+        Bijzonder,
+        "ggz",
+        6,
+        "Dagelijks cannabisgebruik; staat open voor gesprek bij jeugdverslavingszorg.",
+    )
+    .await?;
     // Older than the convenant's horizon: withheld from everyone by proportionaliteit.
-    s.item(oss_case, oss_youth, Justitie, Strafrechtelijk, "politie", 2400, "Halt-afdoening na vernieling (als twaalfjarige).").await?;
-    record.add_afspraak(oss_case, &oin("gemeente")?, "Traject terug naar school met leerplicht", today + Duration::days(30), "open").await?;
+    s.item(
+        oss_case,
+        oss_youth,
+        Justitie,
+        Strafrechtelijk,
+        "politie",
+        2400,
+        "Halt-afdoening na vernieling (als twaalfjarige).",
+    )
+    .await?;
+    record
+        .add_afspraak(
+            oss_case,
+            &oin("gemeente")?,
+            "Traject terug naar school met leerplicht",
+            today + Duration::days(30),
+            "open",
+        )
+        .await?;
 
     // Casus gezin Oss: family living at three addresses, six minors, domestic violence and
     // possible abuse. COM-table with RvdK, OM, politie, Veilig Thuis, gemeente.
-    let gezin_case = s.case(CaseKind::Systeem, Phase::Mdo, "Gezin Oss (systeem)", "veilig-thuis", Some("veilig-thuis")).await?;
-    let gezin_mother = s.person("Aye Thandar", (1986, 11, 3), "Heuvel 7, 5341 CA Oss", Some("999990032")).await?;
-    let gezin_father = s.person("Min Htet", (1982, 1, 20), "Kruisstraat 30, 5341 DB Oss", Some("999990044")).await?;
-    record.add_case_person(gezin_case, gezin_mother, "ouder").await?;
-    record.add_case_person(gezin_case, gezin_father, "ouder").await?;
-    s.table(gezin_case, &["veiligheidshuis", "rvdk", "om", "politie", "veilig-thuis", "gemeente"], 20).await?;
+    let gezin_case = s
+        .case(
+            CaseKind::Systeem,
+            Phase::Mdo,
+            "Gezin Oss (systeem)",
+            "veilig-thuis",
+            Some("veilig-thuis"),
+        )
+        .await?;
+    let gezin_mother = s
+        .person(
+            "Aye Thandar",
+            (1986, 11, 3),
+            "Heuvel 7, 5341 CA Oss",
+            Some("999990032"),
+        )
+        .await?;
+    let gezin_father = s
+        .person(
+            "Min Htet",
+            (1982, 1, 20),
+            "Kruisstraat 30, 5341 DB Oss",
+            Some("999990044"),
+        )
+        .await?;
+    record
+        .add_case_person(gezin_case, gezin_mother, "ouder")
+        .await?;
+    record
+        .add_case_person(gezin_case, gezin_father, "ouder")
+        .await?;
+    s.table(
+        gezin_case,
+        &[
+            "veiligheidshuis",
+            "rvdk",
+            "om",
+            "politie",
+            "veilig-thuis",
+            "gemeente",
+        ],
+        20,
+    )
+    .await?;
     let children = [
         ("Su Myat", (2010, 4, 1), "999990056"),
         ("Kyaw Zin", (2012, 8, 9), "999990068"),
@@ -272,38 +498,170 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
     ];
     let mut gezin_children = Vec::new();
     for (i, (naam, dob, bsn)) in children.iter().enumerate() {
-        let adres = ["Heuvel 7, 5341 CA Oss", "Kruisstraat 30, 5341 DB Oss", "Walstraat 2, 5341 EP Oss"][i % 3];
+        let adres = [
+            "Heuvel 7, 5341 CA Oss",
+            "Kruisstraat 30, 5341 DB Oss",
+            "Walstraat 2, 5341 EP Oss",
+        ][i % 3];
         let child = s.person(naam, *dob, adres, Some(bsn)).await?;
         record.add_case_person(gezin_case, child, "kind").await?;
         gezin_children.push(child);
     }
-    s.item(gezin_case, gezin_mother, Veiligheid, Overig, "veilig-thuis", 18, "Melding huiselijk geweld; moeder en kinderen verblijven afwisselend op drie adressen.").await?;
-    s.item(gezin_case, gezin_mother, Wonen, Identificerend, "gemeente", 18, "Verblijfadressen: Heuvel 7, Kruisstraat 30 en Walstraat 2 te Oss; telefoon 06-00000000.").await?;
-    s.item(gezin_case, gezin_father, Veiligheid, Strafrechtelijk, "politie", 15, "Aangifte van mishandeling tegen vader; OM beoordeelt vervolging.").await?;
-    s.item(gezin_case, gezin_father, Justitie, Strafrechtelijk, "om", 10, "Strafzaak aangehouden; voorwaardelijk sepot met contactverbod wordt overwogen.").await?;
-    s.item(gezin_case, gezin_mother, PsychischeGezondheid, Bijzonder, "veilig-thuis", 12, "Moeder toont traumaklachten; verwijzing naar GGZ besproken.").await?;
-    s.item(gezin_case, gezin_mother, GezinRelaties, Overig, "rvdk", 9, "Raadsonderzoek naar kinderbeschermingsmaatregel gestart voor alle zes kinderen.").await?;
+    s.item(
+        gezin_case,
+        gezin_mother,
+        Veiligheid,
+        Overig,
+        "veilig-thuis",
+        18,
+        "Melding huiselijk geweld; moeder en kinderen verblijven afwisselend op drie adressen.",
+    )
+    .await?;
+    s.item(
+        gezin_case,
+        gezin_mother,
+        Wonen,
+        Identificerend,
+        "gemeente",
+        18,
+        "Verblijfadressen: Heuvel 7, Kruisstraat 30 en Walstraat 2 te Oss; telefoon 06-00000000.",
+    )
+    .await?;
+    s.item(
+        gezin_case,
+        gezin_father,
+        Veiligheid,
+        Strafrechtelijk,
+        "politie",
+        15,
+        "Aangifte van mishandeling tegen vader; OM beoordeelt vervolging.",
+    )
+    .await?;
+    s.item(
+        gezin_case,
+        gezin_father,
+        Justitie,
+        Strafrechtelijk,
+        "om",
+        10,
+        "Strafzaak aangehouden; voorwaardelijk sepot met contactverbod wordt overwogen.",
+    )
+    .await?;
+    s.item(
+        gezin_case,
+        gezin_mother,
+        PsychischeGezondheid,
+        Bijzonder,
+        "veilig-thuis",
+        12,
+        "Moeder toont traumaklachten; verwijzing naar GGZ besproken.",
+    )
+    .await?;
+    s.item(
+        gezin_case,
+        gezin_mother,
+        GezinRelaties,
+        Overig,
+        "rvdk",
+        9,
+        "Raadsonderzoek naar kinderbeschermingsmaatregel gestart voor alle zes kinderen.",
+    )
+    .await?;
     if let Some(oldest) = gezin_children.first() {
-        s.item(gezin_case, *oldest, LichamelijkeGezondheid, Bijzonder, "veilig-thuis", 12, "Blauwe plekken geconstateerd door school; huisarts ingeschakeld.").await?;
+        s.item(
+            gezin_case,
+            *oldest,
+            LichamelijkeGezondheid,
+            Bijzonder,
+            "veilig-thuis",
+            12,
+            "Blauwe plekken geconstateerd door school; huisarts ingeschakeld.",
+        )
+        .await?;
         s.item(gezin_case, *oldest, OpleidingDagbesteding, Overig, "gemeente", 11, "De kinderen gaan naar drie verschillende basisscholen; intern begeleiders zijn aangesloten.").await?;
     }
-    record.add_afspraak(gezin_case, &oin("rvdk")?, "Raadsonderzoek afronden en advies uitbrengen", today + Duration::days(42), "lopend").await?;
-    record.add_afspraak(gezin_case, &oin("veilig-thuis")?, "Veiligheidsplan met moeder opstellen", today - Duration::days(5), "open").await?;
+    record
+        .add_afspraak(
+            gezin_case,
+            &oin("rvdk")?,
+            "Raadsonderzoek afronden en advies uitbrengen",
+            today + Duration::days(42),
+            "lopend",
+        )
+        .await?;
+    record
+        .add_afspraak(
+            gezin_case,
+            &oin("veilig-thuis")?,
+            "Veiligheidsplan met moeder opstellen",
+            today - Duration::days(5),
+            "open",
+        )
+        .await?;
 
     // Casus Veghel (closed): worries about a possible family drama after a fight over divorce.
-    let closed_case = s.case(CaseKind::Systeem, Phase::Uitvoering, "Vechtscheiding Veghel", "gemeente", Some("gemeente")).await?;
-    let closed_person = s.person("Peter van Dijk", (1975, 9, 9), "Hoofdstraat 1, 5461 JA Veghel", Some("999990135")).await?;
-    record.add_case_person(closed_case, closed_person, "ouder").await?;
-    s.table(closed_case, &["veiligheidshuis", "gemeente", "ggz", "politie"], 200).await?;
+    let closed_case = s
+        .case(
+            CaseKind::Systeem,
+            Phase::Uitvoering,
+            "Vechtscheiding Veghel",
+            "gemeente",
+            Some("gemeente"),
+        )
+        .await?;
+    let closed_person = s
+        .person(
+            "Peter van Dijk",
+            (1975, 9, 9),
+            "Hoofdstraat 1, 5461 JA Veghel",
+            Some("999990135"),
+        )
+        .await?;
+    record
+        .add_case_person(closed_case, closed_person, "ouder")
+        .await?;
+    s.table(
+        closed_case,
+        &["veiligheidshuis", "gemeente", "ggz", "politie"],
+        200,
+    )
+    .await?;
     s.item(closed_case, closed_person, GezinRelaties, Overig, "gemeente", 190, "Zorgen van grootouder over vechtscheiding; kinderen tijdelijk in crisispleeggezin geplaatst.").await?;
     record.set_phase(closed_case, Phase::Afgesloten).await?;
 
     // Just registered (aanmelding): only a summary until screening.
-    let new_case = s.case(CaseKind::Persoon, Phase::Aanmelding, "Aanmelding Boekel", "politie", None).await?;
-    let new_person = s.person("Sanne Jacobs", (1999, 12, 24), "Kerkstraat 3, 5427 BB Boekel", Some("999990147")).await?;
-    record.add_case_person(new_case, new_person, "betrokkene").await?;
-    s.table(new_case, &["veiligheidshuis", "politie"], 1).await?;
-    s.item(new_case, new_person, Veiligheid, Overig, "politie", 1, "Aangemeld na herhaalde overlastmeldingen in de wijk.").await?;
+    let new_case = s
+        .case(
+            CaseKind::Persoon,
+            Phase::Aanmelding,
+            "Aanmelding Boekel",
+            "politie",
+            None,
+        )
+        .await?;
+    let new_person = s
+        .person(
+            "Sanne Jacobs",
+            (1999, 12, 24),
+            "Kerkstraat 3, 5427 BB Boekel",
+            Some("999990147"),
+        )
+        .await?;
+    record
+        .add_case_person(new_case, new_person, "betrokkene")
+        .await?;
+    s.table(new_case, &["veiligheidshuis", "politie"], 1)
+        .await?;
+    s.item(
+        new_case,
+        new_person,
+        Veiligheid,
+        Overig,
+        "politie",
+        1,
+        "Aangemeld na herhaalde overlastmeldingen in de wijk.",
+    )
+    .await?;
 
     Ok(DemoIds {
         uden_case,

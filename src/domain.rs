@@ -329,7 +329,10 @@ mod tests {
         assert!("123456789".parse::<Bsn>().is_err());
         assert!("12345678".parse::<Bsn>().is_err());
         assert!("000000000".parse::<Bsn>().is_err());
-        assert_eq!(format!("{:?}", "111222333".parse::<Bsn>()), "Ok(Bsn(<redacted>))");
+        assert_eq!(
+            format!("{:?}", "111222333".parse::<Bsn>()),
+            "Ok(Bsn(<redacted>))"
+        );
     }
 
     #[test]
@@ -338,6 +341,9 @@ mod tests {
             assert_eq!(l.as_str().parse::<Leefgebied>(), Ok(*l));
         }
         assert!("gezondheid".parse::<Leefgebied>().is_err());
-        assert_eq!(serde_json::to_string(&Category::Bijzonder).unwrap_or_default(), "\"bijzonder\"");
+        assert_eq!(
+            serde_json::to_string(&Category::Bijzonder).unwrap_or_default(),
+            "\"bijzonder\""
+        );
     }
 }

@@ -14,8 +14,8 @@ use crate::disclosure::store::{self as log_store, LogFilter};
 use crate::disclosure::{Event, LogError, LogWriter, NewEntry, RequesterRecord, SubjectRecord};
 use crate::domain::{Bsn, CaseId, DisclosureId, Leefgebied, PersonId};
 use crate::policy::{
-    Action, BudgetInput, CaseInput, Decision, FieldInput, Outcome, ParticipantInput, PolicyEngine, PolicyError,
-    PolicyInput, RequestInput, Requester, Tier,
+    Action, BudgetInput, CaseInput, Decision, FieldInput, Outcome, ParticipantInput, PolicyEngine,
+    PolicyError, PolicyInput, RequestInput, Requester, Tier,
 };
 use crate::record::{CaseRecord, Person};
 use crate::registry::{PartnerRegistry, RegisteredPartner};
@@ -26,11 +26,18 @@ use crate::tls::PeerIdentity;
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     #[error("{detail}")]
-    Unauthenticated { error: AuthError, detail: String, disclosure_id: DisclosureId },
+    Unauthenticated {
+        error: AuthError,
+        detail: String,
+        disclosure_id: DisclosureId,
+    },
     #[error("the client certificate's organisation is not a partner in the convenant")]
     UnknownOrganisation { disclosure_id: DisclosureId },
     #[error("refused by policy")]
-    Denied { decision: Box<Decision>, disclosure_id: DisclosureId },
+    Denied {
+        decision: Box<Decision>,
+        disclosure_id: DisclosureId,
+    },
     #[error("not permitted: {0}")]
     Forbidden(String),
     #[error("case or person not found")]
@@ -38,7 +45,10 @@ pub enum GatewayError {
     #[error("{0}")]
     Log(#[from] LogError),
     #[error("policy failure: {source}")]
-    Policy { source: PolicyError, disclosure_id: Option<DisclosureId> },
+    Policy {
+        source: PolicyError,
+        disclosure_id: Option<DisclosureId>,
+    },
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
 }
@@ -153,7 +163,9 @@ impl BudgetCounter {
     /// Counts one request and returns how many came before it in the window.
     pub fn take(&self, oin: &str, now: DateTime<Utc>) -> u64 {
         let hour = Self::hour(now);
-        let Ok(mut map) = self.buckets.lock() else { return u64::MAX };
+        let Ok(mut map) = self.buckets.lock() else {
+            return u64::MAX;
+        };
         let q = map.entry(oin.to_string()).or_default();
         while q.front().is_some_and(|(h, _)| *h <= hour - 24) {
             q.pop_front();
@@ -168,7 +180,9 @@ impl BudgetCounter {
 
     /// Replays earlier requests (after a restart).
     pub fn seed(&self, requests: &[(String, DateTime<Utc>)], now: DateTime<Utc>) {
-        let Ok(mut map) = self.buckets.lock() else { return };
+        let Ok(mut map) = self.buckets.lock() else {
+            return;
+        };
         let mut counts: HashMap<(String, i64), u64> = HashMap::new();
         for (oin, t) in requests {
             if Self::hour(*t) > Self::hour(now) - 24 {
@@ -252,7 +266,12 @@ impl Gateway {
         Ok(())
     }
 
-    fn base_entry(&self, event: Event, requester: RequesterRecord, traceparent: Option<String>) -> NewEntry {
+    fn base_entry(
+        &self,
+        event: Event,
+        requester: RequesterRecord,
+        traceparent: Option<String>,
+    ) -> NewEntry {
         NewEntry {
             id: DisclosureId::new().0,
             time: timestamp(crate::record::now()),
@@ -301,10 +320,18 @@ impl Gateway {
         let now = Utc::now().timestamp();
         let verified = match bearer {
             None => Err(AuthError::MissingToken),
-            Some(token) => self.verifier.verify(token, partner, &peer.thumbprint, policy.convenant(), now),
+            Some(token) => {
+                self.verifier
+                    .verify(token, partner, &peer.thumbprint, policy.convenant(), now)
+            }
         };
         match verified {
-            Ok(token) => Ok(Caller { partner: partner.clone(), token, thumbprint: peer.thumbprint.clone(), traceparent }),
+            Ok(token) => Ok(Caller {
+                partner: partner.clone(),
+                token,
+                thumbprint: peer.thumbprint.clone(),
+                traceparent,
+            }),
             Err(error) => {
                 let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
                 let id = DisclosureId(entry.id);
@@ -312,7 +339,11 @@ impl Gateway {
                 entry.problem_type = Some(error.slug().into());
                 entry.reasons = vec![error.to_string()];
                 self.commit(entry).await?;
-                Err(GatewayError::Unauthenticated { detail: error.to_string(), error, disclosure_id: id })
+                Err(GatewayError::Unauthenticated {
+                    detail: error.to_string(),
+                    error,
+                    disclosure_id: id,
+                })
             }
         }
     }
@@ -328,7 +359,11 @@ impl Gateway {
         let now = crate::record::now();
         let policy = self.policy();
         let used = self.budget.take(&caller.partner.oin, now);
-        let mut entry = self.base_entry(Event::ReadPerson, caller.record(), caller.traceparent.clone());
+        let mut entry = self.base_entry(
+            Event::ReadPerson,
+            caller.record(),
+            caller.traceparent.clone(),
+        );
         entry.policy_revision = policy.revision().to_string();
         entry.case_id = Some(case_id.0);
         let disclosure_id = DisclosureId(entry.id);
@@ -353,7 +388,11 @@ impl Gateway {
         let items = self.record.items(case_id, person_id).await?;
         let items: Vec<_> = items
             .into_iter()
-            .filter(|i| leefgebieden.as_ref().is_none_or(|l| l.contains(&i.leefgebied)))
+            .filter(|i| {
+                leefgebieden
+                    .as_ref()
+                    .is_none_or(|l| l.contains(&i.leefgebied))
+            })
             .collect();
 
         let mut fields = person_fields(&person);
@@ -384,7 +423,8 @@ impl Gateway {
                     .collect(),
             }),
             request: Some(RequestInput {
-                leefgebieden: leefgebieden.map(|l| l.iter().map(|x| x.as_str().to_string()).collect()),
+                leefgebieden: leefgebieden
+                    .map(|l| l.iter().map(|x| x.as_str().to_string()).collect()),
             }),
             fields,
         };
@@ -395,7 +435,10 @@ impl Gateway {
                 entry.problem_type = Some("policy-error".into());
                 entry.reasons = vec![format!("policy evaluation failed: {source}")];
                 self.commit(entry).await?;
-                return Err(GatewayError::Policy { source, disclosure_id: Some(disclosure_id) });
+                return Err(GatewayError::Policy {
+                    source,
+                    disclosure_id: Some(disclosure_id),
+                });
             }
         };
         entry.outcome = decision.outcome();
@@ -406,16 +449,30 @@ impl Gateway {
         entry.status = if decision.allow { 200 } else { 403 };
         if !decision.allow {
             self.commit(entry).await?;
-            return Err(GatewayError::Denied { decision: Box::new(decision), disclosure_id });
+            return Err(GatewayError::Denied {
+                decision: Box::new(decision),
+                disclosure_id,
+            });
         }
         // Build the answer before committing so nothing can fail after the entry says
         // "disclosed"; send it only after the commit.
-        let allowed: std::collections::HashSet<&str> = decision.allowed_fields.iter().map(String::as_str).collect();
-        let bsn = if allowed.contains(FIELD_BSN) { self.record.reveal_bsn(&person)? } else { None };
+        let allowed: std::collections::HashSet<&str> =
+            decision.allowed_fields.iter().map(String::as_str).collect();
+        let bsn = if allowed.contains(FIELD_BSN) {
+            self.record.reveal_bsn(&person)?
+        } else {
+            None
+        };
         let view = PersonView {
             naam: allowed.contains(FIELD_NAAM).then(|| person.naam.clone()),
-            geboortedatum: person.geboortedatum.clone().filter(|_| allowed.contains(FIELD_GEBOORTEDATUM)),
-            adres: person.adres.clone().filter(|_| allowed.contains(FIELD_ADRES)),
+            geboortedatum: person
+                .geboortedatum
+                .clone()
+                .filter(|_| allowed.contains(FIELD_GEBOORTEDATUM)),
+            adres: person
+                .adres
+                .clone()
+                .filter(|_| allowed.contains(FIELD_ADRES)),
             bsn: bsn.map(|b| b.expose().to_string()),
         };
         let item_views = items
@@ -426,7 +483,10 @@ impl Gateway {
                 leefgebied: i.leefgebied,
                 category: i.category,
                 content: i.content,
-                contributed_by: Contributor { oin: i.contributed_by, name: i.contributor_name },
+                contributed_by: Contributor {
+                    oin: i.contributed_by,
+                    name: i.contributor_name,
+                },
                 recorded_at: timestamp(i.recorded_at),
             })
             .collect();
@@ -473,7 +533,10 @@ impl Gateway {
                 entry.problem_type = Some("policy-error".into());
                 entry.reasons = vec![format!("policy evaluation failed: {source}")];
                 self.commit(entry).await?;
-                return Err(GatewayError::Policy { source, disclosure_id: Some(disclosure_id) });
+                return Err(GatewayError::Policy {
+                    source,
+                    disclosure_id: Some(disclosure_id),
+                });
             }
         };
         entry.tier = decision.tier;
@@ -482,33 +545,58 @@ impl Gateway {
             entry.status = 403;
             entry.outcome = Outcome::Denied;
             self.commit(entry).await?;
-            return Err(GatewayError::Denied { decision: Box::new(decision), disclosure_id });
+            return Err(GatewayError::Denied {
+                decision: Box::new(decision),
+                disclosure_id,
+            });
         }
         let hits = self.record.lookup(&pseudonymizer.pseudonym(bsn)).await?;
         let registry = self.registry();
         let mut contacts = Vec::new();
         if !hits.is_empty() {
             if let Some(vh) = registry.first_of_type("veiligheidshuis") {
-                contacts.push(Contact { role: "procesregie", organisation: vh.name.clone(), oin: vh.oin.clone() });
+                contacts.push(Contact {
+                    role: "procesregie",
+                    organisation: vh.name.clone(),
+                    oin: vh.oin.clone(),
+                });
             }
             for hit in &hits {
-                if let (Some(oin), Some(name)) = (&hit.casusregisseur_oin, &hit.casusregisseur_name) {
+                if let (Some(oin), Some(name)) = (&hit.casusregisseur_oin, &hit.casusregisseur_name)
+                {
                     if !contacts.iter().any(|c| &c.oin == oin) {
-                        contacts.push(Contact { role: "casusregisseur", organisation: name.clone(), oin: oin.clone() });
+                        contacts.push(Contact {
+                            role: "casusregisseur",
+                            organisation: name.clone(),
+                            oin: oin.clone(),
+                        });
                     }
                 }
             }
         }
         entry.status = 200;
         entry.outcome = Outcome::Allowed;
-        entry.disclosed = vec![if hits.is_empty() { "no_hit".into() } else { "hit".into() }];
+        entry.disclosed = vec![if hits.is_empty() {
+            "no_hit".into()
+        } else {
+            "hit".into()
+        }];
         let policy_revision = entry.policy_revision.clone();
         self.commit(entry).await?;
-        Ok(LookupAnswer { disclosure_id, hit: !hits.is_empty(), contacts, policy_revision })
+        Ok(LookupAnswer {
+            disclosure_id,
+            hit: !hits.is_empty(),
+            contacts,
+            policy_revision,
+        })
     }
 
     /// Recent log entries for a privacy officer.
-    pub async fn disclosures(&self, caller: &Caller, filter: &LogFilter) -> Result<Vec<log_store::LogRow>, GatewayError> {
+    pub async fn disclosures(
+        &self,
+        caller: &Caller,
+        filter: &LogFilter,
+    ) -> Result<Vec<log_store::LogRow>, GatewayError> {
         let input = PolicyInput {
             action: Action::ReviewDisclosures,
             now: timestamp(crate::record::now()),
@@ -521,10 +609,14 @@ impl Gateway {
         let allowed = self
             .policy()
             .may_review_disclosures(&input)
-            .map_err(|source| GatewayError::Policy { source, disclosure_id: None })?;
+            .map_err(|source| GatewayError::Policy {
+                source,
+                disclosure_id: None,
+            })?;
         if !allowed {
             return Err(GatewayError::Forbidden(
-                "reviewing the disclosure log needs the privacy_officer role with purpose toezicht".into(),
+                "reviewing the disclosure log needs the privacy_officer role with purpose toezicht"
+                    .into(),
             ));
         }
         Ok(log_store::list(self.record.db(), filter).await?)

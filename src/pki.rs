@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType, DnValue,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType,
-    SerialNumber, PKCS_ECDSA_P256_SHA256, PKCS_ED25519,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, DnValue, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SanType, SerialNumber, PKCS_ECDSA_P256_SHA256, PKCS_ED25519,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -19,7 +19,10 @@ pub enum PkiError {
     #[error("certificate generation: {0}")]
     Rcgen(#[from] rcgen::Error),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Invalid(String),
 }
@@ -36,15 +39,60 @@ pub struct DemoPartner {
 
 /// The demo partners. OINs are in an obviously fictitious range (00000099...).
 pub const DEMO_PARTNERS: &[DemoPartner] = &[
-    DemoPartner { name: "politie", oin: "00000099000000000011", partner_type: "politie", display_name: "Politie Eenheid Oost-Brabant" },
-    DemoPartner { name: "om", oin: "00000099000000000012", partner_type: "om", display_name: "Openbaar Ministerie Oost-Brabant" },
-    DemoPartner { name: "reclassering", oin: "00000099000000000013", partner_type: "reclassering", display_name: "Reclassering Nederland" },
-    DemoPartner { name: "rvdk", oin: "00000099000000000014", partner_type: "rvdk", display_name: "Raad voor de Kinderbescherming" },
-    DemoPartner { name: "gemeente", oin: "00000099000000000015", partner_type: "gemeente", display_name: "Gemeente Oss" },
-    DemoPartner { name: "ggz", oin: "00000099000000000016", partner_type: "ggz", display_name: "GGZ Oost Brabant" },
-    DemoPartner { name: "veilig-thuis", oin: "00000099000000000017", partner_type: "veilig_thuis", display_name: "Veilig Thuis Brabant Noordoost" },
-    DemoPartner { name: "woningcorporatie", oin: "00000099000000000018", partner_type: "woningcorporatie", display_name: "Woningcorporatie Area" },
-    DemoPartner { name: "veiligheidshuis", oin: "00000099000000000019", partner_type: "veiligheidshuis", display_name: "Veiligheidshuis Maas & Leijgraaf" },
+    DemoPartner {
+        name: "politie",
+        oin: "00000099000000000011",
+        partner_type: "politie",
+        display_name: "Politie Eenheid Oost-Brabant",
+    },
+    DemoPartner {
+        name: "om",
+        oin: "00000099000000000012",
+        partner_type: "om",
+        display_name: "Openbaar Ministerie Oost-Brabant",
+    },
+    DemoPartner {
+        name: "reclassering",
+        oin: "00000099000000000013",
+        partner_type: "reclassering",
+        display_name: "Reclassering Nederland",
+    },
+    DemoPartner {
+        name: "rvdk",
+        oin: "00000099000000000014",
+        partner_type: "rvdk",
+        display_name: "Raad voor de Kinderbescherming",
+    },
+    DemoPartner {
+        name: "gemeente",
+        oin: "00000099000000000015",
+        partner_type: "gemeente",
+        display_name: "Gemeente Oss",
+    },
+    DemoPartner {
+        name: "ggz",
+        oin: "00000099000000000016",
+        partner_type: "ggz",
+        display_name: "GGZ Oost Brabant",
+    },
+    DemoPartner {
+        name: "veilig-thuis",
+        oin: "00000099000000000017",
+        partner_type: "veilig_thuis",
+        display_name: "Veilig Thuis Brabant Noordoost",
+    },
+    DemoPartner {
+        name: "woningcorporatie",
+        oin: "00000099000000000018",
+        partner_type: "woningcorporatie",
+        display_name: "Woningcorporatie Area",
+    },
+    DemoPartner {
+        name: "veiligheidshuis",
+        oin: "00000099000000000019",
+        partner_type: "veiligheidshuis",
+        display_name: "Veiligheidshuis Maas & Leijgraaf",
+    },
 ];
 
 /// Looks up a demo partner by file name.
@@ -70,7 +118,10 @@ pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 }
 
 fn write_public(path: &Path, data: &[u8]) -> Result<(), PkiError> {
-    let io = |source| PkiError::Io { path: path.to_path_buf(), source };
+    let io = |source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -78,11 +129,17 @@ fn write_public(path: &Path, data: &[u8]) -> Result<(), PkiError> {
 }
 
 fn write_key(path: &Path, data: &[u8]) -> Result<(), PkiError> {
-    write_private(path, data).map_err(|source| PkiError::Io { path: path.to_path_buf(), source })
+    write_private(path, data).map_err(|source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 fn read(path: &Path) -> Result<String, PkiError> {
-    std::fs::read_to_string(path).map_err(|source| PkiError::Io { path: path.to_path_buf(), source })
+    std::fs::read_to_string(path).map_err(|source| PkiError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Options for a client certificate (tests use the odd ones).
@@ -140,21 +197,31 @@ impl Ca {
         dn.push(DnType::OrganizationName, "vhgate development convenant");
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let now = OffsetDateTime::now_utc();
         params.not_before = now - Duration::hours(1);
         params.not_after = now + Duration::days(3650);
         params.key_identifier_method = KeyIdMethod::Sha256;
         params.serial_number = Some(SerialNumber::from(random_serial()));
         let cert = params.self_signed(&key)?;
-        Ok(Ca { cert_pem: cert.pem(), issuer: Issuer::new(params, key) })
+        Ok(Ca {
+            cert_pem: cert.pem(),
+            issuer: Issuer::new(params, key),
+        })
     }
 
     /// Loads a CA from its certificate and key PEM.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Ca, PkiError> {
         let key = KeyPair::from_pem(key_pem)?;
         let issuer = Issuer::from_ca_cert_pem(cert_pem, key)?;
-        Ok(Ca { issuer, cert_pem: cert_pem.to_string() })
+        Ok(Ca {
+            issuer,
+            cert_pem: cert_pem.to_string(),
+        })
     }
 
     /// The CA's private key, PEM.
@@ -165,7 +232,8 @@ impl Ca {
     /// A server certificate for the given DNS names / IP addresses.
     pub fn issue_server(&self, names: &[&str]) -> Result<IssuedCert, PkiError> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut params = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+        let mut params =
+            CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
         params.subject_alt_names = names
             .iter()
             .map(|n| match n.parse::<std::net::IpAddr>() {
@@ -183,12 +251,21 @@ impl Ca {
         params.not_after = opts.not_after;
         params.serial_number = Some(SerialNumber::from(opts.serial));
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem(), serial: opts.serial })
+        Ok(IssuedCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            serial: opts.serial,
+        })
     }
 
     /// A partner client certificate carrying the OIN in the subject serialNumber, as
     /// PKIoverheid certificates do.
-    pub fn issue_client(&self, oin: &str, org_name: &str, opts: &ClientCertOptions) -> Result<IssuedCert, PkiError> {
+    pub fn issue_client(
+        &self,
+        oin: &str,
+        org_name: &str,
+        opts: &ClientCertOptions,
+    ) -> Result<IssuedCert, PkiError> {
         let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
@@ -198,7 +275,10 @@ impl Ca {
         // serialNumber (2.5.4.5) is a PrintableString.
         dn.push(
             DnType::CustomDnType(vec![2, 5, 4, 5]),
-            DnValue::PrintableString(oin.try_into().map_err(|_| PkiError::Invalid(format!("bad OIN {oin}")))?),
+            DnValue::PrintableString(
+                oin.try_into()
+                    .map_err(|_| PkiError::Invalid(format!("bad OIN {oin}")))?,
+            ),
         );
         params.distinguished_name = dn;
         params.extended_key_usages = if opts.server_auth_only {
@@ -211,7 +291,11 @@ impl Ca {
         params.not_after = opts.not_after;
         params.serial_number = Some(SerialNumber::from(opts.serial));
         let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem(), serial: opts.serial })
+        Ok(IssuedCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            serial: opts.serial,
+        })
     }
 
     /// A CRL revoking the given serial numbers, valid for 30 days.

@@ -175,7 +175,11 @@ pub fn now() -> DateTime<Utc> {
 
 impl CaseRecord {
     pub fn new(db: Db, cipher: RecordCipher, pseudonymizer: Pseudonymizer) -> Self {
-        CaseRecord { db, cipher, pseudonymizer }
+        CaseRecord {
+            db,
+            cipher,
+            pseudonymizer,
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -201,7 +205,8 @@ impl CaseRecord {
     pub async fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
         const SQL: &str = "SELECT id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, created_at \
                            FROM cases WHERE id = $1";
-        let row: Option<CaseRow> = with_pool!(&self.db, p => sqlx::query_as(SQL).bind(id.0).fetch_optional(p).await)?;
+        let row: Option<CaseRow> =
+            with_pool!(&self.db, p => sqlx::query_as(SQL).bind(id.0).fetch_optional(p).await)?;
         row.map(Case::try_from).transpose()
     }
 
@@ -213,11 +218,17 @@ impl CaseRecord {
     }
 
     /// A person, only if linked to the case.
-    pub async fn person_in_case(&self, case: CaseId, person: PersonId) -> Result<Option<Person>, StoreError> {
+    pub async fn person_in_case(
+        &self,
+        case: CaseId,
+        person: PersonId,
+    ) -> Result<Option<Person>, StoreError> {
         const SQL: &str = "SELECT p.id, p.naam, p.geboortedatum, p.adres, p.bsn_sealed, p.subject_pseudonym, \
                            p.pseudonym_key_version, cp.relation FROM persons p \
                            JOIN case_persons cp ON cp.person_id = p.id WHERE cp.case_id = $1 AND p.id = $2";
-        Ok(with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_optional(p).await)?)
+        Ok(
+            with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_optional(p).await)?,
+        )
     }
 
     /// Opens a person's sealed BSN (only after the policy allowed it).
@@ -236,8 +247,7 @@ impl CaseRecord {
                            p.name AS contributor_name, i.recorded_at FROM information_items i \
                            JOIN partners p ON p.oin = i.contributed_by \
                            WHERE i.case_id = $1 AND i.person_id = $2 ORDER BY i.recorded_at, i.id";
-        let rows: Vec<ItemRow> =
-            with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_all(p).await)?;
+        let rows: Vec<ItemRow> = with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_all(p).await)?;
         rows.into_iter()
             .map(|r| {
                 Ok(Item {
@@ -260,11 +270,18 @@ impl CaseRecord {
                            JOIN cases c ON c.id = cp.case_id \
                            LEFT JOIN partners r ON r.oin = c.casusregisseur_oin \
                            WHERE p.subject_pseudonym = $1 AND c.phase <> 'afgesloten' ORDER BY c.created_at";
-        Ok(with_pool!(&self.db, p => sqlx::query_as(SQL).bind(subject_pseudonym).fetch_all(p).await)?)
+        Ok(
+            with_pool!(&self.db, p => sqlx::query_as(SQL).bind(subject_pseudonym).fetch_all(p).await)?,
+        )
     }
 
     /// Adds or updates a partner in the registry.
-    pub async fn upsert_partner(&self, oin: &Oin, name: &str, partner_type: &str) -> Result<(), StoreError> {
+    pub async fn upsert_partner(
+        &self,
+        oin: &Oin,
+        name: &str,
+        partner_type: &str,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO partners (oin, name, partner_type, active, created_at) VALUES ($1, $2, $3, TRUE, $4) \
                            ON CONFLICT (oin) DO UPDATE SET name = excluded.name, partner_type = excluded.partner_type";
         with_pool!(&self.db, p => sqlx::query(SQL).bind(oin.as_str()).bind(name).bind(partner_type).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
@@ -272,7 +289,13 @@ impl CaseRecord {
     }
 
     /// Registers a JWT verification key (PEM SPKI) for a partner; replaces a key with the same id.
-    pub async fn put_partner_key(&self, kid: &str, oin: &Oin, alg: &str, pem: &str) -> Result<(), StoreError> {
+    pub async fn put_partner_key(
+        &self,
+        kid: &str,
+        oin: &Oin,
+        alg: &str,
+        pem: &str,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO partner_keys (kid, oin, alg, public_key_pem, created_at) VALUES ($1, $2, $3, $4, $5) \
                            ON CONFLICT (kid) DO UPDATE SET oin = excluded.oin, alg = excluded.alg, \
                            public_key_pem = excluded.public_key_pem, revoked_at = NULL";
@@ -283,7 +306,11 @@ impl CaseRecord {
     /// Registers a person; the BSN is sealed and pseudonymised, never stored in the clear.
     pub async fn insert_person(&self, new: &NewPerson) -> Result<PersonId, StoreError> {
         let id = PersonId::new();
-        let sealed = new.bsn.as_ref().map(|b| self.cipher.seal(b, id.0.as_bytes())).transpose()?;
+        let sealed = new
+            .bsn
+            .as_ref()
+            .map(|b| self.cipher.seal(b, id.0.as_bytes()))
+            .transpose()?;
         let pseudonym = match &new.bsn {
             Some(bsn) => self.pseudonymizer.pseudonym(bsn),
             None => self.pseudonymizer.pseudonym_of_id(&id.0),
@@ -309,14 +336,25 @@ impl CaseRecord {
         Ok(id)
     }
 
-    pub async fn add_case_person(&self, case: CaseId, person: PersonId, relation: &str) -> Result<(), StoreError> {
-        const SQL: &str = "INSERT INTO case_persons (case_id, person_id, relation) VALUES ($1, $2, $3)";
+    pub async fn add_case_person(
+        &self,
+        case: CaseId,
+        person: PersonId,
+        relation: &str,
+    ) -> Result<(), StoreError> {
+        const SQL: &str =
+            "INSERT INTO case_persons (case_id, person_id, relation) VALUES ($1, $2, $3)";
         with_pool!(&self.db, p => sqlx::query(SQL).bind(case.0).bind(person.0).bind(relation).execute(p).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Seats a partner at the case table (again, if it had been removed).
-    pub async fn add_participant(&self, case: CaseId, oin: &Oin, since: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn add_participant(
+        &self,
+        case: CaseId,
+        oin: &Oin,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO case_participants (case_id, oin, since) VALUES ($1, $2, $3) \
                            ON CONFLICT (case_id, oin) DO UPDATE SET since = excluded.since, until = NULL";
         with_pool!(&self.db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(since).execute(p).await.map(|r| r.rows_affected()))?;

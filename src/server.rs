@@ -70,7 +70,14 @@ pub async fn serve(
                 }
             };
             // The verifier requires a certificate, so one is always present here.
-            let Some(leaf) = stream.get_ref().1.peer_certificates().and_then(|c| c.first()) else { return };
+            let Some(leaf) = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+            else {
+                return;
+            };
             let identity = match PeerIdentity::from_der(leaf) {
                 Ok(i) => Arc::new(i),
                 Err(e) => {
@@ -93,7 +100,10 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
 }

@@ -28,7 +28,10 @@ pub enum TlsError {
 }
 
 fn file_err(path: &Path, message: impl ToString) -> TlsError {
-    TlsError::File { path: path.display().to_string(), message: message.to_string() }
+    TlsError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
 }
 
 /// Reads every certificate in a PEM file.
@@ -57,7 +60,11 @@ fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, 
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| file_err(path, e))?;
     // A file without PEM markers is taken as one DER CRL.
-    Ok(if pem.is_empty() { vec![CertificateRevocationListDer::from(data)] } else { pem })
+    Ok(if pem.is_empty() {
+        vec![CertificateRevocationListDer::from(data)]
+    } else {
+        pem
+    })
 }
 
 /// The rustls provider used everywhere (ring).
@@ -106,7 +113,8 @@ pub fn thumbprint(der: &[u8]) -> String {
 impl PeerIdentity {
     /// Reads the identity from the leaf certificate the handshake verified.
     pub fn from_der(der: &[u8]) -> Result<PeerIdentity, TlsError> {
-        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| TlsError::Certificate(e.to_string()))?;
+        let (_, cert) = x509_parser::parse_x509_certificate(der)
+            .map_err(|e| TlsError::Certificate(e.to_string()))?;
         let oin = cert
             .subject()
             .iter_by_oid(&x509_parser::oid_registry::OID_X509_SERIALNUMBER)
@@ -114,6 +122,9 @@ impl PeerIdentity {
             .and_then(|attr| attr.as_str().ok())
             .filter(|s| s.parse::<crate::domain::Oin>().is_ok())
             .map(str::to_owned);
-        Ok(PeerIdentity { oin, thumbprint: thumbprint(der) })
+        Ok(PeerIdentity {
+            oin,
+            thumbprint: thumbprint(der),
+        })
     }
 }

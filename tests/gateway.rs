@@ -41,7 +41,11 @@ fn item_count(body: &Value) -> usize {
 fn leefgebieden(body: &Value) -> Vec<String> {
     let mut v: Vec<String> = body["information"]
         .as_array()
-        .map(|a| a.iter().filter_map(|i| i["leefgebied"].as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| i["leefgebied"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -50,7 +54,9 @@ fn leefgebieden(body: &Value) -> Vec<String> {
 async fn participant_with_grounds_gets_everything(env: &Env) {
     let reclassering = env.client("reclassering");
     let token = reclassering.token(PROFESSIONAL, "casusoverleg");
-    let r = reclassering.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    let r = reclassering
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["decision"]["outcome"], "allowed");
     assert_eq!(r.body["decision"]["tier"], "full");
@@ -58,48 +64,97 @@ async fn participant_with_grounds_gets_everything(env: &Env) {
     assert_eq!(r.body["person"]["naam"], "Henk Verhoeven");
     assert_eq!(item_count(&r.body), 6);
     assert!(r.withheld().is_empty());
-    let obligations = r.body["decision"]["obligations"].as_array().expect("obligations");
-    assert!(obligations.iter().any(|o| o == "strafrechtelijk_no_onward_sharing"), "{obligations:?}");
-    assert_eq!(r.headers["disclosure-id"].to_str().ok(), r.body["decision"]["decision_id"].as_str());
+    let obligations = r.body["decision"]["obligations"]
+        .as_array()
+        .expect("obligations");
+    assert!(
+        obligations
+            .iter()
+            .any(|o| o == "strafrechtelijk_no_onward_sharing"),
+        "{obligations:?}"
+    );
+    assert_eq!(
+        r.headers["disclosure-id"].to_str().ok(),
+        r.body["decision"]["decision_id"].as_str()
+    );
 }
 
 async fn housing_corporation_gets_a_partial_disclosure(env: &Env) {
     let woco = env.client("woningcorporatie");
     let token = woco.token(PROFESSIONAL, "casusoverleg");
-    let r = woco.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    let r = woco
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["decision"]["outcome"], "partial");
-    assert_eq!(leefgebieden(&r.body), ["sociaal_netwerk", "veiligheid", "wonen"]);
-    assert!(r.body["person"].get("bsn").is_none(), "no ground for the BSN");
+    assert_eq!(
+        leefgebieden(&r.body),
+        ["sociaal_netwerk", "veiligheid", "wonen"]
+    );
+    assert!(
+        r.body["person"].get("bsn").is_none(),
+        "no ground for the BSN"
+    );
     assert_eq!(r.body["person"]["naam"], "Henk Verhoeven");
     let withheld = r.withheld();
-    assert!(withheld.contains(&("persoon.bsn".into(), "proportionaliteit".into())), "{withheld:?}");
+    assert!(
+        withheld.contains(&("persoon.bsn".into(), "proportionaliteit".into())),
+        "{withheld:?}"
+    );
     // justitie (strafrechtelijk), psychische gezondheid (bijzonder), werk en inkomen (leefgebied)
-    let items: Vec<_> = withheld.iter().filter(|(f, _)| f.starts_with("item:")).collect();
+    let items: Vec<_> = withheld
+        .iter()
+        .filter(|(f, _)| f.starts_with("item:"))
+        .collect();
     assert_eq!(items.len(), 3, "{withheld:?}");
     assert!(items.iter().all(|(_, p)| p == "proportionaliteit"));
     let reasons = r.body["decision"]["withheld"].to_string();
-    assert!(reasons.contains("strafrechtelijk") && reasons.contains("bijzonder"), "{reasons}");
+    assert!(
+        reasons.contains("strafrechtelijk") && reasons.contains("bijzonder"),
+        "{reasons}"
+    );
     // Nothing withheld leaks into the body.
     let text = r.body.to_string();
-    assert!(!text.contains("zedendelict") && !text.contains("GGZ-behandeling") && !text.contains(env.ids.uden_man_bsn));
+    assert!(
+        !text.contains("zedendelict")
+            && !text.contains("GGZ-behandeling")
+            && !text.contains(env.ids.uden_man_bsn)
+    );
 }
 
 async fn municipality_never_sees_health_or_criminal_data(env: &Env) {
     let gemeente = env.client("gemeente");
     let token = gemeente.token("casusregisseur", "nazorg");
-    let r = gemeente.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    let r = gemeente
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(leefgebieden(&r.body), ["sociaal_netwerk", "veiligheid", "werk_inkomen", "wonen"]);
-    assert_eq!(r.body["person"]["bsn"], env.ids.uden_man_bsn, "gemeente has a BSN ground");
-    let categories: Vec<_> = r.body["information"].as_array().unwrap_or(&vec![]).iter().map(|i| i["category"].clone()).collect();
-    assert!(!categories.iter().any(|c| c == "bijzonder" || c == "strafrechtelijk"));
+    assert_eq!(
+        leefgebieden(&r.body),
+        ["sociaal_netwerk", "veiligheid", "werk_inkomen", "wonen"]
+    );
+    assert_eq!(
+        r.body["person"]["bsn"], env.ids.uden_man_bsn,
+        "gemeente has a BSN ground"
+    );
+    let categories: Vec<_> = r.body["information"]
+        .as_array()
+        .unwrap_or(&vec![])
+        .iter()
+        .map(|i| i["category"].clone())
+        .collect();
+    assert!(!categories
+        .iter()
+        .any(|c| c == "bijzonder" || c == "strafrechtelijk"));
 }
 
 async fn leefgebieden_narrow_the_disclosure(env: &Env) {
     let reclassering = env.client("reclassering");
     let token = reclassering.token(PROFESSIONAL, "casusoverleg");
-    let path = format!("/v1/cases/{}/persons/{}?leefgebieden=wonen,justitie", env.ids.uden_case, env.ids.uden_man);
+    let path = format!(
+        "/v1/cases/{}/persons/{}?leefgebieden=wonen,justitie",
+        env.ids.uden_case, env.ids.uden_man
+    );
     let r = reclassering.get(env, &path, &token).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(leefgebieden(&r.body), ["justitie", "wonen"]);
@@ -112,12 +167,26 @@ async fn leefgebieden_narrow_the_disclosure(env: &Env) {
 async fn old_information_beyond_the_horizon_is_withheld(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token(PROFESSIONAL, "casusoverleg");
-    let r = politie.read_person(env, &token, env.ids.oss_case, env.ids.oss_youth).await;
+    let r = politie
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let text = r.body.to_string();
-    assert!(!text.contains("Halt-afdoening"), "2400-day-old item disclosed");
-    assert!(!text.contains("cannabis"), "politie has no ground for bijzonder");
-    assert!(r.body["decision"]["withheld"].to_string().contains("horizon"), "{}", r.body["decision"]);
+    assert!(
+        !text.contains("Halt-afdoening"),
+        "2400-day-old item disclosed"
+    );
+    assert!(
+        !text.contains("cannabis"),
+        "politie has no ground for bijzonder"
+    );
+    assert!(
+        r.body["decision"]["withheld"]
+            .to_string()
+            .contains("horizon"),
+        "{}",
+        r.body["decision"]
+    );
     assert_eq!(item_count(&r.body), 3);
 }
 
@@ -125,13 +194,20 @@ async fn closed_case_is_refused_by_doelmatigheid(env: &Env) {
     let gemeente = env.client("gemeente");
     let token = gemeente.token(PROFESSIONAL, "casusoverleg");
     let before = env.log_count().await;
-    let r = gemeente.read_person(env, &token, env.ids.closed_case, env.ids.closed_person).await;
+    let r = gemeente
+        .read_person(env, &token, env.ids.closed_case, env.ids.closed_person)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.problem(), "denied");
     assert_eq!(r.content_type(), "application/problem+json");
     let withheld = r.withheld();
-    assert!(!withheld.is_empty() && withheld.iter().all(|(_, p)| p == "doelmatigheid"), "{withheld:?}");
-    assert!(r.body["decision"]["reasons"].to_string().contains("afgesloten"));
+    assert!(
+        !withheld.is_empty() && withheld.iter().all(|(_, p)| p == "doelmatigheid"),
+        "{withheld:?}"
+    );
+    assert!(r.body["decision"]["reasons"]
+        .to_string()
+        .contains("afgesloten"));
     assert!(!r.body.to_string().contains("Peter van Dijk"));
     assert_eq!(env.log_count().await, before + 1);
     let entry = env.last_entry().await;
@@ -141,16 +217,22 @@ async fn closed_case_is_refused_by_doelmatigheid(env: &Env) {
 async fn role_not_open_to_partner_type_is_refused_by_doelmatigheid(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token("procesregisseur", "casusoverleg");
-    let r = politie.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    let r = politie
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.problem(), "denied");
-    assert!(r.body["decision"]["reasons"].to_string().contains("not open to partner type"));
+    assert!(r.body["decision"]["reasons"]
+        .to_string()
+        .contains("not open to partner type"));
 }
 
 async fn purpose_without_read_is_refused_by_doelmatigheid(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token(PROFESSIONAL, "bevraging");
-    let r = politie.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    let r = politie
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert!(r.withheld().iter().all(|(_, p)| p == "doelmatigheid"));
 }
@@ -158,7 +240,9 @@ async fn purpose_without_read_is_refused_by_doelmatigheid(env: &Env) {
 async fn non_participant_gets_hit_no_hit_only(env: &Env) {
     let woco = env.client("woningcorporatie");
     let token = woco.token(PROFESSIONAL, "casusoverleg");
-    let r = woco.read_person(env, &token, env.ids.gezin_case, env.ids.gezin_mother).await;
+    let r = woco
+        .read_person(env, &token, env.ids.gezin_case, env.ids.gezin_mother)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.problem(), "hit-no-hit-only");
     assert_eq!(r.body["decision"]["tier"], "hit_no_hit");
@@ -174,14 +258,19 @@ async fn non_participant_gets_hit_no_hit_only(env: &Env) {
 async fn unscreened_case_gives_a_summary_only(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token(PROFESSIONAL, "casusoverleg");
-    let r = politie.read_person(env, &token, env.ids.new_case, env.ids.new_person).await;
+    let r = politie
+        .read_person(env, &token, env.ids.new_case, env.ids.new_person)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["decision"]["tier"], "summary");
     assert_eq!(r.body["person"]["naam"], "Sanne Jacobs");
     assert!(r.body["person"].get("bsn").is_none());
     assert_eq!(item_count(&r.body), 0);
     let withheld = r.withheld();
-    assert!(withheld.contains(&("persoon.bsn".into(), "subsidiariteit".into())), "{withheld:?}");
+    assert!(
+        withheld.contains(&("persoon.bsn".into(), "subsidiariteit".into())),
+        "{withheld:?}"
+    );
 }
 
 async fn procesregie_staff_reads_without_a_seat_at_the_table(env: &Env) {
@@ -189,13 +278,21 @@ async fn procesregie_staff_reads_without_a_seat_at_the_table(env: &Env) {
     let token = vh.token("procesregisseur", "procesregie");
     // The Veiligheidshuis sits at every demo table; remove it to show procesregie needs none.
     let oin: vhgate::domain::Oin = vh.oin.parse().expect("oin");
-    assert!(env.record().remove_participant(env.ids.oss_case, &oin).await.expect("remove"));
-    let r = vh.read_person(env, &token, env.ids.oss_case, env.ids.oss_youth).await;
+    assert!(env
+        .record()
+        .remove_participant(env.ids.oss_case, &oin)
+        .await
+        .expect("remove"));
+    let r = vh
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["decision"]["tier"], "full");
     // ... but a Veiligheidshuis employee for casusoverleg does need the seat.
     let token = vh.token("procesregisseur", "casusoverleg");
-    let r = vh.read_person(env, &token, env.ids.oss_case, env.ids.oss_youth).await;
+    let r = vh
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.problem(), "hit-no-hit-only");
 }
@@ -208,14 +305,24 @@ async fn lookup_answers_hit_or_no_hit_and_whom_to_contact(env: &Env) {
     assert_eq!(hit.status, StatusCode::OK, "{}", hit.body);
     assert_eq!(hit.body["hit"], true);
     let contacts = hit.body["contacts"].as_array().expect("contacts");
-    assert!(contacts.iter().any(|c| c["role"] == "procesregie"), "{contacts:?}");
+    assert!(
+        contacts.iter().any(|c| c["role"] == "procesregie"),
+        "{contacts:?}"
+    );
     let text = hit.body.to_string();
-    assert!(!text.contains("Daan") && !text.contains(&env.ids.oss_case.to_string()), "a lookup discloses no case data");
+    assert!(
+        !text.contains("Daan") && !text.contains(&env.ids.oss_case.to_string()),
+        "a lookup discloses no case data"
+    );
     let miss = woco.lookup(env, &token, env.ids.unknown_bsn).await;
     assert_eq!(miss.status, StatusCode::OK, "{}", miss.body);
     assert_eq!(miss.body["hit"], false);
     assert!(miss.body["contacts"].as_array().is_some_and(Vec::is_empty));
-    assert_eq!(env.log_count().await, before + 2, "both the hit and the miss are logged");
+    assert_eq!(
+        env.log_count().await,
+        before + 2,
+        "both the hit and the miss are logged"
+    );
     // A person only known in a closed case is not a hit.
     let closed = woco.lookup(env, &token, "999990135").await;
     assert_eq!(closed.body["hit"], false, "{}", closed.body);
@@ -231,11 +338,21 @@ async fn exhausted_budget_is_refused_by_proportionaliteit(env: &Env) {
     }
     let r = woco.lookup(env, &token, env.ids.unknown_bsn).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    assert!(r.body["decision"]["reasons"].to_string().contains("budget"), "{}", r.body);
+    assert!(
+        r.body["decision"]["reasons"].to_string().contains("budget"),
+        "{}",
+        r.body
+    );
     assert_eq!(env.last_entry().await["outcome"], "denied");
     // Other partners keep their own budget.
     let politie = env.client("politie");
-    let r = politie.lookup(env, &politie.token(PROFESSIONAL, "bevraging"), env.ids.unknown_bsn).await;
+    let r = politie
+        .lookup(
+            env,
+            &politie.token(PROFESSIONAL, "bevraging"),
+            env.ids.unknown_bsn,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
@@ -244,7 +361,9 @@ async fn unknown_person_is_not_found_and_logged(env: &Env) {
     let token = politie.token(PROFESSIONAL, "casusoverleg");
     let before = env.log_count().await;
     // A person who exists, but in another case.
-    let r = politie.read_person(env, &token, env.ids.oss_case, env.ids.uden_man).await;
+    let r = politie
+        .read_person(env, &token, env.ids.oss_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     assert_eq!(r.content_type(), "application/problem+json");
     assert_eq!(env.log_count().await, before + 1);
@@ -255,7 +374,7 @@ async fn every_decision_is_logged_exactly_once(env: &Env) {
     let token = reclassering.token(PROFESSIONAL, "casusoverleg");
     let mut expected = env.log_count().await;
     for (case, person) in [
-        (env.ids.uden_case, env.ids.uden_man),     // allowed
+        (env.ids.uden_case, env.ids.uden_man),        // allowed
         (env.ids.closed_case, env.ids.closed_person), // denied
         (env.ids.gezin_case, env.ids.gezin_mother),   // hit/no-hit only
     ] {
@@ -263,7 +382,11 @@ async fn every_decision_is_logged_exactly_once(env: &Env) {
         expected += 1;
         assert_eq!(env.log_count().await, expected, "{}", r.body);
         let entry = env.last_entry().await;
-        let id = r.headers.get("disclosure-id").and_then(|v| v.to_str().ok()).expect("Disclosure-Id header");
+        let id = r
+            .headers
+            .get("disclosure-id")
+            .and_then(|v| v.to_str().ok())
+            .expect("Disclosure-Id header");
         assert_eq!(entry["id"], id, "the response names its log entry");
         assert_eq!(entry["case_id"], case.to_string());
         assert_eq!(entry["requester"]["oin"], reclassering.oin);
@@ -273,12 +396,16 @@ async fn every_decision_is_logged_exactly_once(env: &Env) {
     expected += 1;
     assert_eq!(env.log_count().await, expected);
     // Requests that are not decisions (health, malformed ids) are not logged.
-    let r = reclassering.get(env, "/v1/cases/not-a-uuid/persons/x", &token).await;
+    let r = reclassering
+        .get(env, "/v1/cases/not-a-uuid/persons/x", &token)
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     reclassering.get(env, "/healthz", &token).await;
     assert_eq!(env.log_count().await, expected);
     assert!(matches!(
-        vhgate::disclosure::verify::verify(&env.db).await.expect("verify"),
+        vhgate::disclosure::verify::verify(&env.db)
+            .await
+            .expect("verify"),
         vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
     ));
 }
@@ -286,16 +413,29 @@ async fn every_decision_is_logged_exactly_once(env: &Env) {
 async fn the_log_never_holds_a_bsn_or_name(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token(PROFESSIONAL, "casusoverleg");
-    politie.read_person(env, &token, env.ids.oss_case, env.ids.oss_youth).await;
+    politie
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
     politie.lookup(env, &token, env.ids.oss_youth_bsn).await;
-    let rows = vhgate::disclosure::store::rows_after(&env.db, 0, 1000).await.expect("rows");
+    let rows = vhgate::disclosure::store::rows_after(&env.db, 0, 1000)
+        .await
+        .expect("rows");
     assert!(rows.len() >= 2);
     for row in rows {
-        assert!(!row.entry.contains(env.ids.oss_youth_bsn), "BSN in log: {}", row.entry);
+        assert!(
+            !row.entry.contains(env.ids.oss_youth_bsn),
+            "BSN in log: {}",
+            row.entry
+        );
         assert!(!row.entry.contains("Daan"), "name in log: {}", row.entry);
         let entry: Value = serde_json::from_str(&row.entry).expect("json");
         if entry["event"] != "auth_failure" {
-            assert!(entry["subject"]["pseudonym"].as_str().is_some_and(|p| p.len() >= 32), "{entry}");
+            assert!(
+                entry["subject"]["pseudonym"]
+                    .as_str()
+                    .is_some_and(|p| p.len() >= 32),
+                "{entry}"
+            );
         }
     }
 }
@@ -304,18 +444,30 @@ async fn concurrent_requests_are_each_logged_once(env: &Env) {
     let politie = std::sync::Arc::new(env.client("politie"));
     let token = politie.token(PROFESSIONAL, "casusoverleg");
     let before = env.log_count().await;
-    let url = env.url(&format!("/v1/cases/{}/persons/{}", env.ids.oss_case, env.ids.oss_youth));
+    let url = env.url(&format!(
+        "/v1/cases/{}/persons/{}",
+        env.ids.oss_case, env.ids.oss_youth
+    ));
     let mut tasks = Vec::new();
     for _ in 0..64 {
         let (p, t, u) = (politie.clone(), token.clone(), url.clone());
-        tasks.push(tokio::spawn(async move { p.http.get(u).bearer_auth(t).send().await.map(|r| r.status()) }));
+        tasks.push(tokio::spawn(async move {
+            p.http
+                .get(u)
+                .bearer_auth(t)
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
     }
     for t in tasks {
         assert_eq!(t.await.expect("join").expect("request"), StatusCode::OK);
     }
     assert_eq!(env.log_count().await, before + 64);
     assert!(matches!(
-        vhgate::disclosure::verify::verify(&env.db).await.expect("verify"),
+        vhgate::disclosure::verify::verify(&env.db)
+            .await
+            .expect("verify"),
         vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
     ));
 }
@@ -323,14 +475,24 @@ async fn concurrent_requests_are_each_logged_once(env: &Env) {
 async fn privacy_officer_reviews_disclosures(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token(PROFESSIONAL, "casusoverleg");
-    politie.read_person(env, &token, env.ids.oss_case, env.ids.oss_youth).await;
+    politie
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
     let vh = env.client("veiligheidshuis");
     let fg = vh.token("privacy_officer", "toezicht");
-    let r = vh.get(env, &format!("/v1/disclosures?case_id={}&limit=10", env.ids.oss_case), &fg).await;
+    let r = vh
+        .get(
+            env,
+            &format!("/v1/disclosures?case_id={}&limit=10", env.ids.oss_case),
+            &fg,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let entries = r.body["entries"].as_array().expect("entries");
     assert!(!entries.is_empty());
-    assert!(entries.iter().all(|e| e["case_id"] == env.ids.oss_case.to_string()));
+    assert!(entries
+        .iter()
+        .all(|e| e["case_id"] == env.ids.oss_case.to_string()));
     // A professional may not review the log.
     let r = politie.get(env, "/v1/disclosures", &token).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
@@ -341,15 +503,30 @@ async fn privacy_officer_reviews_disclosures(env: &Env) {
 async fn bad_input_gets_problem_json(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token(PROFESSIONAL, "casusoverleg");
-    let bad_leefgebied = format!("/v1/cases/{}/persons/{}?leefgebieden=tuinieren", env.ids.oss_case, env.ids.oss_youth);
-    let unknown_query = format!("/v1/cases/{}/persons/{}?bsn=1", env.ids.oss_case, env.ids.oss_youth);
-    for path in ["/v1/cases/x/persons/y", bad_leefgebied.as_str(), unknown_query.as_str()] {
+    let bad_leefgebied = format!(
+        "/v1/cases/{}/persons/{}?leefgebieden=tuinieren",
+        env.ids.oss_case, env.ids.oss_youth
+    );
+    let unknown_query = format!(
+        "/v1/cases/{}/persons/{}?bsn=1",
+        env.ids.oss_case, env.ids.oss_youth
+    );
+    for path in [
+        "/v1/cases/x/persons/y",
+        bad_leefgebied.as_str(),
+        unknown_query.as_str(),
+    ] {
         let r = politie.get(env, path, &token).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
         assert_eq!(r.content_type(), "application/problem+json", "{path}");
     }
     let r = politie.lookup(env, &token, "123456789").await;
-    assert_eq!((r.status, r.problem()), (StatusCode::BAD_REQUEST, "invalid-bsn"), "{}", r.body);
+    assert_eq!(
+        (r.status, r.problem()),
+        (StatusCode::BAD_REQUEST, "invalid-bsn"),
+        "{}",
+        r.body
+    );
     let r = politie
         .http
         .post(env.url("/v1/lookup"))
@@ -369,8 +546,17 @@ async fn openapi_describes_every_route(env: &Env) {
     let r = politie.get(env, "/openapi.json", "").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["openapi"], "3.1.0");
-    for path in ["/v1/cases/{case_id}/persons/{person_id}", "/v1/lookup", "/v1/disclosures", "/healthz", "/readyz"] {
-        assert!(r.body["paths"][path].is_object(), "{path} missing from openapi.json");
+    for path in [
+        "/v1/cases/{case_id}/persons/{person_id}",
+        "/v1/lookup",
+        "/v1/disclosures",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(
+            r.body["paths"][path].is_object(),
+            "{path} missing from openapi.json"
+        );
     }
     let r = politie.get(env, "/readyz", "").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -393,23 +579,38 @@ async fn log_failure_discloses_nothing(env: &Env) {
     let before = env.log_count().await;
     let reclassering = env.client("reclassering");
     let token = reclassering.token(PROFESSIONAL, "casusoverleg");
-    let r = reclassering.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    let r = reclassering
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
     assert_eq!(r.problem(), "log-unavailable");
     assert!(r.headers.get("retry-after").is_some());
     let text = r.body.to_string();
-    assert!(!text.contains("Henk") && !text.contains(env.ids.uden_man_bsn) && !text.contains("zedendelict"), "{text}");
+    assert!(
+        !text.contains("Henk")
+            && !text.contains(env.ids.uden_man_bsn)
+            && !text.contains("zedendelict"),
+        "{text}"
+    );
     let r = reclassering.lookup(env, &token, env.ids.uden_man_bsn).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
     assert!(r.body.get("hit").is_none());
     assert_eq!(env.log_count().await, before);
     // The log is intact and the gateway recovers once the database accepts entries again.
-    env.exec(if env.backend == Backend::Sqlite { "DROP TRIGGER fail_append" } else { "DROP TRIGGER fail_append ON disclosure_log" })
+    env.exec(if env.backend == Backend::Sqlite {
+        "DROP TRIGGER fail_append"
+    } else {
+        "DROP TRIGGER fail_append ON disclosure_log"
+    })
+    .await;
+    let r = reclassering
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
         .await;
-    let r = reclassering.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(matches!(
-        vhgate::disclosure::verify::verify(&env.db).await.expect("verify"),
+        vhgate::disclosure::verify::verify(&env.db)
+            .await
+            .expect("verify"),
         vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
     ));
 }

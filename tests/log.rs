@@ -20,11 +20,19 @@ on_both_backends!(
 async fn traffic(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token("professional", "casusoverleg");
-    politie.read_person(env, &token, env.ids.oss_case, env.ids.oss_youth).await;
-    politie.read_person(env, &token, env.ids.closed_case, env.ids.closed_person).await;
+    politie
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    politie
+        .read_person(env, &token, env.ids.closed_case, env.ids.closed_person)
+        .await;
     politie.lookup(env, &token, env.ids.unknown_bsn).await;
-    politie.read_person(env, "forged", env.ids.oss_case, env.ids.oss_youth).await;
-    politie.read_person(env, &token, env.ids.uden_case, env.ids.uden_man).await;
+    politie
+        .read_person(env, "forged", env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    politie
+        .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+        .await;
     assert_eq!(env.log_count().await, 5);
 }
 
@@ -35,20 +43,29 @@ fn cli_verify(env: &Env) -> (bool, String) {
         .env("VHGATE_DATABASE__URL", &env.config.database.url)
         .output()
         .expect("run vhgate log verify");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
 async fn broken_at(env: &Env) -> i64 {
     match verify(&env.db).await.expect("verify") {
         VerifyOutcome::Broken { seq, .. } => seq,
-        VerifyOutcome::Intact { entries } => panic!("tampering not detected ({entries} entries intact)"),
+        VerifyOutcome::Intact { entries } => {
+            panic!("tampering not detected ({entries} entries intact)")
+        }
     }
 }
 
 async fn append_only_triggers_refuse_changes(env: &Env) {
     traffic(env).await;
-    for sql in ["UPDATE disclosure_log SET outcome = 'allowed' WHERE seq = 2", "DELETE FROM disclosure_log WHERE seq = 5"] {
+    for sql in [
+        "UPDATE disclosure_log SET outcome = 'allowed' WHERE seq = 2",
+        "DELETE FROM disclosure_log WHERE seq = 5",
+    ] {
         let result = vhgate::with_pool!(&env.db, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()));
         assert!(result.is_err(), "{sql} was allowed");
     }
@@ -79,9 +96,12 @@ async fn verify_detects_a_deleted_row(env: &Env) {
 async fn verify_detects_reordered_rows(env: &Env) {
     traffic(env).await;
     env.drop_log_triggers().await;
-    env.exec("UPDATE disclosure_log SET seq = -1 WHERE seq = 2").await;
-    env.exec("UPDATE disclosure_log SET seq = 2 WHERE seq = 3").await;
-    env.exec("UPDATE disclosure_log SET seq = 3 WHERE seq = -1").await;
+    env.exec("UPDATE disclosure_log SET seq = -1 WHERE seq = 2")
+        .await;
+    env.exec("UPDATE disclosure_log SET seq = 2 WHERE seq = 3")
+        .await;
+    env.exec("UPDATE disclosure_log SET seq = 3 WHERE seq = -1")
+        .await;
     assert_eq!(broken_at(env).await, 2);
     let (ok, text) = cli_verify(env);
     assert!(!ok && text.contains("BROKEN at entry 2"), "{text}");

@@ -10,10 +10,27 @@ fn rego_unit_tests_pass() {
     let failed: Vec<String> = results
         .iter()
         .filter(|r| !r.passed)
-        .map(|r| format!("{} {}: {}", r.file, r.rule, r.message.as_deref().unwrap_or("false")))
+        .map(|r| {
+            format!(
+                "{} {}: {}",
+                r.file,
+                r.rule,
+                r.message.as_deref().unwrap_or("false")
+            )
+        })
         .collect();
-    assert!(results.len() >= 60, "expected at least 60 Rego tests, found {}", results.len());
-    assert!(failed.is_empty(), "{} of {} Rego tests failed:\n{}", failed.len(), results.len(), failed.join("\n"));
+    assert!(
+        results.len() >= 60,
+        "expected at least 60 Rego tests, found {}",
+        results.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "{} of {} Rego tests failed:\n{}",
+        failed.len(),
+        results.len(),
+        failed.join("\n")
+    );
 }
 
 #[test]

@@ -40,10 +40,15 @@ fn parse_leefgebieden(query: Option<&str>) -> Result<Option<Vec<Leefgebied>>, Pr
     let mut out: Option<Vec<Leefgebied>> = None;
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
         if key != "leefgebieden" {
-            return Err(Problem::bad_request("invalid-query", format!("unknown query parameter {key}")));
+            return Err(Problem::bad_request(
+                "invalid-query",
+                format!("unknown query parameter {key}"),
+            ));
         }
         for part in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let l: Leefgebied = part.parse().map_err(|e| Problem::bad_request("invalid-leefgebied", format!("{e}")))?;
+            let l: Leefgebied = part
+                .parse()
+                .map_err(|e| Problem::bad_request("invalid-leefgebied", format!("{e}")))?;
             let list = out.get_or_insert_with(Vec::new);
             if !list.contains(&l) {
                 list.push(l);
@@ -59,12 +64,18 @@ pub(super) async fn read_person(
     RawQuery(query): RawQuery,
     Authenticated(caller): Authenticated,
 ) -> Result<Response, Problem> {
-    let case_id: CaseId = case_id.parse().map_err(|e| Problem::bad_request("invalid-case-id", format!("{e}")))?;
-    let person_id: PersonId = person_id.parse().map_err(|e| Problem::bad_request("invalid-person-id", format!("{e}")))?;
+    let case_id: CaseId = case_id
+        .parse()
+        .map_err(|e| Problem::bad_request("invalid-case-id", format!("{e}")))?;
+    let person_id: PersonId = person_id
+        .parse()
+        .map_err(|e| Problem::bad_request("invalid-person-id", format!("{e}")))?;
     let leefgebieden = parse_leefgebieden(query.as_deref())?;
     let span = tracing::info_span!("read_person", case_id = %case_id, oin = %caller.partner.oin, decision_id = tracing::field::Empty);
-    let d: PersonDisclosure =
-        gateway.read_person(&caller, case_id, person_id, leefgebieden).instrument(span.clone()).await?;
+    let d: PersonDisclosure = gateway
+        .read_person(&caller, case_id, person_id, leefgebieden)
+        .instrument(span.clone())
+        .await?;
     span.record("decision_id", tracing::field::display(&d.disclosure_id));
     let body = PersonResponse {
         case_id: d.case_id.to_string(),

@@ -14,14 +14,23 @@ pub(super) async fn healthz() -> impl IntoResponse {
 
 pub(super) async fn readyz(State(gateway): State<AppState>) -> impl IntoResponse {
     match gateway.record.db().ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "ready", "policy_revision": gateway.policy().revision()}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "ready", "policy_revision": gateway.policy().revision()})),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "database unreachable"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "database unreachable"})),
+            )
         }
     }
 }
 
 pub(super) async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], include_str!("../../openapi.json"))
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        include_str!("../../openapi.json"),
+    )
 }

@@ -31,9 +31,16 @@ pub(super) async fn lookup(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let req: LookupRequest = serde_json::from_slice(&body)
-        .map_err(|e| Problem::bad_request("invalid-body", format!("expected {{\"bsn\": \"123456782\"}}: {e}")))?;
-    let bsn: Bsn = req.bsn.parse().map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))?;
+    let req: LookupRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!("expected {{\"bsn\": \"123456782\"}}: {e}"),
+        )
+    })?;
+    let bsn: Bsn = req
+        .bsn
+        .parse()
+        .map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))?;
     let answer = gateway.lookup(&caller, &bsn).await?;
     let mut res = Json(LookupResponse {
         hit: answer.hit,

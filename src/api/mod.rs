@@ -25,7 +25,10 @@ pub type AppState = Arc<Gateway>;
 /// The router with all routes.
 pub fn router(gateway: AppState) -> Router {
     Router::new()
-        .route("/v1/cases/{case_id}/persons/{person_id}", get(cases::read_person))
+        .route(
+            "/v1/cases/{case_id}/persons/{person_id}",
+            get(cases::read_person),
+        )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))
         .route("/healthz", get(health::healthz))
@@ -38,11 +41,21 @@ pub fn router(gateway: AppState) -> Router {
 }
 
 async fn not_found() -> Problem {
-    Problem::new(StatusCode::NOT_FOUND, "no-such-route", "Not found", "no such endpoint; see /openapi.json")
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "no-such-route",
+        "Not found",
+        "no such endpoint; see /openapi.json",
+    )
 }
 
 async fn method_not_allowed() -> Problem {
-    Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method-not-allowed", "Method not allowed", "see /openapi.json")
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "see /openapi.json",
+    )
 }
 
 /// An authenticated caller: the certificate's partner plus a verified token. Refusals are
@@ -52,7 +65,10 @@ pub struct Authenticated(pub Caller);
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, gateway: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        gateway: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let Some(peer) = parts.extensions.get::<Arc<PeerIdentity>>().cloned() else {
             // Only reachable if the router is served without the mTLS acceptor.
             return Err(Problem::new(
@@ -66,7 +82,10 @@ impl FromRequestParts<AppState> for Authenticated {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim);
         let traceparent = parts
             .headers
@@ -74,13 +93,25 @@ impl FromRequestParts<AppState> for Authenticated {
             .and_then(|v| v.to_str().ok())
             .filter(|v| is_traceparent(v))
             .map(str::to_owned);
-        gateway.authenticate(&peer, bearer, traceparent).await.map(Authenticated).map_err(Problem::from)
+        gateway
+            .authenticate(&peer, bearer, traceparent)
+            .await
+            .map(Authenticated)
+            .map_err(Problem::from)
     }
 }
 
 /// W3C trace context `version-traceid-parentid-flags`, lower-case hex.
 fn is_traceparent(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
-    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    parts.len() == 4 && hex(parts[0], 2) && hex(parts[1], 32) && hex(parts[2], 16) && hex(parts[3], 2)
+    let hex = |s: &str, n: usize| {
+        s.len() == n
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    parts.len() == 4
+        && hex(parts[0], 2)
+        && hex(parts[1], 32)
+        && hex(parts[2], 16)
+        && hex(parts[3], 2)
 }

@@ -30,7 +30,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, slug: &str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        slug: &str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Problem {
             problem_type: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
             title,
@@ -56,9 +61,18 @@ impl Problem {
 impl From<GatewayError> for Problem {
     fn from(e: GatewayError) -> Self {
         match e {
-            GatewayError::Unauthenticated { error, detail, disclosure_id } => {
-                let mut p = Problem::new(StatusCode::UNAUTHORIZED, error.slug(), "Unauthenticated", detail)
-                    .logged(Some(disclosure_id));
+            GatewayError::Unauthenticated {
+                error,
+                detail,
+                disclosure_id,
+            } => {
+                let mut p = Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    error.slug(),
+                    "Unauthenticated",
+                    detail,
+                )
+                .logged(Some(disclosure_id));
                 p.www_authenticate = true;
                 p
             }
@@ -69,21 +83,36 @@ impl From<GatewayError> for Problem {
                 "the OIN in the client certificate is not a partner in the convenant",
             )
             .logged(Some(disclosure_id)),
-            GatewayError::Denied { decision, disclosure_id } => {
+            GatewayError::Denied {
+                decision,
+                disclosure_id,
+            } => {
                 let (slug, detail) = if decision.tier == crate::policy::Tier::HitNoHit {
-                    ("hit-no-hit-only", "only a hit/no-hit lookup is allowed for this request (POST /v1/lookup)")
+                    (
+                        "hit-no-hit-only",
+                        "only a hit/no-hit lookup is allowed for this request (POST /v1/lookup)",
+                    )
                 } else {
-                    ("denied", "the convenant's policies do not allow this request; see decision.reasons")
+                    (
+                        "denied",
+                        "the convenant's policies do not allow this request; see decision.reasons",
+                    )
                 };
-                let mut p = Problem::new(StatusCode::FORBIDDEN, slug, "Refused by policy", detail).logged(Some(disclosure_id));
+                let mut p = Problem::new(StatusCode::FORBIDDEN, slug, "Refused by policy", detail)
+                    .logged(Some(disclosure_id));
                 p.decision = Some(decision);
                 p
             }
-            GatewayError::Forbidden(detail) => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail),
-            GatewayError::NotFound { disclosure_id } => {
-                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", "no such case, or no such person in it")
-                    .logged(Some(disclosure_id))
+            GatewayError::Forbidden(detail) => {
+                Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
             }
+            GatewayError::NotFound { disclosure_id } => Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "no such case, or no such person in it",
+            )
+            .logged(Some(disclosure_id)),
             GatewayError::Log(e) => {
                 tracing::error!(error = %e, "disclosure log unavailable: refusing to disclose");
                 let mut p = Problem::new(
@@ -95,7 +124,10 @@ impl From<GatewayError> for Problem {
                 p.retry_after = true;
                 p
             }
-            GatewayError::Policy { source, disclosure_id } => {
+            GatewayError::Policy {
+                source,
+                disclosure_id,
+            } => {
                 tracing::error!(error = %source, "policy evaluation failed");
                 Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,12 +158,22 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
         let mut res = (status, body).into_response();
         let headers = res.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let Some(id) = self.disclosure_id.as_deref().and_then(|i| HeaderValue::from_str(i).ok()) {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(id) = self
+            .disclosure_id
+            .as_deref()
+            .and_then(|i| HeaderValue::from_str(i).ok())
+        {
             headers.insert("disclosure-id", id);
         }
         if self.www_authenticate {
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
         }
         if self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

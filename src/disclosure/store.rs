@@ -37,7 +37,8 @@ pub struct LogFilter {
     pub limit: i64,
 }
 
-const ROW_COLUMNS: &str = "seq, id, recorded_at, event, outcome, requester_oin, case_id, subject_pseudonym, \
+const ROW_COLUMNS: &str =
+    "seq, id, recorded_at, event, outcome, requester_oin, case_id, subject_pseudonym, \
                            policy_revision, entry, prev_hash, entry_hash";
 
 /// Appends a batch in one transaction: takes the head row's lock first (an UPDATE, which
@@ -115,17 +116,23 @@ pub async fn list(db: &Db, f: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
 
 /// Rows with `seq > after`, in sequence order, at most `limit` (for streaming verification).
 pub async fn rows_after(db: &Db, after: i64, limit: i64) -> Result<Vec<LogRow>, StoreError> {
-    let sql = format!("SELECT {ROW_COLUMNS} FROM disclosure_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+    let sql =
+        format!("SELECT {ROW_COLUMNS} FROM disclosure_log WHERE seq > $1 ORDER BY seq LIMIT $2");
     Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(p).await)?)
 }
 
 /// The chain head: last sequence number and hash.
 pub async fn head(db: &Db) -> Result<(i64, Vec<u8>), StoreError> {
-    Ok(with_pool!(db, p => sqlx::query_as("SELECT seq, hash FROM log_head WHERE id = 1").fetch_one(p).await)?)
+    Ok(
+        with_pool!(db, p => sqlx::query_as("SELECT seq, hash FROM log_head WHERE id = 1").fetch_one(p).await)?,
+    )
 }
 
 /// Person-level requests per partner since a moment (for the bulk budget after a restart).
-pub async fn requests_since(db: &Db, since: DateTime<Utc>) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
+pub async fn requests_since(
+    db: &Db,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
     const SQL: &str = "SELECT requester_oin, recorded_at FROM disclosure_log \
                        WHERE recorded_at >= $1 AND requester_oin IS NOT NULL AND event IN ('read_person', 'lookup')";
     Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(since).fetch_all(p).await)?)
@@ -133,7 +140,9 @@ pub async fn requests_since(db: &Db, since: DateTime<Utc>) -> Result<Vec<(String
 
 /// Number of entries.
 pub async fn count(db: &Db) -> Result<i64, StoreError> {
-    Ok(with_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM disclosure_log").fetch_one(p).await)?)
+    Ok(
+        with_pool!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM disclosure_log").fetch_one(p).await)?,
+    )
 }
 
 /// Recomputes the chain link of a row from its stored predecessor hash (used by verify).

@@ -25,15 +25,25 @@ pub async fn verify(db: &Db) -> Result<VerifyOutcome, StoreError> {
             break;
         }
         for row in &rows {
-            let broken = |reason: String| Ok(VerifyOutcome::Broken { seq: row.seq, reason });
+            let broken = |reason: String| {
+                Ok(VerifyOutcome::Broken {
+                    seq: row.seq,
+                    reason,
+                })
+            };
             if row.seq != expected_seq {
                 return Ok(VerifyOutcome::Broken {
                     seq: expected_seq,
-                    reason: format!("entry {expected_seq} is missing (next stored entry is {})", row.seq),
+                    reason: format!(
+                        "entry {expected_seq} is missing (next stored entry is {})",
+                        row.seq
+                    ),
                 });
             }
             if row.prev_hash != prev {
-                return broken("does not chain to the previous entry (deleted, inserted or reordered)".into());
+                return broken(
+                    "does not chain to the previous entry (deleted, inserted or reordered)".into(),
+                );
             }
             if store::recompute(row).as_slice() != row.entry_hash.as_slice() {
                 return broken("content does not match its hash (altered)".into());
@@ -43,7 +53,9 @@ pub async fn verify(db: &Db) -> Result<VerifyOutcome, StoreError> {
                 Err(e) => return broken(format!("entry is not valid JSON: {e}")),
             };
             if let Some(field) = column_mismatch(row, &entry) {
-                return broken(format!("column {field} differs from the hashed entry (altered)"));
+                return broken(format!(
+                    "column {field} differs from the hashed entry (altered)"
+                ));
             }
             prev = row.entry_hash.clone();
             expected_seq += 1;
@@ -58,7 +70,10 @@ pub async fn verify(db: &Db) -> Result<VerifyOutcome, StoreError> {
         });
     }
     if head_hash != prev {
-        return Ok(VerifyOutcome::Broken { seq: last, reason: "log head hash differs from the last entry".into() });
+        return Ok(VerifyOutcome::Broken {
+            seq: last,
+            reason: "log head hash differs from the last entry".into(),
+        });
     }
     Ok(VerifyOutcome::Intact { entries: last })
 }

@@ -44,17 +44,28 @@ impl LogWriter {
         // Bounded so a stalled database pushes back on requests instead of growing memory.
         let (tx, rx) = mpsc::channel(config.batch_max.saturating_mul(16).max(1024));
         let handle = tokio::spawn(run(db, rx, config));
-        (LogWriter { tx, timeout: config.commit_timeout }, handle)
+        (
+            LogWriter {
+                tx,
+                timeout: config.commit_timeout,
+            },
+            handle,
+        )
     }
 
     /// Appends one entry and waits for its commit. Returns the entry's sequence number.
     pub async fn append(&self, entry: NewEntry) -> Result<i64, LogError> {
         let (reply, wait) = oneshot::channel();
         let work = async {
-            self.tx.send((entry, reply)).await.map_err(|_| LogError::Stopped)?;
+            self.tx
+                .send((entry, reply))
+                .await
+                .map_err(|_| LogError::Stopped)?;
             wait.await.map_err(|_| LogError::Stopped)?
         };
-        tokio::time::timeout(self.timeout, work).await.map_err(|_| LogError::Timeout)?
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| LogError::Timeout)?
     }
 }
 

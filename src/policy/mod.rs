@@ -16,7 +16,10 @@ pub use regorus_engine::RegorusEngine;
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read policy file {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("policy {path} does not parse: {message}")]
     Parse { path: String, message: String },
     #[error("policy data {path} is not valid JSON: {message}")]
@@ -166,13 +169,22 @@ impl Decision {
         let allowed: BTreeSet<&str> = self.allowed_fields.iter().map(String::as_str).collect();
         let withheld: BTreeSet<&str> = self.withheld.iter().map(|w| w.field.as_str()).collect();
         if let Some(f) = allowed.iter().find(|f| !names.contains(*f)) {
-            return Err(PolicyError::Shape(format!("allowed field {f} was not requested")));
+            return Err(PolicyError::Shape(format!(
+                "allowed field {f} was not requested"
+            )));
         }
         if let Some(f) = allowed.intersection(&withheld).next() {
-            return Err(PolicyError::Shape(format!("field {f} both allowed and withheld")));
+            return Err(PolicyError::Shape(format!(
+                "field {f} both allowed and withheld"
+            )));
         }
-        if let Some(f) = names.iter().find(|f| !allowed.contains(*f) && !withheld.contains(*f)) {
-            return Err(PolicyError::Shape(format!("field {f} neither allowed nor withheld")));
+        if let Some(f) = names
+            .iter()
+            .find(|f| !allowed.contains(*f) && !withheld.contains(*f))
+        {
+            return Err(PolicyError::Shape(format!(
+                "field {f} neither allowed nor withheld"
+            )));
         }
         if !self.allow && !allowed.is_empty() {
             return Err(PolicyError::Shape("fields allowed in a denial".into()));
@@ -272,14 +284,20 @@ impl PolicySources {
     pub fn revision(&self) -> String {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
         for (name, text) in &self.modules {
-            let base = Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name);
+            let base = Path::new(name)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(name);
             ctx.update(base.as_bytes());
             ctx.update(&[0]);
             ctx.update(text.as_bytes());
             ctx.update(&[0]);
         }
         for (name, value) in &self.data {
-            let base = Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name);
+            let base = Path::new(name)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(name);
             ctx.update(base.as_bytes());
             ctx.update(&[0]);
             ctx.update(value.to_string().as_bytes());
@@ -292,7 +310,9 @@ impl PolicySources {
     pub fn convenant(&self) -> Result<ConvenantSummary, PolicyError> {
         let mut summary = ConvenantSummary::default();
         for (_, value) in &self.data {
-            let Some(conv) = value.get("convenant") else { continue };
+            let Some(conv) = value.get("convenant") else {
+                continue;
+            };
             let keys = |k: &str| -> BTreeSet<String> {
                 conv.get(k)
                     .and_then(|v| v.as_object())
@@ -303,7 +323,10 @@ impl PolicySources {
             summary.purposes.extend(keys("purposes"));
             summary.partner_types.extend(keys("partner_types"));
         }
-        if summary.roles.is_empty() || summary.purposes.is_empty() || summary.partner_types.is_empty() {
+        if summary.roles.is_empty()
+            || summary.purposes.is_empty()
+            || summary.partner_types.is_empty()
+        {
             return Err(PolicyError::Convenant(
                 "data.convenant needs roles, purposes and partner_types".into(),
             ));

@@ -20,7 +20,9 @@ pub struct RegorusEngine {
 
 impl std::fmt::Debug for RegorusEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegorusEngine").field("revision", &self.revision).finish()
+        f.debug_struct("RegorusEngine")
+            .field("revision", &self.revision)
+            .finish()
     }
 }
 
@@ -30,12 +32,18 @@ pub(crate) fn load_engine(sources: &PolicySources) -> Result<Engine, PolicyError
     for (path, text) in &sources.modules {
         engine
             .add_policy(path.clone(), text.clone())
-            .map_err(|e| PolicyError::Parse { path: path.clone(), message: e.to_string() })?;
+            .map_err(|e| PolicyError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
     }
     for (path, value) in &sources.data {
         engine
             .add_data(Value::from(value.clone()))
-            .map_err(|e| PolicyError::Data { path: path.clone(), message: e.to_string() })?;
+            .map_err(|e| PolicyError::Data {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
     }
     Ok(engine)
 }
@@ -47,7 +55,10 @@ impl RegorusEngine {
         let compile = |engine: &mut Engine, rule: &str| {
             engine
                 .compile_with_entrypoint(&rule.into())
-                .map_err(|e| PolicyError::Parse { path: rule.to_string(), message: e.to_string() })
+                .map_err(|e| PolicyError::Parse {
+                    path: rule.to_string(),
+                    message: e.to_string(),
+                })
         };
         let decision = compile(&mut engine, DECISION_RULE)?;
         let review = compile(&mut engine, REVIEW_RULE)?;
@@ -59,7 +70,11 @@ impl RegorusEngine {
         })
     }
 
-    fn eval(&self, policy: &CompiledPolicy, input: &PolicyInput) -> Result<serde_json::Value, PolicyError> {
+    fn eval(
+        &self,
+        policy: &CompiledPolicy,
+        input: &PolicyInput,
+    ) -> Result<serde_json::Value, PolicyError> {
         let input = serde_json::to_value(input).map_err(|e| PolicyError::Eval(e.to_string()))?;
         let out = policy
             .eval_with_input(Value::from(input))

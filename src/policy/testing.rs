@@ -42,7 +42,9 @@ pub fn run_tests(dir: &Path) -> Result<Vec<TestResult>, PolicyError> {
     let engine = load_engine(&sources)?;
     let mut results = Vec::new();
     for (file, text) in &sources.modules {
-        let (Some(package), rules) = test_rules(text) else { continue };
+        let (Some(package), rules) = test_rules(text) else {
+            continue;
+        };
         for rule in rules {
             // A fresh clone per test keeps one test's evaluation state out of the next.
             let mut e = engine.clone();
@@ -53,7 +55,12 @@ pub fn run_tests(dir: &Path) -> Result<Vec<TestResult>, PolicyError> {
                 Ok(other) => (false, Some(format!("evaluated to {other}"))),
                 Err(err) => (false, Some(err.to_string())),
             };
-            results.push(TestResult { file: file.clone(), rule, passed, message });
+            results.push(TestResult {
+                file: file.clone(),
+                rule,
+                passed,
+                message,
+            });
         }
     }
     Ok(results)

@@ -60,28 +60,57 @@ pub fn pki() -> &'static TestPki {
         let politie = demo_partner("politie").expect("politie").oin;
         let now = time::OffsetDateTime::now_utc();
         let day = time::Duration::days(1);
-        let revoked = ca.issue_client(politie, "Politie (revoked)", &ClientCertOptions::default()).expect("revoked");
+        let revoked = ca
+            .issue_client(politie, "Politie (revoked)", &ClientCertOptions::default())
+            .expect("revoked");
         let expired = ca
             .issue_client(
                 politie,
                 "Politie (expired)",
-                &ClientCertOptions { not_before: now - day * 30, not_after: now - day, ..Default::default() },
+                &ClientCertOptions {
+                    not_before: now - day * 30,
+                    not_after: now - day,
+                    ..Default::default()
+                },
             )
             .expect("expired");
         let not_yet_valid = ca
             .issue_client(
                 politie,
                 "Politie (future)",
-                &ClientCertOptions { not_before: now + day, not_after: now + day * 30, ..Default::default() },
+                &ClientCertOptions {
+                    not_before: now + day,
+                    not_after: now + day * 30,
+                    ..Default::default()
+                },
             )
             .expect("future");
         let server_only = ca
-            .issue_client(politie, "Politie (server)", &ClientCertOptions { server_auth_only: true, ..Default::default() })
+            .issue_client(
+                politie,
+                "Politie (server)",
+                &ClientCertOptions {
+                    server_auth_only: true,
+                    ..Default::default()
+                },
+            )
             .expect("server-only");
         let other_ca = Ca::generate("some other CA").expect("other CA");
-        let untrusted = other_ca.issue_client(politie, "Politie (untrusted)", &ClientCertOptions::default()).expect("untrusted");
+        let untrusted = other_ca
+            .issue_client(
+                politie,
+                "Politie (untrusted)",
+                &ClientCertOptions::default(),
+            )
+            .expect("untrusted");
         let stranger_oin = "00000099000000000099";
-        let stranger = ca.issue_client(stranger_oin, "Onbekende organisatie", &ClientCertOptions::default()).expect("stranger");
+        let stranger = ca
+            .issue_client(
+                stranger_oin,
+                "Onbekende organisatie",
+                &ClientCertOptions::default(),
+            )
+            .expect("stranger");
         std::fs::write(layout.crl(), ca.crl(&[revoked.serial]).expect("crl")).expect("write crl");
         TestPki {
             ca_pem: ca.cert_pem.clone(),
@@ -110,11 +139,14 @@ pub struct Env {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("VHGATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("VHGATE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// Creates a fresh PostgreSQL database; `None` (skip) when the server is unreachable outside CI.
@@ -134,7 +166,10 @@ async fn create_pg_database() -> Option<(String, String, String)> {
         }
     };
     let name = format!("vhgate_t_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.expect("create test database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .expect("create test database");
     pool.close().await;
     let mut url = url::Url::parse(&admin).expect("postgres url");
     url.set_path(&name);
@@ -153,7 +188,10 @@ impl Env {
         let pki = pki();
         let dir = tempfile::tempdir().expect("temp dir");
         let (url, pg_admin) = match backend {
-            Backend::Sqlite => (format!("sqlite://{}", dir.path().join("vhgate.db").display()), None),
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("vhgate.db").display()),
+                None,
+            ),
             Backend::Postgres => {
                 let (admin, name, url) = create_pg_database().await?;
                 (url, Some((admin, name)))
@@ -166,10 +204,26 @@ impl Env {
         config.database.max_connections = 4;
         config.policy.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
         adjust(&mut config);
-        let ids = prepare(&config, &pki.layout).await.expect("prepare database");
+        let ids = prepare(&config, &pki.layout)
+            .await
+            .expect("prepare database");
         let db = Db::connect(&config.database.url, 2).await.expect("connect");
-        let server = App::build(config.clone()).await.expect("build app").start().await.expect("start");
-        Some(Env { backend, addr: server.addr, ids, config, db, server: Some(server), _dir: dir, pg_admin })
+        let server = App::build(config.clone())
+            .await
+            .expect("build app")
+            .start()
+            .await
+            .expect("start");
+        Some(Env {
+            backend,
+            addr: server.addr,
+            ids,
+            config,
+            db,
+            server: Some(server),
+            _dir: dir,
+            pg_admin,
+        })
     }
 
     /// Stops the gateway and drops the PostgreSQL test database.
@@ -180,7 +234,9 @@ impl Env {
         self.db.close().await;
         if let Some((admin, name)) = self.pg_admin.take() {
             if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&pool).await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&pool)
+                    .await;
                 pool.close().await;
             }
         }
@@ -195,7 +251,8 @@ impl Env {
         let pki = pki();
         let cert = std::fs::read_to_string(pki.layout.partner_cert(partner)).expect("partner cert");
         let key = std::fs::read_to_string(pki.layout.partner_key(partner)).expect("partner key");
-        let jwt_key = std::fs::read_to_string(pki.layout.partner_jwt_key(partner)).expect("partner jwt key");
+        let jwt_key =
+            std::fs::read_to_string(pki.layout.partner_jwt_key(partner)).expect("partner jwt key");
         let p = demo_partner(partner).expect("demo partner");
         Partner {
             name: partner.to_string(),
@@ -219,13 +276,17 @@ impl Env {
 
     /// Number of entries in the disclosure log.
     pub async fn log_count(&self) -> i64 {
-        vhgate::disclosure::store::count(&self.db).await.expect("count log")
+        vhgate::disclosure::store::count(&self.db)
+            .await
+            .expect("count log")
     }
 
     /// The last disclosure-log entry (parsed JSON).
     pub async fn last_entry(&self) -> Value {
         let n = self.log_count().await;
-        let rows = vhgate::disclosure::store::rows_after(&self.db, n - 1, 1).await.expect("rows");
+        let rows = vhgate::disclosure::store::rows_after(&self.db, n - 1, 1)
+            .await
+            .expect("rows");
         serde_json::from_str(&rows.last().expect("a log entry").entry).expect("entry json")
     }
 
@@ -242,7 +303,10 @@ impl Env {
                 self.exec("DROP TRIGGER disclosure_log_no_update").await;
                 self.exec("DROP TRIGGER disclosure_log_no_delete").await;
             }
-            Backend::Postgres => self.exec("DROP TRIGGER disclosure_log_no_update ON disclosure_log").await,
+            Backend::Postgres => {
+                self.exec("DROP TRIGGER disclosure_log_no_update ON disclosure_log")
+                    .await
+            }
         }
     }
 }
@@ -271,7 +335,9 @@ impl Partner {
             jti: uuid::Uuid::new_v4().to_string(),
             role: role.into(),
             purpose: purpose.into(),
-            cnf: Confirmation { x5t_s256: self.thumbprint.clone() },
+            cnf: Confirmation {
+                x5t_s256: self.thumbprint.clone(),
+            },
         }
     }
 
@@ -284,18 +350,38 @@ impl Partner {
     }
 
     pub async fn get(&self, env: &Env, path: &str, token: &str) -> Response {
-        Response::from(self.http.get(env.url(path)).bearer_auth(token).send().await.expect("request"))
+        Response::from(
+            self.http
+                .get(env.url(path))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .read()
+        .await
+    }
+
+    pub async fn lookup(&self, env: &Env, token: &str, bsn: &str) -> Response {
+        let req = self
+            .http
+            .post(env.url("/v1/lookup"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "bsn": bsn }));
+        Response::from(req.send().await.expect("request"))
             .read()
             .await
     }
 
-    pub async fn lookup(&self, env: &Env, token: &str, bsn: &str) -> Response {
-        let req = self.http.post(env.url("/v1/lookup")).bearer_auth(token).json(&serde_json::json!({ "bsn": bsn }));
-        Response::from(req.send().await.expect("request")).read().await
-    }
-
-    pub async fn read_person(&self, env: &Env, token: &str, case: impl std::fmt::Display, person: impl std::fmt::Display) -> Response {
-        self.get(env, &format!("/v1/cases/{case}/persons/{person}"), token).await
+    pub async fn read_person(
+        &self,
+        env: &Env,
+        token: &str,
+        case: impl std::fmt::Display,
+        person: impl std::fmt::Display,
+    ) -> Response {
+        self.get(env, &format!("/v1/cases/{case}/persons/{person}"), token)
+            .await
     }
 }
 
@@ -309,7 +395,12 @@ pub struct Response {
 
 impl From<reqwest::Response> for Response {
     fn from(r: reqwest::Response) -> Self {
-        Response { status: r.status(), headers: r.headers().clone(), body: Value::Null, pending: Some(r) }
+        Response {
+            status: r.status(),
+            headers: r.headers().clone(),
+            body: Value::Null,
+            pending: Some(r),
+        }
     }
 }
 
@@ -317,28 +408,44 @@ impl Response {
     async fn read(mut self) -> Self {
         if let Some(r) = self.pending.take() {
             let bytes = r.bytes().await.expect("body");
-            self.body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+            self.body = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
         }
         self
     }
 
     /// The problem `type` suffix after `urn:vhgate:problem:`.
     pub fn problem(&self) -> &str {
-        self.body["type"].as_str().and_then(|t| t.strip_prefix("urn:vhgate:problem:")).unwrap_or("")
+        self.body["type"]
+            .as_str()
+            .and_then(|t| t.strip_prefix("urn:vhgate:problem:"))
+            .unwrap_or("")
     }
 
     pub fn content_type(&self) -> &str {
-        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// Names of the withheld fields in the decision block.
     pub fn withheld(&self) -> Vec<(String, String)> {
-        let d = if self.body["decision"].is_object() { &self.body["decision"] } else { &Value::Null };
+        let d = if self.body["decision"].is_object() {
+            &self.body["decision"]
+        } else {
+            &Value::Null
+        };
         d["withheld"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .map(|w| (w["field"].as_str().unwrap_or("").to_string(), w["principle"].as_str().unwrap_or("").to_string()))
+                    .map(|w| {
+                        (
+                            w["field"].as_str().unwrap_or("").to_string(),
+                            w["principle"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -347,12 +454,17 @@ impl Response {
 
 /// base64url SHA-256 of the first certificate in a PEM (the `x5t#S256` a token binds to).
 pub fn thumbprint_of(cert_pem: &str) -> String {
-    let der = parse_certs(cert_pem).into_iter().next().expect("a certificate");
+    let der = parse_certs(cert_pem)
+        .into_iter()
+        .next()
+        .expect("a certificate");
     vhgate::tls::thumbprint(&der)
 }
 
 fn parse_certs(pem: &str) -> Vec<CertificateDer<'static>> {
-    rustls_pemfile::certs(&mut pem.as_bytes()).collect::<Result<_, _>>().expect("certificates")
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .expect("certificates")
 }
 
 fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
@@ -361,8 +473,9 @@ fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Clie
     for c in parse_certs(&pki.ca_pem) {
         roots.add(c).expect("root");
     }
-    let key: PrivateKeyDer<'static> =
-        rustls_pemfile::private_key(&mut key_pem.as_bytes()).expect("key pem").expect("a private key");
+    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_bytes())
+        .expect("key pem")
+        .expect("a private key");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
