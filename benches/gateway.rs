@@ -10,6 +10,10 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use vhgate::bench::{sample_input, BenchGateway};
 
+// Same allocator as the `vhgate` binary, so the figures match what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn policies() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
 }

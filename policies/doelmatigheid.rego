@@ -30,7 +30,7 @@ deny contains "the request has no requester" if not lib.has_requester
 
 deny contains "the requester's OIN is missing or is not 20 digits" if {
 	lib.has_requester
-	not regex.match(`^[0-9]{20}$`, lib.oin)
+	not lib.is_oin(lib.oin)
 }
 
 deny contains "the requester has no employee id (sub), so the disclosure cannot be attributed" if {
