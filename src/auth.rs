@@ -100,6 +100,36 @@ pub struct Claims {
     pub cnf: Confirmation,
 }
 
+impl Claims {
+    /// Claims for a token issued now, valid `ttl_secs`, bound to the client certificate whose
+    /// `x5t#S256` thumbprint is given (as a partner system would issue them).
+    pub fn fresh(
+        iss: &str,
+        sub: &str,
+        audience: &str,
+        ttl_secs: i64,
+        role: &str,
+        purpose: &str,
+        x5t_s256: &str,
+    ) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: Audience::One(audience.into()),
+            exp: now + ttl_secs,
+            iat: now,
+            nbf: None,
+            jti: uuid::Uuid::new_v4().to_string(),
+            role: role.into(),
+            purpose: purpose.into(),
+            cnf: Confirmation {
+                x5t_s256: x5t_s256.into(),
+            },
+        }
+    }
+}
+
 /// A token that passed every check.
 #[derive(Clone, Debug)]
 pub struct VerifiedToken {

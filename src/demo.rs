@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use std::path::Path;
 
 use crate::app::{open_record, AppError};
-use crate::auth::{sign_token, Audience, Claims, Confirmation};
+use crate::auth::{sign_token, Claims};
 use crate::config::Config;
 use crate::crypto::{ensure_key_file, CryptoError};
 use crate::domain::{CaseId, CaseKind, Category, Leefgebied, Oin, PersonId, Phase};
@@ -92,21 +92,9 @@ pub fn dev_token(
         path: key_path.display().to_string(),
         message: e.to_string(),
     })?;
-    let now = chrono::Utc::now().timestamp();
-    let claims = Claims {
-        iss: p.oin.into(),
-        sub: sub.unwrap_or_else(|| format!("{partner}-medewerker-1")),
-        aud: Audience::One(audience.into()),
-        exp: now + ttl_secs,
-        iat: now,
-        nbf: None,
-        jti: uuid::Uuid::new_v4().to_string(),
-        role: role.into(),
-        purpose: purpose.into(),
-        cnf: Confirmation {
-            x5t_s256: crate::tls::thumbprint(first),
-        },
-    };
+    let sub = sub.unwrap_or_else(|| format!("{partner}-medewerker-1"));
+    let thumbprint = crate::tls::thumbprint(first);
+    let claims = Claims::fresh(p.oin, &sub, audience, ttl_secs, role, purpose, &thumbprint);
     sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))
 }
 

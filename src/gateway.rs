@@ -260,6 +260,29 @@ impl Gateway {
         }
     }
 
+    /// Asks the policy; a failed evaluation is itself logged (as a 500) and fails closed.
+    async fn decide(
+        &self,
+        policy: &dyn PolicyEngine,
+        input: &PolicyInput,
+        entry: &mut NewEntry,
+    ) -> Result<Decision, GatewayError> {
+        match policy.decide(input) {
+            Ok(d) => Ok(d),
+            Err(source) => {
+                entry.status = 500;
+                entry.problem_type = Some("policy-error".into());
+                entry.reasons = vec![format!("policy evaluation failed: {source}")];
+                let disclosure_id = DisclosureId(entry.id);
+                self.commit(entry.clone()).await?;
+                Err(GatewayError::Policy {
+                    source,
+                    disclosure_id: Some(disclosure_id),
+                })
+            }
+        }
+    }
+
     /// Writes an entry and waits for its commit.
     async fn commit(&self, entry: NewEntry) -> Result<(), GatewayError> {
         self.log.append(entry).await?;
@@ -428,19 +451,7 @@ impl Gateway {
             }),
             fields,
         };
-        let decision = match policy.decide(&input) {
-            Ok(d) => d,
-            Err(source) => {
-                entry.status = 500;
-                entry.problem_type = Some("policy-error".into());
-                entry.reasons = vec![format!("policy evaluation failed: {source}")];
-                self.commit(entry).await?;
-                return Err(GatewayError::Policy {
-                    source,
-                    disclosure_id: Some(disclosure_id),
-                });
-            }
-        };
+        let decision = self.decide(policy.as_ref(), &input, &mut entry).await?;
         entry.outcome = decision.outcome();
         entry.tier = decision.tier;
         entry.disclosed = decision.allowed_fields.clone();
@@ -526,19 +537,7 @@ impl Gateway {
             request: None,
             fields: vec![],
         };
-        let decision = match policy.decide(&input) {
-            Ok(d) => d,
-            Err(source) => {
-                entry.status = 500;
-                entry.problem_type = Some("policy-error".into());
-                entry.reasons = vec![format!("policy evaluation failed: {source}")];
-                self.commit(entry).await?;
-                return Err(GatewayError::Policy {
-                    source,
-                    disclosure_id: Some(disclosure_id),
-                });
-            }
-        };
+        let decision = self.decide(policy.as_ref(), &input, &mut entry).await?;
         entry.tier = decision.tier;
         entry.reasons = decision.reasons.clone();
         if !decision.allow || decision.tier < Tier::HitNoHit {

@@ -402,12 +402,7 @@ async fn every_decision_is_logged_exactly_once(env: &Env) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     reclassering.get(env, "/healthz", &token).await;
     assert_eq!(env.log_count().await, expected);
-    assert!(matches!(
-        vhgate::disclosure::verify::verify(&env.db)
-            .await
-            .expect("verify"),
-        vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
-    ));
+    env.assert_log_intact().await;
 }
 
 async fn the_log_never_holds_a_bsn_or_name(env: &Env) {
@@ -464,12 +459,7 @@ async fn concurrent_requests_are_each_logged_once(env: &Env) {
         assert_eq!(t.await.expect("join").expect("request"), StatusCode::OK);
     }
     assert_eq!(env.log_count().await, before + 64);
-    assert!(matches!(
-        vhgate::disclosure::verify::verify(&env.db)
-            .await
-            .expect("verify"),
-        vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
-    ));
+    env.assert_log_intact().await;
 }
 
 async fn privacy_officer_reviews_disclosures(env: &Env) {
@@ -607,10 +597,5 @@ async fn log_failure_discloses_nothing(env: &Env) {
         .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(matches!(
-        vhgate::disclosure::verify::verify(&env.db)
-            .await
-            .expect("verify"),
-        vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
-    ));
+    env.assert_log_intact().await;
 }

@@ -283,25 +283,20 @@ impl PolicySources {
     /// that every log entry names.
     pub fn revision(&self) -> String {
         let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        for (name, text) in &self.modules {
+        let modules = self.modules.iter().map(|(name, text)| (name, text.clone()));
+        let data = self
+            .data
+            .iter()
+            .map(|(name, value)| (name, value.to_string()));
+        for (name, content) in modules.chain(data) {
             let base = Path::new(name)
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or(name);
-            ctx.update(base.as_bytes());
-            ctx.update(&[0]);
-            ctx.update(text.as_bytes());
-            ctx.update(&[0]);
-        }
-        for (name, value) in &self.data {
-            let base = Path::new(name)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or(name);
-            ctx.update(base.as_bytes());
-            ctx.update(&[0]);
-            ctx.update(value.to_string().as_bytes());
-            ctx.update(&[0]);
+            for part in [base.as_bytes(), content.as_bytes()] {
+                ctx.update(part);
+                ctx.update(&[0]);
+            }
         }
         hex::encode(&ctx.finish().as_ref()[..16])
     }

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 use vhgate::app::{open_record, App, RunningServer};
-use vhgate::auth::{sign_token, Audience, Claims, Confirmation};
+use vhgate::auth::{sign_token, Claims};
 use vhgate::config::Config;
 use vhgate::demo::{demo_kid, dev_config, prepare, DemoIds};
 use vhgate::pki::{demo_partner, Ca, ClientCertOptions, DevPkiLayout, IssuedCert};
@@ -290,6 +290,20 @@ impl Env {
         serde_json::from_str(&rows.last().expect("a log entry").entry).expect("entry json")
     }
 
+    /// Fails unless `vhgate log verify`'s check finds the whole chain intact.
+    pub async fn assert_log_intact(&self) {
+        let outcome = vhgate::disclosure::verify::verify(&self.db)
+            .await
+            .expect("verify");
+        assert!(
+            matches!(
+                outcome,
+                vhgate::disclosure::verify::VerifyOutcome::Intact { .. }
+            ),
+            "{outcome:?}"
+        );
+    }
+
     /// Runs one SQL statement directly against the database (tamper tests).
     pub async fn exec(&self, sql: &str) {
         vhgate::with_pool!(&self.db, pool => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()))
@@ -324,21 +338,16 @@ pub struct Partner {
 impl Partner {
     /// Claims for a fresh, valid token (adjust fields to make it invalid).
     pub fn claims(&self, role: &str, purpose: &str) -> Claims {
-        let now = chrono::Utc::now().timestamp();
-        Claims {
-            iss: self.oin.clone(),
-            sub: format!("{}-medewerker-7", self.name),
-            aud: Audience::One("vhgate".into()),
-            exp: now + 300,
-            iat: now,
-            nbf: None,
-            jti: uuid::Uuid::new_v4().to_string(),
-            role: role.into(),
-            purpose: purpose.into(),
-            cnf: Confirmation {
-                x5t_s256: self.thumbprint.clone(),
-            },
-        }
+        let sub = format!("{}-medewerker-7", self.name);
+        Claims::fresh(
+            &self.oin,
+            &sub,
+            "vhgate",
+            300,
+            role,
+            purpose,
+            &self.thumbprint,
+        )
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
