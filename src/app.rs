@@ -10,8 +10,9 @@ use tokio::sync::oneshot;
 use crate::auth::{TokenVerifier, VerifierSettings};
 use crate::config::Config;
 use crate::crypto::{read_key_file, CryptoError, Pseudonymizer, RecordCipher};
+use crate::disclosure::checkpoint::{read_signer_key_file, NoteError};
 use crate::disclosure::writer::WriterConfig;
-use crate::disclosure::{store as log_store, LogWriter};
+use crate::disclosure::{store as log_store, LogSigner, LogWriter};
 use crate::gateway::{BudgetCounter, Gateway};
 use crate::policy::{PolicyError, PolicySources, RegorusEngine};
 use crate::record::CaseRecord;
@@ -32,6 +33,8 @@ pub enum AppError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
+    #[error("log signing key: {0}")]
+    LogKey(#[from] NoteError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -82,6 +85,11 @@ impl App {
             &log_store::requests_since(&db, now - chrono::Duration::hours(24)).await?,
             now,
         );
+        let signer = Arc::new(LogSigner::new(
+            config.log.origin.clone(),
+            read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)?,
+        ));
+        log_store::ensure_first_checkpoint(&db, &signer).await?;
         let (writer, _task) = LogWriter::spawn(
             db,
             WriterConfig {
@@ -89,6 +97,7 @@ impl App {
                 batch_wait: Duration::from_micros(config.log.batch_wait_us),
                 commit_timeout: config.commit_timeout(),
             },
+            signer,
         );
         let verifier = TokenVerifier::new(VerifierSettings {
             audience: config.auth.audience.clone(),

@@ -6,11 +6,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+use std::io::IsTerminal;
 use vhgate::app::App;
 use vhgate::bench::BenchOptions;
 use vhgate::config::Config;
 use vhgate::demo::{dev_config, dev_token, prepare, DemoIds};
-use vhgate::disclosure::verify::{verify, VerifyOutcome};
+
+use vhgate::disclosure::checkpoint::{read_signer_key_file, NoteVerifier};
+use vhgate::disclosure::verify::{verify_with, VerifyOptions, VerifyOutcome};
 use vhgate::pki::DevPkiLayout;
 use vhgate::store::Db;
 
@@ -130,8 +133,22 @@ pub enum PolicyCommand {
 
 #[derive(Subcommand)]
 pub enum LogCommand {
-    /// Re-hash the whole chain and report the first broken entry (exit 1 if any).
+    /// Audit the log: re-hash every entry (chain and Merkle tree), check every signed
+    /// checkpoint, the stored tree and the head; report the first bad entry (exit 1 if any).
     Verify {
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The log's verifier key (C2SP vkey, see `vhgate log key`). Default: derived from the
+        /// configured signing key file, if it is readable.
+        #[arg(long)]
+        key: Option<String>,
+        /// A checkpoint (signed note) from a witness or an earlier audit: a newer one exposes a
+        /// rolled-back log, an older one must match.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+    },
+    /// Print the verifier key of the log's checkpoint signing key (for witnesses and auditors).
+    Key {
         #[arg(long, env = "VHGATE_CONFIG")]
         config: Option<PathBuf>,
     },
@@ -241,13 +258,64 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Log {
-            command: LogCommand::Verify { config },
+            command:
+                LogCommand::Verify {
+                    config,
+                    key,
+                    checkpoint,
+                },
         } => {
             let config = Config::load(config.as_deref())?;
+            let log_key = match key {
+                Some(vkey) => Some(NoteVerifier::from_vkey(&vkey).context("--key")?),
+                None => {
+                    read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)
+                        .ok()
+                        .map(|s| NoteVerifier::from_vkey(&s.verifier_key()))
+                        .transpose()?
+                }
+            };
+            if log_key.is_none() {
+                eprintln!("note: no log key given or readable: checkpoint signatures are not checked (roots are)");
+            }
+            let trusted_checkpoint = checkpoint
+                .map(|p| {
+                    std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+                })
+                .transpose()?;
+            let progress: Option<Box<dyn Fn(i64, i64) + Send + Sync>> =
+                if std::io::stderr().is_terminal() {
+                    Some(Box::new(|done, total| {
+                        if total >= 10_000 {
+                            let width = 40usize;
+                            let filled = (done.max(0) as usize * width) / total.max(1) as usize;
+                            eprint!(
+                                "\r[{}{}] {done}/{total}",
+                                "#".repeat(filled.min(width)),
+                                " ".repeat(width - filled.min(width))
+                            );
+                        }
+                    }))
+                } else {
+                    None
+                };
             let db = Db::connect(&config.database.url, 2).await?;
-            match verify(&db).await? {
-                VerifyOutcome::Intact { entries } => {
-                    println!("disclosure log intact: {entries} entries verified");
+            let outcome = verify_with(
+                &db,
+                &VerifyOptions {
+                    log_key,
+                    trusted_checkpoint,
+                    progress,
+                },
+            )
+            .await?;
+            eprintln!();
+            match outcome {
+                VerifyOutcome::Intact {
+                    entries,
+                    checkpoints,
+                } => {
+                    println!("disclosure log intact: {entries} entries, {checkpoints} signed checkpoints verified");
                     Ok(())
                 }
                 VerifyOutcome::Broken { seq, reason } => {
@@ -255,6 +323,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Log {
+            command: LogCommand::Key { config },
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let signer =
+                read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)?;
+            println!("{}", signer.verifier_key());
+            Ok(())
         }
     }
 }

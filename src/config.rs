@@ -83,6 +83,8 @@ pub struct SecretsConfig {
     pub pseudonym_key_file: PathBuf,
     /// 32 random bytes (hex or raw): AEAD key for BSNs at rest in the case record.
     pub record_key_file: PathBuf,
+    /// Ed25519 key (PKCS#8) that signs the disclosure log's checkpoints; created if missing.
+    pub log_signing_key_file: PathBuf,
 }
 
 /// Disclosure-log group commit.
@@ -97,6 +99,9 @@ pub struct LogConfig {
     pub batch_wait_us: u64,
     /// A request whose entry is not committed within this many milliseconds gets 503.
     pub commit_timeout_ms: u64,
+    /// The log's identity in its checkpoints (C2SP tlog-checkpoint origin line), e.g.
+    /// `zvh-oost-brabant.example/vhgate/disclosures`. Also the checkpoint key's name.
+    pub origin: String,
 }
 
 /// Token verification settings.
@@ -156,6 +161,7 @@ impl Default for SecretsConfig {
         SecretsConfig {
             pseudonym_key_file: "secrets/pseudonym.key".into(),
             record_key_file: "secrets/record.key".into(),
+            log_signing_key_file: "secrets/log-signing.key".into(),
         }
     }
 }
@@ -166,6 +172,7 @@ impl Default for LogConfig {
             batch_max: 256,
             batch_wait_us: 0,
             commit_timeout_ms: 2000,
+            origin: "localhost/vhgate/disclosures".into(),
         }
     }
 }
@@ -232,6 +239,16 @@ impl Config {
         }
         if self.log.commit_timeout_ms == 0 {
             return invalid("log.commit_timeout_ms", "must be positive");
+        }
+        let origin = &self.log.origin;
+        if origin.trim().is_empty()
+            || origin.trim() != origin
+            || origin.chars().any(|c| c.is_control() || c == '+')
+        {
+            return invalid(
+                "log.origin",
+                "must be a non-empty line without surrounding spaces, control characters or '+'",
+            );
         }
         if self.auth.audience.trim().is_empty() {
             return invalid("auth.audience", "must not be empty");

@@ -10,6 +10,7 @@ use crate::app::{open_record, AppError};
 use crate::auth::{sign_token, Claims};
 use crate::config::Config;
 use crate::crypto::{ensure_key_file, CryptoError};
+use crate::disclosure::checkpoint::ensure_signer_key_file;
 use crate::domain::{CaseId, CaseKind, Category, Leefgebied, Oin, PersonId, Phase};
 use crate::pki::{demo_partner, DevPkiLayout, PkiError, DEMO_PARTNERS};
 use crate::record::{now, CaseRecord, NewCase, NewItem, NewPerson};
@@ -40,6 +41,7 @@ pub fn dev_config(mut config: Config, pki: &DevPkiLayout, data_dir: &Path) -> Co
     config.database.url = format!("sqlite://{}", data_dir.join("vhgate-demo.db").display());
     config.secrets.pseudonym_key_file = data_dir.join("secrets/pseudonym.key");
     config.secrets.record_key_file = data_dir.join("secrets/record.key");
+    config.secrets.log_signing_key_file = data_dir.join("secrets/log-signing.key");
     config.tls.cert = pki.gateway_cert();
     config.tls.key = pki.gateway_key();
     config.tls.client_ca = vec![pki.ca_cert()];
@@ -52,6 +54,8 @@ pub fn dev_config(mut config: Config, pki: &DevPkiLayout, data_dir: &Path) -> Co
 pub async fn prepare(config: &Config, pki: &DevPkiLayout) -> Result<DemoIds, SeedError> {
     ensure_key_file(&config.secrets.pseudonym_key_file)?;
     ensure_key_file(&config.secrets.record_key_file)?;
+    ensure_signer_key_file(&config.secrets.log_signing_key_file)
+        .map_err(|e| SeedError::Invalid(e.to_string()))?;
     let db = Db::connect(&config.database.url, 2).await?;
     db.migrate().await?;
     let record = open_record(config, db.clone()).map_err(Box::new)?;

@@ -10,7 +10,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::auth::{AuthError, TokenVerifier, VerifiedToken};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+
+use crate::disclosure::merkle;
 use crate::disclosure::store::{self as log_store, LogFilter};
+use crate::disclosure::tree::{self, TreeError};
 use crate::disclosure::{Event, LogError, LogWriter, NewEntry, RequesterRecord, SubjectRecord};
 use crate::domain::{Bsn, CaseId, DisclosureId, Leefgebied, PersonId};
 use crate::policy::{
@@ -51,6 +56,8 @@ pub enum GatewayError {
     },
     #[error("storage failure: {0}")]
     Store(#[from] StoreError),
+    #[error("transparency log: {0}")]
+    Tree(#[from] TreeError),
 }
 
 /// An authenticated caller: organisation from the certificate, professional from the token.
@@ -596,6 +603,12 @@ impl Gateway {
         caller: &Caller,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
+        self.require_reviewer(caller)?;
+        Ok(log_store::list(self.record.db(), filter).await?)
+    }
+
+    /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
+    fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
         let input = PolicyInput {
             action: Action::ReviewDisclosures,
             now: timestamp(crate::record::now()),
@@ -618,7 +631,85 @@ impl Gateway {
                     .into(),
             ));
         }
-        Ok(log_store::list(self.record.db(), filter).await?)
+        Ok(())
+    }
+
+    /// The newest signed checkpoint note.
+    pub async fn latest_checkpoint(&self) -> Result<String, GatewayError> {
+        let latest = tree::latest_checkpoint(self.record.db()).await?;
+        latest.map(|c| c.note).ok_or_else(|| {
+            GatewayError::Tree(TreeError::Range("no checkpoint has been signed yet".into()))
+        })
+    }
+
+    /// Inclusion proof of leaf `index` in the tree of `size` entries.
+    pub async fn inclusion_proof(
+        &self,
+        index: u64,
+        size: u64,
+    ) -> Result<Vec<merkle::Hash>, GatewayError> {
+        Ok(tree::inclusion_proof(self.record.db(), index, size).await?)
+    }
+
+    /// Consistency proof between two tree sizes.
+    pub async fn consistency_proof(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<merkle::Hash>, GatewayError> {
+        Ok(tree::consistency_proof(self.record.db(), from, to).await?)
+    }
+
+    /// Canonical entry texts of leaves `start..end` (at most 1000), for the privacy officer.
+    pub async fn log_entries(
+        &self,
+        caller: &Caller,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<String>, GatewayError> {
+        self.require_reviewer(caller)?;
+        if end <= start || end - start > 1000 {
+            return Err(GatewayError::Tree(TreeError::Range(
+                "end must be above start, at most 1000 entries".into(),
+            )));
+        }
+        let rows =
+            log_store::rows_after(self.record.db(), start as i64, (end - start) as i64).await?;
+        Ok(rows.into_iter().map(|r| r.entry).collect())
+    }
+
+    /// A C2SP tlog-proof that the entry `id` is in the log, under the first checkpoint that
+    /// covers it; `extra` carries the canonical entry so the leaf hash can be recomputed. Only
+    /// for the partner that made the request, or the privacy officer; anyone else gets 404.
+    pub async fn receipt(&self, caller: &Caller, id: DisclosureId) -> Result<String, GatewayError> {
+        let db = self.record.db();
+        let not_found = || {
+            GatewayError::Tree(TreeError::NotFound(format!(
+                "no disclosure {id} of yours in the log"
+            )))
+        };
+        let row = tree::entry_by_id(db, id.0).await?.ok_or_else(not_found)?;
+        if row.requester_oin.as_deref() != Some(caller.partner.oin.as_str())
+            && self.require_reviewer(caller).is_err()
+        {
+            return Err(not_found());
+        }
+        let index = (row.seq - 1) as u64;
+        let checkpoint = tree::checkpoint_covering(db, index)
+            .await?
+            .ok_or_else(not_found)?;
+        let proof = tree::inclusion_proof(db, index, checkpoint.size as u64).await?;
+        let mut out = format!(
+            "c2sp.org/tlog-proof@v1\nextra {}\nindex {index}\n",
+            B64.encode(row.entry.as_bytes())
+        );
+        for h in proof {
+            out.push_str(&B64.encode(h));
+            out.push('\n');
+        }
+        out.push('\n');
+        out.push_str(&checkpoint.note);
+        Ok(out)
     }
 }
 

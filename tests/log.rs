@@ -14,6 +14,9 @@ on_both_backends!(
     verify_detects_a_deleted_row,
     verify_detects_reordered_rows,
     verify_detects_a_truncated_tail,
+    verify_detects_a_tampered_tree_node,
+    verify_detects_a_forged_checkpoint,
+    a_witness_checkpoint_exposes_a_rollback,
 );
 
 /// Makes a few log entries of different kinds.
@@ -38,9 +41,19 @@ async fn traffic(env: &Env) {
 
 /// Runs `vhgate log verify` against the environment's database: (exit ok, stdout).
 fn cli_verify(env: &Env) -> (bool, String) {
+    cli_verify_with(env, &[])
+}
+
+fn cli_verify_with(env: &Env, args: &[&str]) -> (bool, String) {
     let out = Command::new(common::vhgate_bin())
         .args(["log", "verify"])
+        .args(args)
         .env("VHGATE_DATABASE__URL", &env.config.database.url)
+        .env(
+            "VHGATE_SECRETS__LOG_SIGNING_KEY_FILE",
+            &env.config.secrets.log_signing_key_file,
+        )
+        .env("VHGATE_LOG__ORIGIN", &env.config.log.origin)
         .output()
         .expect("run vhgate log verify");
     let text = format!(
@@ -54,7 +67,7 @@ fn cli_verify(env: &Env) -> (bool, String) {
 async fn broken_at(env: &Env) -> i64 {
     match verify(&env.db).await.expect("verify") {
         VerifyOutcome::Broken { seq, .. } => seq,
-        VerifyOutcome::Intact { entries } => {
+        VerifyOutcome::Intact { entries, .. } => {
             panic!("tampering not detected ({entries} entries intact)")
         }
     }
@@ -70,7 +83,11 @@ async fn append_only_triggers_refuse_changes(env: &Env) {
         assert!(result.is_err(), "{sql} was allowed");
     }
     let (ok, text) = cli_verify(env);
-    assert!(ok && text.contains("intact: 5 entries"), "{text}");
+    // Checkpoints of sizes 0..=5: one per committed batch (requests were sequential).
+    assert!(
+        ok && text.contains("intact: 5 entries, 6 signed checkpoints"),
+        "{text}"
+    );
 }
 
 async fn verify_detects_an_altered_row(env: &Env) {
@@ -112,4 +129,62 @@ async fn verify_detects_a_truncated_tail(env: &Env) {
     env.drop_log_triggers().await;
     env.exec("DELETE FROM disclosure_log WHERE seq = 5").await;
     assert_eq!(broken_at(env).await, 5);
+}
+
+async fn verify_detects_a_tampered_tree_node(env: &Env) {
+    traffic(env).await;
+    env.drop_log_triggers().await;
+    // A leaf of the stored tree replaced: proofs served from it would be wrong.
+    env.exec("UPDATE merkle_nodes SET hash = (SELECT hash FROM merkle_nodes WHERE level = 0 AND idx = 0) WHERE level = 0 AND idx = 1")
+        .await;
+    let (ok, text) = cli_verify(env);
+    assert!(!ok && text.contains("stored Merkle tree"), "{text}");
+}
+
+async fn verify_detects_a_forged_checkpoint(env: &Env) {
+    traffic(env).await;
+    env.drop_log_triggers().await;
+    // The checkpoint of size 3 re-signed by someone else's key (here: its signature swapped
+    // for the one of checkpoint 2).
+    env.exec(
+        "UPDATE checkpoints SET note = (SELECT note FROM checkpoints WHERE size = 2) WHERE size = 3",
+    )
+    .await;
+    assert_eq!(broken_at(env).await, 3);
+    let (ok, text) = cli_verify(env);
+    assert!(!ok && text.contains("BROKEN at entry 3"), "{text}");
+}
+
+async fn a_witness_checkpoint_exposes_a_rollback(env: &Env) {
+    traffic(env).await;
+    // What a witness holds: the newest checkpoint (size 5).
+    let vh = env.client("veiligheidshuis");
+    let token = vh.token("privacy_officer", "toezicht");
+    let r = vh.get(env, "/v1/log/checkpoint", &token).await;
+    let witnessed = r.body.as_str().expect("checkpoint note").to_string();
+    assert!(witnessed.contains("\n5\n"), "{witnessed}");
+    let state = env
+        .config
+        .secrets
+        .log_signing_key_file
+        .with_file_name("witnessed.checkpoint");
+    std::fs::write(&state, &witnessed).expect("write checkpoint");
+
+    // The operator restores an older state: entries, tree and checkpoints after 3 are gone and
+    // the head points at entry 3, so the log is consistent with itself.
+    env.drop_log_triggers().await;
+    env.exec("DELETE FROM disclosure_log WHERE seq > 3").await;
+    env.exec("DELETE FROM merkle_nodes WHERE (level = 0 AND idx >= 3) OR (level = 1 AND idx >= 1) OR level >= 2")
+        .await;
+    env.exec("DELETE FROM checkpoints WHERE size > 3").await;
+    env.exec(
+        "UPDATE log_head SET seq = 3, hash = (SELECT entry_hash FROM disclosure_log WHERE seq = 3), \
+         root = (SELECT root FROM checkpoints WHERE size = 3) WHERE id = 1",
+    )
+    .await;
+    let (ok, text) = cli_verify(env);
+    assert!(ok, "on its own the restored log verifies: {text}");
+    let state_arg = state.display().to_string();
+    let (ok, text) = cli_verify_with(env, &["--checkpoint", &state_arg]);
+    assert!(!ok && text.contains("rolled back"), "{text}");
 }

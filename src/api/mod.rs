@@ -4,6 +4,7 @@
 mod cases;
 mod disclosures;
 mod health;
+mod log;
 mod lookup;
 pub mod problem;
 
@@ -31,6 +32,11 @@ pub fn router(gateway: AppState) -> Router {
         )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))
+        .route("/v1/log/checkpoint", get(log::checkpoint))
+        .route("/v1/log/proof/inclusion", get(log::inclusion))
+        .route("/v1/log/proof/consistency", get(log::consistency))
+        .route("/v1/log/entries", get(log::entries))
+        .route("/v1/log/receipts/{disclosure_id}", get(log::receipt))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))

@@ -4,6 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::disclosure::tree::TreeError;
 use crate::domain::DisclosureId;
 use crate::gateway::GatewayError;
 use crate::policy::Decision;
@@ -123,6 +124,25 @@ impl From<GatewayError> for Problem {
                 );
                 p.retry_after = true;
                 p
+            }
+            GatewayError::Tree(TreeError::Range(detail)) => Problem::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-range",
+                "Bad request",
+                detail,
+            ),
+            GatewayError::Tree(TreeError::NotFound(detail)) => {
+                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found", detail)
+            }
+            GatewayError::Tree(TreeError::Store(e)) => GatewayError::Store(e).into(),
+            GatewayError::Tree(TreeError::Proof(e)) => {
+                tracing::error!(error = %e, "the stored Merkle tree is inconsistent");
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "log-inconsistent",
+                    "Transparency log inconsistent",
+                    "the stored tree cannot produce this proof; the log needs an audit (vhgate log verify)",
+                )
             }
             GatewayError::Policy {
                 source,

@@ -2,7 +2,10 @@
 //! request (and per refused authentication after the TLS handshake). An entry is durable
 //! before any response byte leaves the gateway; if it cannot be written, nothing is disclosed.
 
+pub mod checkpoint;
+pub mod merkle;
 pub mod store;
+pub mod tree;
 pub mod verify;
 pub mod writer;
 
@@ -101,6 +104,39 @@ pub fn chain_hash(prev: &[u8], entry_bytes: &[u8]) -> [u8; 32] {
     buf.extend_from_slice(prev);
     buf.extend_from_slice(entry_bytes);
     sha256(&buf)
+}
+
+/// Signs this log's checkpoints: the origin line and the gateway's note key.
+pub struct LogSigner {
+    origin: String,
+    signer: checkpoint::NoteSigner,
+}
+
+impl LogSigner {
+    /// A signer for checkpoints with origin `origin`, using `signer`.
+    pub fn new(origin: String, signer: checkpoint::NoteSigner) -> Self {
+        LogSigner { origin, signer }
+    }
+
+    /// The origin line of this log's checkpoints.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The verifier key (C2SP signed-note vkey) that auditors and witnesses need.
+    pub fn verifier_key(&self) -> String {
+        self.signer.verifier_key()
+    }
+
+    /// A signed checkpoint note for the tree of `size` entries with root `root`.
+    pub fn sign(&self, size: u64, root: &merkle::Hash) -> Result<String, checkpoint::NoteError> {
+        self.signer.sign_checkpoint(&checkpoint::Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: *root,
+            extensions: vec![],
+        })
+    }
 }
 
 /// The hash before the first entry.

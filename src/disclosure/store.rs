@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 use uuid::Uuid;
 
-use super::{chain_hash, LogEntry, NewEntry, ENTRY_VERSION};
+use super::merkle;
+use super::tree::{node_map, nodes_sql};
+use super::{chain_hash, LogEntry, LogSigner, NewEntry, ENTRY_VERSION};
 use crate::store::{Db, StoreError};
 use crate::with_pool;
 
@@ -37,60 +39,153 @@ pub struct LogFilter {
     pub limit: i64,
 }
 
-const ROW_COLUMNS: &str =
+pub(super) const ROW_COLUMNS: &str =
     "seq, id, recorded_at, event, outcome, requester_oin, case_id, subject_pseudonym, \
                            policy_revision, entry, prev_hash, entry_hash";
 
+/// An entry ready to insert: sequence number, canonical text and hashes.
+struct PreparedEntry<'a> {
+    seq: i64,
+    entry: &'a NewEntry,
+    recorded_at: DateTime<Utc>,
+    text: String,
+    prev_hash: Vec<u8>,
+    entry_hash: [u8; 32],
+}
+
+/// Rows per multi-row INSERT (well below SQLite's bound-parameter limit).
+const INSERT_CHUNK: usize = 200;
+
+/// What an append committed.
+#[derive(Clone, Debug)]
+pub struct Appended {
+    /// Sequence numbers assigned, in order (leaf index = seq - 1).
+    pub seqs: Vec<i64>,
+    /// The signed checkpoint (C2SP note) of the tree after this batch.
+    pub checkpoint: String,
+}
+
 /// Appends a batch in one transaction: takes the head row's lock first (an UPDATE, which
-/// serialises writers on both backends, across processes too), chains every entry, moves the
-/// head, commits. Returns the sequence numbers assigned, in order.
-pub async fn append_batch(db: &Db, entries: &[NewEntry]) -> Result<Vec<i64>, StoreError> {
+/// serialises writers on both backends, across processes and gateway instances too), chains
+/// every entry, extends the Merkle tree from its stored right edge (after checking that edge
+/// still yields the committed root), signs a checkpoint of the new tree, moves the head and
+/// commits. Nothing of the batch is visible, or signed, unless all of it commits.
+pub async fn append_batch(
+    db: &Db,
+    entries: &[NewEntry],
+    signer: &LogSigner,
+) -> Result<Appended, StoreError> {
     let now = crate::record::now();
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         sqlx::query("UPDATE log_head SET updated_at = $1 WHERE id = 1").bind(now).execute(&mut *tx).await?;
-        let (mut seq, mut hash): (i64, Vec<u8>) =
-            sqlx::query_as("SELECT seq, hash FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
-        let mut seqs = Vec::with_capacity(entries.len());
-        for entry in entries {
-            seq += 1;
+        let (head_seq, head_hash, head_root): (i64, Vec<u8>, Option<Vec<u8>>) =
+            sqlx::query_as("SELECT seq, hash, root FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
+        let head_root = head_root
+            .ok_or_else(|| StoreError::Corrupt("the log predates its Merkle tree (log_head.root is empty)".into()))?;
+        let size = head_seq as u64;
+
+        // The right edge of the tree, checked against the committed root before building on it.
+        let edge = merkle::root_nodes(size);
+        let edge_sql = nodes_sql(edge.len());
+        let mut q = sqlx::query_as::<_, (i64, i64, Vec<u8>)>(&edge_sql);
+        for id in &edge {
+            q = q.bind(id.level as i64).bind(id.index as i64);
+        }
+        let stored = node_map(q.fetch_all(&mut *tx).await?)?;
+        let old_root = merkle::root(size, |id| stored.get(&id).copied()).map_err(|e| corrupt(&e))?;
+        if old_root.as_slice() != head_root.as_slice() {
+            return Err(StoreError::Corrupt("the stored Merkle tree does not match the committed root".into()));
+        }
+
+        let mut prepared = Vec::with_capacity(entries.len());
+        let mut prev = head_hash;
+        let mut leaves = Vec::with_capacity(entries.len());
+        for (i, entry) in entries.iter().enumerate() {
+            let seq = head_seq + 1 + i as i64;
             let log_entry = LogEntry { v: ENTRY_VERSION, seq, entry: entry.clone() };
-            let bytes = log_entry.canonical_bytes().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let text = String::from_utf8(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let next = chain_hash(&hash, text.as_bytes());
+            let bytes = log_entry.canonical_bytes().map_err(|e| corrupt(&e))?;
+            let entry_hash = chain_hash(&prev, &bytes);
+            leaves.push(merkle::leaf_hash(&bytes));
+            let text = String::from_utf8(bytes).map_err(|e| corrupt(&e))?;
             let recorded_at = DateTime::parse_from_rfc3339(&entry.time)
                 .map(|t| t.with_timezone(&Utc))
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            sqlx::query(
+                .map_err(|e| corrupt(&e))?;
+            prepared.push(PreparedEntry { seq, entry, recorded_at, text, prev_hash: prev, entry_hash });
+            prev = entry_hash.to_vec();
+        }
+        let (new_nodes, new_root) =
+            merkle::append(size, &leaves, |id| stored.get(&id).copied()).map_err(|e| corrupt(&e))?;
+        let new_size = size + entries.len() as u64;
+
+        for chunk in prepared.chunks(INSERT_CHUNK) {
+            let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO disclosure_log (seq, id, recorded_at, event, outcome, requester_oin, case_id, \
-                 subject_pseudonym, policy_revision, entry, prev_hash, entry_hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(seq)
-            .bind(entry.id)
-            .bind(recorded_at)
-            .bind(entry.event.as_str())
-            .bind(outcome_str(entry))
-            .bind(entry.requester.oin.as_deref())
-            .bind(entry.case_id)
-            .bind(entry.subject.as_ref().map(|s| s.pseudonym.as_str()))
-            .bind(&entry.policy_revision)
-            .bind(&text)
-            .bind(&hash)
-            .bind(next.to_vec())
+                 subject_pseudonym, policy_revision, entry, prev_hash, entry_hash) ",
+            );
+            qb.push_values(chunk, |mut b, p| {
+                b.push_bind(p.seq)
+                    .push_bind(p.entry.id)
+                    .push_bind(p.recorded_at)
+                    .push_bind(p.entry.event.as_str())
+                    .push_bind(outcome_str(p.entry))
+                    .push_bind(p.entry.requester.oin.as_deref())
+                    .push_bind(p.entry.case_id)
+                    .push_bind(p.entry.subject.as_ref().map(|s| s.pseudonym.as_str()))
+                    .push_bind(p.entry.policy_revision.as_str())
+                    .push_bind(p.text.as_str())
+                    .push_bind(p.prev_hash.as_slice())
+                    .push_bind(p.entry_hash.as_slice());
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        for chunk in new_nodes.chunks(INSERT_CHUNK * 2) {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO merkle_nodes (level, idx, hash) ");
+            qb.push_values(chunk, |mut b, (id, hash)| {
+                b.push_bind(id.level as i64).push_bind(id.index as i64).push_bind(hash.as_slice());
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
+        let note = signer.sign(new_size, &new_root).map_err(|e| corrupt(&e))?;
+        sqlx::query("INSERT INTO checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4)")
+            .bind(new_size as i64)
+            .bind(new_root.as_slice())
+            .bind(note.as_str())
+            .bind(now)
             .execute(&mut *tx)
             .await?;
-            hash = next.to_vec();
-            seqs.push(seq);
-        }
-        sqlx::query("UPDATE log_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&hash)
+        sqlx::query("UPDATE log_head SET seq = $1, hash = $2, root = $3 WHERE id = 1")
+            .bind(new_size as i64)
+            .bind(prev.as_slice())
+            .bind(new_root.as_slice())
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(seqs)
+        Ok(Appended { seqs: prepared.iter().map(|p| p.seq).collect(), checkpoint: note })
     })
+}
+
+/// Signs the checkpoint of the empty tree when no checkpoint exists yet, so witnesses and
+/// auditors have a starting point before the first entry.
+pub async fn ensure_first_checkpoint(db: &Db, signer: &LogSigner) -> Result<(), StoreError> {
+    let now = crate::record::now();
+    let empty = merkle::empty_root();
+    let note = signer
+        .sign(0, &empty)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    // ON CONFLICT: several instances may start at once; one checkpoint of size 0 is enough.
+    with_pool!(db, p => sqlx::query(
+        "INSERT INTO checkpoints (size, root, note, signed_at) SELECT 0, $1, $2, $3 \
+         WHERE NOT EXISTS (SELECT 1 FROM checkpoints) ON CONFLICT (size) DO NOTHING",
+    )
+    .bind(empty.as_slice())
+    .bind(note.as_str())
+    .bind(now)
+    .execute(p)
+    .await
+    .map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// The outcome as stored in its own column.

@@ -3,11 +3,12 @@
 //! more after the first) in one transaction, so many requests share one fsync. Each request is
 //! released only after the COMMIT that holds its entry; any error or timeout fails closed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{store, NewEntry};
+use super::{store, LogSigner, NewEntry};
 use crate::store::Db;
 
 /// Why an entry could not be made durable. The caller must not disclose anything.
@@ -40,10 +41,14 @@ pub struct WriterConfig {
 
 impl LogWriter {
     /// Starts the writer task on the current runtime.
-    pub fn spawn(db: Db, config: WriterConfig) -> (LogWriter, tokio::task::JoinHandle<()>) {
+    pub fn spawn(
+        db: Db,
+        config: WriterConfig,
+        signer: Arc<LogSigner>,
+    ) -> (LogWriter, tokio::task::JoinHandle<()>) {
         // Bounded so a stalled database pushes back on requests instead of growing memory.
         let (tx, rx) = mpsc::channel(config.batch_max.saturating_mul(16).max(1024));
-        let handle = tokio::spawn(run(db, rx, config));
+        let handle = tokio::spawn(run(db, rx, config, signer));
         (
             LogWriter {
                 tx,
@@ -69,7 +74,12 @@ impl LogWriter {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<(NewEntry, Reply)>, config: WriterConfig) {
+async fn run(
+    db: Db,
+    mut rx: mpsc::Receiver<(NewEntry, Reply)>,
+    config: WriterConfig,
+    signer: Arc<LogSigner>,
+) {
     let mut batch: Vec<(NewEntry, Reply)> = Vec::with_capacity(config.batch_max);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -88,10 +98,10 @@ async fn run(db: Db, mut rx: mpsc::Receiver<(NewEntry, Reply)>, config: WriterCo
             }
         }
         let entries: Vec<NewEntry> = batch.iter().map(|(e, _)| e.clone()).collect();
-        let result = store::append_batch(&db, &entries).await;
+        let result = store::append_batch(&db, &entries, &signer).await;
         match result {
-            Ok(seqs) => {
-                for ((_, reply), seq) in batch.drain(..).zip(seqs) {
+            Ok(appended) => {
+                for ((_, reply), seq) in batch.drain(..).zip(appended.seqs) {
                     let _ = reply.send(Ok(seq));
                 }
             }

@@ -310,18 +310,46 @@ impl Env {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    /// Removes the append-only triggers, as an attacker with database access would.
+    /// Removes the append-only triggers of the log tables, as an attacker with database access
+    /// would.
     pub async fn drop_log_triggers(&self) {
-        match self.backend {
-            Backend::Sqlite => {
-                self.exec("DROP TRIGGER disclosure_log_no_update").await;
-                self.exec("DROP TRIGGER disclosure_log_no_delete").await;
-            }
-            Backend::Postgres => {
-                self.exec("DROP TRIGGER disclosure_log_no_update ON disclosure_log")
-                    .await
+        for (table, triggers) in [
+            (
+                "disclosure_log",
+                ["disclosure_log_no_update", "disclosure_log_no_delete"],
+            ),
+            (
+                "merkle_nodes",
+                ["merkle_nodes_no_update", "merkle_nodes_no_delete"],
+            ),
+            (
+                "checkpoints",
+                ["checkpoints_no_update", "checkpoints_no_delete"],
+            ),
+        ] {
+            match self.backend {
+                Backend::Sqlite => {
+                    for t in triggers {
+                        self.exec(&format!("DROP TRIGGER {t}")).await;
+                    }
+                }
+                Backend::Postgres => {
+                    self.exec(&format!("DROP TRIGGER {} ON {table}", triggers[0]))
+                        .await
+                }
             }
         }
+    }
+
+    /// The verifier key of this gateway's checkpoint signing key.
+    pub fn log_key(&self) -> vhgate::disclosure::checkpoint::NoteVerifier {
+        let signer = vhgate::disclosure::checkpoint::read_signer_key_file(
+            &self.config.secrets.log_signing_key_file,
+            &self.config.log.origin,
+        )
+        .expect("log signing key");
+        vhgate::disclosure::checkpoint::NoteVerifier::from_vkey(&signer.verifier_key())
+            .expect("vkey")
     }
 }
 
