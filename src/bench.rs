@@ -375,3 +375,124 @@ fn client_tls(pki: &DevPkiLayout, partner: &str) -> Result<rustls::ClientConfig,
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
+
+/// Results of the disclosure-log benchmark.
+#[derive(Clone, Debug)]
+pub struct LogBenchReport {
+    pub backend: &'static str,
+    pub tasks: usize,
+    /// Latency of one append, from hand-over to the writer until its COMMIT released it.
+    pub append: Latencies,
+}
+
+/// A log entry shaped like a partly withheld person read.
+fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
+    use crate::disclosure::{Event, NewEntry, RequesterRecord, SubjectRecord};
+    use crate::policy::{Outcome, Principle, Tier, Withheld};
+    let withheld = |field: &str| Withheld {
+        field: field.into(),
+        principle: Principle::Proportionaliteit,
+        reason:
+            "partner type woningcorporatie has no ground for category bijzonder in the convenant"
+                .into(),
+    };
+    NewEntry {
+        id: crate::domain::DisclosureId::new().0,
+        time: crate::gateway::timestamp(crate::record::now()),
+        event: Event::ReadPerson,
+        outcome: Outcome::Partial,
+        status: 200,
+        requester: RequesterRecord {
+            oin: Some("00000099000000000018".into()),
+            partner_type: Some("woningcorporatie".into()),
+            sub: Some("woningcorporatie-medewerker-1".into()),
+            role: Some("professional".into()),
+            purpose: Some("casusoverleg".into()),
+            cert_thumbprint: Some("n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg".into()),
+        },
+        case_id: Some(uuid::Uuid::now_v7()),
+        subject: Some(SubjectRecord {
+            pseudonym: hex::encode([7u8; 32]),
+            key_version: 1,
+        }),
+        tier: Tier::Full,
+        disclosed: vec![
+            "persoon.naam".into(),
+            "persoon.adres".into(),
+            format!("item:{}", uuid::Uuid::now_v7()),
+        ],
+        withheld: vec![
+            withheld("persoon.bsn"),
+            withheld(&format!("item:{}", uuid::Uuid::now_v7())),
+        ],
+        reasons: vec![
+            "doelmatigheid: purpose \"casusoverleg\" allows action \"read_person\"".into(),
+        ],
+        policy_revision: policy_revision.into(),
+        problem_type: None,
+        traceparent: None,
+    }
+}
+
+/// Appends entries from `tasks` concurrent callers through the group-commit writer for
+/// `duration` (after `warmup`), on the database at `url` (migrated here; use a fresh one).
+pub async fn bench_log(
+    url: &str,
+    tasks: usize,
+    duration: Duration,
+    warmup: Duration,
+) -> Result<LogBenchReport, BenchError> {
+    use crate::disclosure::checkpoint::NoteSigner;
+    use crate::disclosure::writer::WriterConfig;
+    use crate::disclosure::{LogSigner, LogWriter};
+    let db = crate::store::Db::connect(url, 4).await.map_err(setup)?;
+    db.migrate().await.map_err(setup)?;
+    let key = NoteSigner::generate_pkcs8().map_err(setup)?;
+    let origin = "bench.invalid/vhgate/disclosures";
+    let signer = Arc::new(LogSigner::new(
+        origin.into(),
+        NoteSigner::from_pkcs8(origin, &key).map_err(setup)?,
+    ));
+    let defaults = Config::default().log;
+    let (writer, _task) = LogWriter::spawn(
+        db.clone(),
+        WriterConfig {
+            batch_max: defaults.batch_max,
+            batch_wait: Duration::from_micros(defaults.batch_wait_us),
+            commit_timeout: Duration::from_secs(30),
+        },
+        signer,
+    );
+    let warm_until = Instant::now() + warmup;
+    let stop_at = warm_until + duration;
+    let mut workers = Vec::new();
+    for _ in 0..tasks.max(1) {
+        let writer = writer.clone();
+        workers.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while Instant::now() < stop_at {
+                let entry = sample_entry("0123456789abcdef0123456789abcdef");
+                let start = Instant::now();
+                writer.append(entry).await.map_err(request)?;
+                if start >= warm_until {
+                    samples.push(start.elapsed());
+                }
+            }
+            Ok::<_, BenchError>(samples)
+        }));
+    }
+    let mut samples = Vec::new();
+    for w in workers {
+        samples.extend(w.await.map_err(request)??);
+    }
+    let backend = match db.backend() {
+        crate::store::Backend::Sqlite => "SQLite",
+        crate::store::Backend::Postgres => "PostgreSQL",
+    };
+    db.close().await;
+    Ok(LogBenchReport {
+        backend,
+        tasks,
+        append: Latencies::from_samples(samples, duration),
+    })
+}
