@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 use crate::auth::{TokenVerifier, VerifierSettings};
 use crate::config::Config;
 use crate::crypto::{read_key_file, CryptoError, Pseudonymizer, RecordCipher};
-use crate::disclosure::checkpoint::{read_signer_key_file, NoteError};
+use crate::disclosure::checkpoint::{ensure_signer_key_file, read_signer_key_file, NoteError};
 use crate::disclosure::writer::WriterConfig;
 use crate::disclosure::{store as log_store, LogSigner, LogWriter};
 use crate::gateway::{BudgetCounter, Gateway};
@@ -85,6 +85,12 @@ impl App {
             &log_store::requests_since(&db, now - chrono::Duration::hours(24)).await?,
             now,
         );
+        if ensure_signer_key_file(&config.secrets.log_signing_key_file)? {
+            tracing::warn!(
+                path = %config.secrets.log_signing_key_file.display(),
+                "created a new checkpoint signing key: give its verifier key (vhgate log key) to the witnesses and auditors"
+            );
+        }
         let signer = Arc::new(LogSigner::new(
             config.log.origin.clone(),
             read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)?,

@@ -10,7 +10,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::problem::Problem;
-use super::{AppState, Authenticated};
+use super::{AppState, Authenticated, Peer};
 use crate::domain::DisclosureId;
 
 const NOTE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
@@ -52,7 +52,7 @@ fn hashes(proof: &[[u8; 32]]) -> Vec<String> {
 /// `GET /v1/log/checkpoint`: the newest signed checkpoint (C2SP tlog-checkpoint note).
 pub(super) async fn checkpoint(
     State(gateway): State<AppState>,
-    Authenticated(_caller): Authenticated,
+    _peer: Peer,
 ) -> Result<Response, Problem> {
     let note = gateway.latest_checkpoint().await?;
     Ok(([(header::CONTENT_TYPE, NOTE_CONTENT_TYPE)], note).into_response())
@@ -70,7 +70,7 @@ pub(super) struct InclusionBody {
 pub(super) async fn inclusion(
     State(gateway): State<AppState>,
     RawQuery(query): RawQuery,
-    Authenticated(_caller): Authenticated,
+    _peer: Peer,
 ) -> Result<Json<InclusionBody>, Problem> {
     let [index, size] = numbers(query.as_deref(), ["index", "size"])?;
     let proof = gateway.inclusion_proof(index, size).await?;
@@ -93,7 +93,7 @@ pub(super) struct ConsistencyBody {
 pub(super) async fn consistency(
     State(gateway): State<AppState>,
     RawQuery(query): RawQuery,
-    Authenticated(_caller): Authenticated,
+    _peer: Peer,
 ) -> Result<Json<ConsistencyBody>, Problem> {
     let [from, to] = numbers(query.as_deref(), ["from", "to"])?;
     let proof = gateway.consistency_proof(from, to).await?;

@@ -64,6 +64,33 @@ async fn method_not_allowed() -> Problem {
     )
 }
 
+/// A peer that completed the mutual-TLS handshake (its certificate chains to the convenant's
+/// trust anchors). Enough for the transparency log's hashes and signed checkpoints, which hold
+/// no personal data, so witnesses need no partner token.
+pub struct Peer;
+
+impl FromRequestParts<AppState> for Peer {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _gateway: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Arc<PeerIdentity>>()
+            .map(|_| Peer)
+            .ok_or_else(|| {
+                Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "client-certificate-required",
+                    "Client certificate required",
+                    "this gateway only answers over mutual TLS",
+                )
+            })
+    }
+}
+
 /// An authenticated caller: the certificate's partner plus a verified token. Refusals are
 /// logged by the gateway before they are answered.
 pub struct Authenticated(pub Caller);
