@@ -158,6 +158,35 @@ pub enum LogCommand {
         #[arg(long)]
         checkpoint: Option<PathBuf>,
     },
+    /// Witness the log: verify the newest checkpoint against the last one accepted (consistency
+    /// proof), cosign it and keep it in the state file; fail loudly on a fork or rollback.
+    Witness {
+        /// host:port of the gateway.
+        #[arg(long)]
+        gateway: String,
+        #[arg(long, default_value = "localhost")]
+        server_name: String,
+        /// The log's verifier key (`vhgate log key`).
+        #[arg(long)]
+        log_key: String,
+        /// The last accepted, cosigned checkpoint (created on first run).
+        #[arg(long)]
+        state: PathBuf,
+        /// The witness's Ed25519 key file (created if missing) and its name.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        ca: PathBuf,
+        #[arg(long)]
+        tls_cert: PathBuf,
+        #[arg(long)]
+        tls_key: PathBuf,
+        /// Repeat every this many seconds (0: once).
+        #[arg(long, default_value_t = 0)]
+        interval: u64,
+    },
     /// Print the verifier key of the log's checkpoint signing key (for witnesses and auditors).
     Key {
         #[arg(long, env = "VHGATE_CONFIG")]
@@ -360,6 +389,47 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("disclosure log BROKEN at entry {seq}: {reason}");
                     std::process::exit(1);
                 }
+            }
+        }
+        Command::Log {
+            command:
+                LogCommand::Witness {
+                    gateway,
+                    server_name,
+                    log_key,
+                    state,
+                    key,
+                    name,
+                    ca,
+                    tls_cert,
+                    tls_key,
+                    interval,
+                },
+        } => {
+            let opts = vhgate::witness::WitnessOptions {
+                gateway,
+                server_name,
+                ca,
+                tls_cert,
+                tls_key,
+                log_key,
+                witness_key: key,
+                witness_name: name,
+                state,
+            };
+            loop {
+                match vhgate::witness::witness_once(&opts).await? {
+                    vhgate::witness::WitnessOutcome::Cosigned { size, .. } => {
+                        println!("cosigned checkpoint of size {size}")
+                    }
+                    vhgate::witness::WitnessOutcome::Unchanged { size } => {
+                        println!("unchanged at size {size}")
+                    }
+                }
+                if interval == 0 {
+                    return Ok(());
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
             }
         }
         Command::Log {

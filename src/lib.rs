@@ -7,6 +7,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bench;
+pub mod witness;
 pub mod config;
 pub mod crypto;
 pub mod demo;

@@ -172,16 +172,7 @@ async fn a_witness_checkpoint_exposes_a_rollback(env: &Env) {
 
     // The operator restores an older state: entries, tree and checkpoints after 3 are gone and
     // the head points at entry 3, so the log is consistent with itself.
-    env.drop_log_triggers().await;
-    env.exec("DELETE FROM disclosure_log WHERE seq > 3").await;
-    env.exec("DELETE FROM merkle_nodes WHERE (level = 0 AND idx >= 3) OR (level = 1 AND idx >= 1) OR level >= 2")
-        .await;
-    env.exec("DELETE FROM checkpoints WHERE size > 3").await;
-    env.exec(
-        "UPDATE log_head SET seq = 3, hash = (SELECT entry_hash FROM disclosure_log WHERE seq = 3), \
-         root = (SELECT root FROM checkpoints WHERE size = 3) WHERE id = 1",
-    )
-    .await;
+    env.rollback_to(3).await;
     let (ok, text) = cli_verify(env);
     assert!(ok, "on its own the restored log verifies: {text}");
     let state_arg = state.display().to_string();

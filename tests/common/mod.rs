@@ -341,6 +341,25 @@ impl Env {
         }
     }
 
+    /// Restores the log to its first `n` entries, consistently (entries, tree, checkpoints and
+    /// head), as restoring an older backup would.
+    pub async fn rollback_to(&self, n: i64) {
+        self.drop_log_triggers().await;
+        self.exec(&format!("DELETE FROM disclosure_log WHERE seq > {n}"))
+            .await;
+        self.exec(&format!(
+            "DELETE FROM merkle_nodes WHERE ((idx + 1) << CAST(level AS INTEGER)) > {n}"
+        ))
+        .await;
+        self.exec(&format!("DELETE FROM checkpoints WHERE size > {n}"))
+            .await;
+        self.exec(&format!(
+            "UPDATE log_head SET seq = {n}, hash = (SELECT entry_hash FROM disclosure_log WHERE seq = {n}), \
+             root = (SELECT root FROM checkpoints WHERE size = {n}) WHERE id = 1"
+        ))
+        .await;
+    }
+
     /// The verifier key of this gateway's checkpoint signing key.
     pub fn log_key(&self) -> vhgate::disclosure::checkpoint::NoteVerifier {
         let signer = vhgate::disclosure::checkpoint::read_signer_key_file(
