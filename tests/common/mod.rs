@@ -242,6 +242,16 @@ impl Env {
         }
     }
 
+    /// Another gateway instance on the same database (and configuration), on its own port.
+    pub async fn start_instance(&self) -> RunningServer {
+        App::build(self.config.clone())
+            .await
+            .expect("build second instance")
+            .start()
+            .await
+            .expect("start")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("https://localhost:{}{}", self.addr.port(), path)
     }
