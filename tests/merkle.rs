@@ -264,398 +264,196 @@ fn upstream_tree() -> (Vec<Hash>, Store) {
     (leaves, store)
 }
 
-/// The corruptions transparency-dev/merkle's corruptInclusionProof derives, with every
-/// single-bit flip instead of one bit per hash. Every one must fail.
-fn corrupt_inclusion(leaf: &Hash, index: u64, size: u64, proof: &[Hash], root: &Hash) -> usize {
-    let some = {
-        let mut h = [0u8; 32];
-        h.copy_from_slice(
-            &hex::decode("abacaba000000000000000000000000000000000000000000060061e00123456")
-                .expect("hex"),
-        );
-        h
-    };
-    let mut probes: Vec<(Hash, u64, u64, Vec<Hash>, Hash, String)> = vec![
-        (
-            *leaf,
-            index.wrapping_sub(1),
-            size,
-            proof.to_vec(),
-            *root,
-            "index - 1".into(),
-        ),
-        (
-            *leaf,
-            index + 1,
-            size,
-            proof.to_vec(),
-            *root,
-            "index + 1".into(),
-        ),
-        (
-            *leaf,
-            index ^ 2,
-            size,
-            proof.to_vec(),
-            *root,
-            "index ^ 2".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size * 2,
-            proof.to_vec(),
-            *root,
-            "size * 2".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size / 2,
-            proof.to_vec(),
-            *root,
-            "size / 2".into(),
-        ),
-        (
-            leaf_hash(b"WrongLeaf"),
-            index,
-            size,
-            proof.to_vec(),
-            *root,
-            "wrong leaf".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size,
-            proof.to_vec(),
-            empty_root(),
-            "empty root".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size,
-            proof.to_vec(),
-            some,
-            "random root".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size,
-            [proof, &[[0; 32]]].concat(),
-            *root,
-            "trailing zeros".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size,
-            [proof, &[*root]].concat(),
-            *root,
-            "trailing root".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size,
-            [&[[0; 32]], proof].concat(),
-            *root,
-            "preceding zeros".into(),
-        ),
-        (
-            *leaf,
-            index,
-            size,
-            [&[*root], proof].concat(),
-            *root,
-            "preceding root".into(),
-        ),
-    ];
-    if let Some((_, head)) = proof.split_last() {
-        probes.push((
-            *leaf,
-            index,
-            size,
-            head.to_vec(),
-            *root,
-            "removed component".into(),
-        ));
+/// How many corruptions ran, and how many of them were size changes that verified anyway.
+#[derive(Default)]
+struct Tally {
+    probes: usize,
+    size_passes: usize,
+}
+
+impl std::ops::AddAssign for Tally {
+    fn add_assign(&mut self, o: Tally) {
+        self.probes += o.probes;
+        self.size_passes += o.size_passes;
     }
-    if proof.len() > 1 {
-        let inserted = [&[proof[0], some], &proof[1..]].concat();
-        probes.push((
-            *leaf,
-            index,
-            size,
-            inserted,
-            *root,
-            "inserted component".into(),
-        ));
+}
+
+/// One inclusion verification's inputs.
+#[derive(Clone)]
+struct Incl {
+    leaf: Hash,
+    index: u64,
+    size: u64,
+    proof: Vec<Hash>,
+    root: Hash,
+}
+
+/// transparency-dev/merkle's "abacaba..." arbitrary hash.
+fn some_hash() -> Hash {
+    let v = hex::decode("abacaba000000000000000000000000000000000000000000060061e00123456");
+    v.expect("hex").try_into().expect("32 bytes")
+}
+
+/// The corruptions transparency-dev/merkle's corruptInclusionProof derives, with every
+/// single-bit flip (of leaf, root, proof hashes and index) instead of one. All must fail.
+/// Size bits are checked against the path shape (see [`inclusion_trace`]).
+fn corrupt_inclusion(good: &Incl) -> Tally {
+    let mut probes: Vec<(String, Incl)> = Vec::new();
+    let mut add = |desc: String, f: &dyn Fn(&mut Incl)| {
+        let mut p = good.clone();
+        f(&mut p);
+        probes.push((desc, p));
+    };
+    let root = good.root;
+    let n = good.proof.len();
+    add("index - 1".into(), &|p| p.index = p.index.wrapping_sub(1));
+    add("index + 1".into(), &|p| p.index += 1);
+    add("index ^ 2".into(), &|p| p.index ^= 2);
+    add("size * 2".into(), &|p| p.size *= 2);
+    add("size / 2".into(), &|p| p.size /= 2);
+    add("wrong leaf".into(), &|p| p.leaf = leaf_hash(b"WrongLeaf"));
+    add("empty root".into(), &|p| p.root = empty_root());
+    add("random root".into(), &|p| p.root = some_hash());
+    add("trailing zeros".into(), &|p| p.proof.push([0; 32]));
+    add("trailing root".into(), &|p| p.proof.push(root));
+    add("preceding zeros".into(), &|p| p.proof.insert(0, [0; 32]));
+    add("preceding root".into(), &|p| p.proof.insert(0, root));
+    if n > 0 {
+        add("removed component".into(), &|p| p.proof.truncate(n - 1));
+    }
+    if n > 1 {
+        add("inserted component".into(), &|p| {
+            p.proof.insert(1, some_hash())
+        });
     }
     for bit in 0..256 {
-        probes.push((
-            flip(leaf, bit),
-            index,
-            size,
-            proof.to_vec(),
-            *root,
-            format!("leaf bit {bit}"),
-        ));
-        probes.push((
-            *leaf,
-            index,
-            size,
-            proof.to_vec(),
-            flip(root, bit),
-            format!("root bit {bit}"),
-        ));
-        for i in 0..proof.len() {
-            let mut p = proof.to_vec();
-            p[i] = flip(&p[i], bit);
-            probes.push((
-                *leaf,
-                index,
-                size,
-                p,
-                *root,
-                format!("proof[{i}] bit {bit}"),
-            ));
+        add(format!("leaf bit {bit}"), &|p| p.leaf = flip(&p.leaf, bit));
+        add(format!("root bit {bit}"), &|p| p.root = flip(&p.root, bit));
+        for i in 0..n {
+            add(format!("proof[{i}] bit {bit}"), &|p| {
+                p.proof[i] = flip(&p.proof[i], bit)
+            });
         }
     }
     for bit in 0..64 {
-        probes.push((
-            *leaf,
-            index ^ (1 << bit),
-            size,
-            proof.to_vec(),
-            *root,
-            format!("index bit {bit}"),
-        ));
+        add(format!("index bit {bit}"), &|p| p.index ^= 1 << bit);
     }
-    for (l, i, s, p, r, desc) in &probes {
+    for (desc, p) in &probes {
         assert!(
-            verify_inclusion(l, *i, *s, p, r).is_err(),
-            "inclusion ({index}, {size}) verified with {desc}"
+            verify_inclusion(&p.leaf, p.index, p.size, &p.proof, &p.root).is_err(),
+            "inclusion ({}, {}) verified with {desc}",
+            good.index,
+            good.size
         );
     }
-    // Size bits: a size with the same path shape verifies (see verify_inclusion's doc).
-    let mut count = probes.len();
+    let mut tally = Tally {
+        probes: probes.len(),
+        size_passes: 0,
+    };
+    // A size with the same path shape verifies (see verify_inclusion's doc); no other does.
+    let honest = inclusion_trace(good.index, good.size, n);
     for bit in 0..64 {
-        let s = size ^ (1 << bit);
-        let same =
-            inclusion_trace(index, s, proof.len()) == inclusion_trace(index, size, proof.len());
-        assert_eq!(
-            verify_inclusion(leaf, index, s, proof, root).is_ok(),
-            same,
-            "size {s}"
-        );
-        count += 1;
+        let size = good.size ^ (1 << bit);
+        let same = inclusion_trace(good.index, size, n) == honest;
+        let ok = verify_inclusion(&good.leaf, good.index, size, &good.proof, &root).is_ok();
+        assert_eq!(ok, same, "({}, {}) -> size {size}", good.index, good.size);
+        tally.probes += 1;
+        tally.size_passes += usize::from(ok);
     }
-    count
+    tally
 }
 
-/// The corruptions of corruptConsistencyProof, again with every single-bit flip. Every one
-/// must fail, except a size change that leaves the hashing identical.
-fn corrupt_consistency(
+/// One consistency verification's inputs.
+#[derive(Clone)]
+struct Cons {
     size1: u64,
     size2: u64,
-    proof: &[Hash],
-    root1: &Hash,
-    root2: &Hash,
-) -> usize {
-    let wrong = leaf_hash(b"WrongRoot");
-    let z = [0u8; 32];
-    let mut probes: Vec<(u64, u64, Vec<Hash>, Hash, Hash, String)> = vec![
-        (
-            size1.wrapping_sub(1),
-            size2,
-            proof.to_vec(),
-            *root1,
-            *root2,
-            "size1 - 1".into(),
-        ),
-        (
-            size1 + 1,
-            size2,
-            proof.to_vec(),
-            *root1,
-            *root2,
-            "size1 + 1".into(),
-        ),
-        (
-            size1 ^ 2,
-            size2,
-            proof.to_vec(),
-            *root1,
-            *root2,
-            "size1 ^ 2".into(),
-        ),
-        (
-            size1,
-            size2 * 2,
-            proof.to_vec(),
-            *root1,
-            *root2,
-            "size2 * 2".into(),
-        ),
-        (
-            size1,
-            size2 / 2,
-            proof.to_vec(),
-            *root1,
-            *root2,
-            "size2 / 2".into(),
-        ),
-        (
-            size1,
-            size2,
-            proof.to_vec(),
-            wrong,
-            *root2,
-            "wrong root1".into(),
-        ),
-        (
-            size1,
-            size2,
-            proof.to_vec(),
-            *root1,
-            wrong,
-            "wrong root2".into(),
-        ),
-        (
-            size1,
-            size2,
-            proof.to_vec(),
-            *root2,
-            *root1,
-            "swapped roots".into(),
-        ),
-        (size1, size2, vec![], *root1, *root2, "empty proof".into()),
-        (
-            size1,
-            size2,
-            [proof, &[z]].concat(),
-            *root1,
-            *root2,
-            "trailing zeros".into(),
-        ),
-        (
-            size1,
-            size2,
-            [proof, &[*root1]].concat(),
-            *root1,
-            *root2,
-            "trailing root1".into(),
-        ),
-        (
-            size1,
-            size2,
-            [proof, &[*root2]].concat(),
-            *root1,
-            *root2,
-            "trailing root2".into(),
-        ),
-        (
-            size1,
-            size2,
-            [&[z], proof].concat(),
-            *root1,
-            *root2,
-            "preceding zeros".into(),
-        ),
-        (
-            size1,
-            size2,
-            [&[*root1], proof].concat(),
-            *root1,
-            *root2,
-            "preceding root1".into(),
-        ),
-        (
-            size1,
-            size2,
-            [&[*root2], proof].concat(),
-            *root1,
-            *root2,
-            "preceding root2".into(),
-        ),
-        (
-            size1,
-            size2,
-            [&proof[..1], proof].concat(),
-            *root1,
-            *root2,
-            "preceding proof[0]".into(),
-        ),
-        (
-            size1,
-            size2,
-            proof[..proof.len() - 1].to_vec(),
-            *root1,
-            *root2,
-            "truncated".into(),
-        ),
-    ];
+    proof: Vec<Hash>,
+    root1: Hash,
+    root2: Hash,
+}
+
+/// The corruptions of corruptConsistencyProof, again with every single-bit flip; for a
+/// non-empty proof. All must fail; size bits are checked as in [`size_bit_flips`].
+fn corrupt_consistency(good: &Cons) -> Tally {
+    let mut probes: Vec<(String, Cons)> = Vec::new();
+    let mut add = |desc: String, f: &dyn Fn(&mut Cons)| {
+        let mut p = good.clone();
+        f(&mut p);
+        probes.push((desc, p));
+    };
+    let (r1, r2, n) = (good.root1, good.root2, good.proof.len());
+    let first = good.proof[0];
+    add("size1 - 1".into(), &|p| p.size1 = p.size1.wrapping_sub(1));
+    add("size1 + 1".into(), &|p| p.size1 += 1);
+    add("size1 ^ 2".into(), &|p| p.size1 ^= 2);
+    add("size2 * 2".into(), &|p| p.size2 *= 2);
+    add("size2 / 2".into(), &|p| p.size2 /= 2);
+    add("wrong root1".into(), &|p| p.root1 = leaf_hash(b"WrongRoot"));
+    add("wrong root2".into(), &|p| p.root2 = leaf_hash(b"WrongRoot"));
+    add("swapped roots".into(), &|p| (p.root1, p.root2) = (r2, r1));
+    add("empty proof".into(), &|p| p.proof.clear());
+    add("trailing zeros".into(), &|p| p.proof.push([0; 32]));
+    add("trailing root1".into(), &|p| p.proof.push(r1));
+    add("trailing root2".into(), &|p| p.proof.push(r2));
+    add("preceding zeros".into(), &|p| p.proof.insert(0, [0; 32]));
+    add("preceding root1".into(), &|p| p.proof.insert(0, r1));
+    add("preceding root2".into(), &|p| p.proof.insert(0, r2));
+    add("preceding proof[0]".into(), &|p| p.proof.insert(0, first));
+    add("truncated proof".into(), &|p| p.proof.truncate(n - 1));
     for bit in 0..256 {
-        probes.push((
-            size1,
-            size2,
-            proof.to_vec(),
-            flip(root1, bit),
-            *root2,
-            format!("root1 bit {bit}"),
-        ));
-        probes.push((
-            size1,
-            size2,
-            proof.to_vec(),
-            *root1,
-            flip(root2, bit),
-            format!("root2 bit {bit}"),
-        ));
-        for i in 0..proof.len() {
-            let mut p = proof.to_vec();
-            p[i] = flip(&p[i], bit);
-            probes.push((
-                size1,
-                size2,
-                p,
-                *root1,
-                *root2,
-                format!("proof[{i}] bit {bit}"),
-            ));
+        add(format!("root1 bit {bit}"), &|p| {
+            p.root1 = flip(&p.root1, bit)
+        });
+        add(format!("root2 bit {bit}"), &|p| {
+            p.root2 = flip(&p.root2, bit)
+        });
+        for i in 0..n {
+            add(format!("proof[{i}] bit {bit}"), &|p| {
+                p.proof[i] = flip(&p.proof[i], bit)
+            });
         }
     }
-    for (s1, s2, p, r1, r2, desc) in &probes {
+    for (desc, p) in &probes {
         assert!(
-            verify_consistency(*s1, *s2, p, r1, r2).is_err(),
-            "consistency ({size1}, {size2}) verified with {desc}"
+            verify_consistency(p.size1, p.size2, &p.proof, &p.root1, &p.root2).is_err(),
+            "consistency ({}, {}) verified with {desc}",
+            good.size1,
+            good.size2
         );
     }
-    let mut count = probes.len();
-    count += size_bit_flips(size1, size2, proof, root1, root2);
-    count
+    let mut tally = Tally {
+        probes: probes.len(),
+        size_passes: 0,
+    };
+    tally += size_bit_flips(good);
+    tally
 }
 
-/// Flips each bit of each size: verification must succeed exactly when the hashing is the
-/// same as for the true sizes. Returns how many probes ran.
-fn size_bit_flips(size1: u64, size2: u64, proof: &[Hash], root1: &Hash, root2: &Hash) -> usize {
-    let honest = consistency_trace(size1, size2, proof.len());
+/// Flips each bit of each size of a valid, non-trivial consistency proof: verification must
+/// succeed exactly when the hashing is the same as for the true sizes.
+fn size_bit_flips(good: &Cons) -> Tally {
+    let len = good.proof.len();
+    let honest = consistency_trace(good.size1, good.size2, len);
+    let mut tally = Tally::default();
     for bit in 0..64 {
-        for (s1, s2) in [(size1 ^ (1 << bit), size2), (size1, size2 ^ (1 << bit))] {
-            let same = consistency_trace(s1, s2, proof.len()) == honest;
-            assert_eq!(
-                verify_consistency(s1, s2, proof, root1, root2).is_ok(),
-                same,
-                "({size1}, {size2}) -> ({s1}, {s2})"
-            );
+        for (s1, s2) in [
+            (good.size1 ^ (1 << bit), good.size2),
+            (good.size1, good.size2 ^ (1 << bit)),
+        ] {
+            let same = consistency_trace(s1, s2, len) == honest;
+            let ok = verify_consistency(s1, s2, &good.proof, &good.root1, &good.root2).is_ok();
+            assert_eq!(ok, same, "({}, {}) -> ({s1}, {s2})", good.size1, good.size2);
+            tally.probes += 1;
+            tally.size_passes += usize::from(ok);
         }
     }
-    128
+    tally
 }
 
+/// Every vector file must be accepted or rejected as its `wantErr` says; each accepted one
+/// with a non-empty proof is then corrupted every way upstream's tests do (and more), and
+/// our prover must regenerate the accepted proofs byte for byte from upstream's leaves.
 #[test]
 fn upstream_vectors() {
     let (leaves, store) = upstream_tree();
@@ -663,8 +461,8 @@ fn upstream_vectors() {
 
     let mut files = Vec::new();
     json_files(&data_dir().join("inclusion"), &mut files);
-    let (mut ran, mut accepted, mut rejected, mut unrepresentable, mut derived, mut regenerated) =
-        (0, 0, 0, 0, 0, 0);
+    let (mut ran, mut accepted, mut unrepresentable, mut regenerated) = (0, 0, 0, 0);
+    let mut derived = Tally::default();
     for f in &files {
         let c: InclusionCase =
             serde_json::from_slice(&std::fs::read(f).expect("read")).expect("inclusion case");
@@ -673,74 +471,89 @@ fn upstream_vectors() {
         let Some(leaf) = strict(&c.leaf_hash) else {
             assert!(
                 c.want_err,
-                "{name}: valid case with a non-32-byte leaf hash"
+                "{name}: a valid case with a non-32-byte leaf hash"
             );
             unrepresentable += 1;
             continue;
         };
-        let proof = opaque_all(&c.proof);
-        let root_hash = opaque(&c.root);
-        let res = verify_inclusion(&leaf, c.leaf_idx, c.tree_size, &proof, &root_hash);
+        let good = Incl {
+            leaf,
+            index: c.leaf_idx,
+            size: c.tree_size,
+            proof: opaque_all(&c.proof),
+            root: opaque(&c.root),
+        };
+        let res = verify_inclusion(&leaf, good.index, good.size, &good.proof, &good.root);
         assert_eq!(res.is_err(), c.want_err, "{name}: {res:?}");
         if c.want_err {
-            rejected += 1;
             continue;
         }
         accepted += 1;
-        derived += corrupt_inclusion(&leaf, c.leaf_idx, c.tree_size, &proof, &root_hash);
-        // Our prover, fed the same leaves, produces the identical proof.
-        if c.tree_size <= leaves.len() as u64 && leaf == leaves[c.leaf_idx as usize] {
-            assert_eq!(
-                root(c.tree_size, lookup).expect("root"),
-                root_hash,
-                "{name}"
-            );
-            let ours = inclusion_proof(c.leaf_idx, c.tree_size, lookup).expect("proof");
-            assert_eq!(ours, proof, "{name}");
+        derived += corrupt_inclusion(&good);
+        if good.size <= leaves.len() as u64 && leaf == leaves[good.index as usize] {
+            assert_eq!(root(good.size, lookup), Ok(good.root), "{name}");
+            let ours = inclusion_proof(good.index, good.size, lookup);
+            assert_eq!(ours, Ok(good.proof), "{name}");
             regenerated += 1;
         }
     }
     eprintln!(
-        "inclusion vectors: {ran} files ({accepted} accepted, {rejected} rejected by the \
-         verifier, {unrepresentable} rejected as non-32-byte leaf hashes), {derived} derived \
-         corruptions, {regenerated} proofs regenerated"
+        "inclusion vectors: {ran} files, {accepted} accepted, {} rejected by the verifier, \
+         {unrepresentable} by type (leaf hash not 32 bytes); {} derived corruptions \
+         ({} size flips verified with an unchanged path shape); {regenerated} proofs regenerated",
+        ran - accepted - unrepresentable,
+        derived.probes,
+        derived.size_passes
     );
-    assert_eq!(ran, 98);
-    assert_eq!(regenerated, 5);
+    assert_eq!((ran, accepted, regenerated), (98, 6, 5));
 
     let mut files = Vec::new();
     json_files(&data_dir().join("consistency"), &mut files);
-    let (mut cran, mut caccepted, mut crejected, mut cderived, mut cregen) = (0, 0, 0, 0, 0);
+    let (mut ran, mut accepted, mut regenerated) = (0, 0, 0);
+    let mut derived = Tally::default();
     for f in &files {
         let c: ConsistencyCase =
             serde_json::from_slice(&std::fs::read(f).expect("read")).expect("consistency case");
-        cran += 1;
+        ran += 1;
         let name = format!("{} ({})", f.display(), c.desc);
-        let proof = opaque_all(&c.proof);
-        let (r1, r2) = (opaque(&c.root1), opaque(&c.root2));
-        let res = verify_consistency(c.size1, c.size2, &proof, &r1, &r2);
+        let good = Cons {
+            size1: c.size1,
+            size2: c.size2,
+            proof: opaque_all(&c.proof),
+            root1: opaque(&c.root1),
+            root2: opaque(&c.root2),
+        };
+        let res = verify_consistency(
+            good.size1,
+            good.size2,
+            &good.proof,
+            &good.root1,
+            &good.root2,
+        );
         assert_eq!(res.is_err(), c.want_err, "{name}: {res:?}");
         if c.want_err {
-            crejected += 1;
             continue;
         }
-        caccepted += 1;
-        if !proof.is_empty() {
-            cderived += corrupt_consistency(c.size1, c.size2, &proof, &r1, &r2);
+        accepted += 1;
+        if !good.proof.is_empty() {
+            derived += corrupt_consistency(&good);
         }
-        if c.size2 <= leaves.len() as u64 && r2 == root(c.size2, lookup).expect("root") {
-            assert_eq!(r1, root(c.size1, lookup).expect("root"), "{name}");
-            let ours = consistency_proof(c.size1, c.size2, lookup).expect("proof");
-            assert_eq!(ours, proof, "{name}");
-            cregen += 1;
+        if good.size2 <= leaves.len() as u64 && root(good.size2, lookup) == Ok(good.root2) {
+            assert_eq!(root(good.size1, lookup), Ok(good.root1), "{name}");
+            let ours = consistency_proof(good.size1, good.size2, lookup);
+            assert_eq!(ours, Ok(good.proof), "{name}");
+            regenerated += 1;
         }
     }
     eprintln!(
-        "consistency vectors: {cran} files ({caccepted} accepted, {crejected} rejected), \
-         {cderived} derived corruptions, {cregen} proofs regenerated"
+        "consistency vectors: {ran} files, {accepted} accepted, {} rejected; {} derived \
+         corruptions ({} size flips verified with unchanged hashing); {regenerated} proofs \
+         regenerated",
+        ran - accepted,
+        derived.probes,
+        derived.size_passes
     );
-    assert_eq!(cran, 98);
-    assert_eq!(cregen, 5);
+    assert_eq!((ran, accepted, regenerated), (98, 6, 5));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -982,63 +795,100 @@ proptest! {
             prop_assert!(verify_consistency(a, b, &proof, &r1, &flip(&r2, (next() % 256) as usize)).is_err());
             prop_assert!(verify_consistency(a, b, &proof[1..], &r1, &r2).is_err());
             prop_assert!(verify_consistency(a, b, &[&proof[..], &[r2]].concat(), &r1, &r2).is_err());
-            size_bit_flips(a, b, &proof, &r1, &r2);
+            size_bit_flips(&Cons { size1: a, size2: b, proof, root1: r1, root2: r2 });
         }
     }
 
-    /// Sizes anywhere in u64, over a virtual tree whose leaves are all equal (so a perfect
-    /// node's hash depends on its level only): no overflow, bounded node lists that stay
-    /// inside the tree, and proofs that verify.
+    /// Sizes anywhere in u64 (see [`check_huge`]).
     #[test]
     fn huge_trees(
-        size in prop_oneof![any::<u64>(), (u64::MAX - 300)..=u64::MAX, (1u64 << 63) - 5..(1u64 << 63) + 5],
+        size in prop_oneof![
+            any::<u64>(),
+            (u64::MAX - 300)..=u64::MAX,
+            (1u64 << 63) - 5..(1u64 << 63) + 5,
+        ],
         a in any::<u64>(),
         b in any::<u64>(),
-        grow in 0usize..40,
+        grow in 0u64..40,
     ) {
-        let mut level_hash = vec![leaf_hash(b"same")];
-        for l in 0..64 {
-            let h = node_hash(&level_hash[l], &level_hash[l]);
-            level_hash.push(h);
-        }
-        let lh = &level_hash;
-        let virtual_store = |size: u64| move |id: NodeId| {
-            (id.level < 64 && coverage(id).1 <= u128::from(size)).then(|| lh[id.level as usize])
-        };
-        let within = |ids: &[NodeId], size: u64| ids.iter().all(|id| coverage(*id).1 <= u128::from(size));
-
         let size = size.max(1);
-        let r = root(size, virtual_store(size)).expect("root");
-        prop_assert!(root_nodes(size).len() <= 64);
-
-        let index = a % size;
-        let ids = inclusion_proof_nodes(index, size).expect("nodes");
-        prop_assert!(ids.len() <= 128 && within(&ids, size));
-        let proof = inclusion_proof(index, size, virtual_store(size)).expect("proof");
-        prop_assert!(proof.len() <= 64);
-        prop_assert_eq!(verify_inclusion(&level_hash[0], index, size, &proof, &r), Ok(()));
-
-        let size1 = 1 + b % size;
-        let ids = consistency_proof_nodes(size1, size).expect("nodes");
-        prop_assert!(ids.len() <= 129 && within(&ids, size));
-        let proof = consistency_proof(size1, size, virtual_store(size)).expect("proof");
-        let r1 = root(size1, virtual_store(size1)).expect("root");
-        prop_assert_eq!(verify_consistency(size1, size, &proof, &r1, &r), Ok(()));
-
-        // Appending up to `grow` leaves (as many as fit below 2^64).
-        let before = size - (grow as u64).min(size);
-        let new = vec![level_hash[0]; (size - before) as usize];
-        let (created, grown) = append(before, &new, virtual_store(before)).expect("append");
-        prop_assert_eq!(grown, r);
-        for (id, h) in created {
-            let (lo, hi) = coverage(id);
-            prop_assert!(hi > u128::from(before) && hi <= u128::from(size));
-            prop_assert!(lo < hi);
-            prop_assert_eq!(h, level_hash[id.level as usize]);
-        }
-        prop_assert_eq!(
-            append(u64::MAX - 1, &[level_hash[0]; 2], |_| None).map(|x| x.1),
-            Err(ProofError::TooLarge)
-        );
+        check_huge(size, a % size, 1 + b % size, grow.min(size));
     }
+}
+
+/// A virtual tree whose leaves are all equal, so a perfect node's hash depends only on its
+/// level: lets trees of up to 2^64 - 1 leaves be checked without storing them.
+fn uniform_levels() -> Vec<Hash> {
+    let mut levels = vec![leaf_hash(b"same")];
+    for l in 0..64 {
+        let h = node_hash(&levels[l], &levels[l]);
+        levels.push(h);
+    }
+    levels
+}
+
+/// The lookup over the uniform tree of `size` leaves: only its perfect subtrees exist.
+fn uniform_store(levels: &[Hash], size: u64) -> impl Fn(NodeId) -> Option<Hash> + Copy + '_ {
+    move |id: NodeId| {
+        (id.level < 64 && coverage(id).1 <= u128::from(size)).then(|| levels[id.level as usize])
+    }
+}
+
+/// For a uniform tree of `size` leaves: no overflow anywhere, node lists that are bounded and
+/// stay inside the tree, proofs that verify, and an append of the last `grow` leaves.
+fn check_huge(size: u64, index: u64, size1: u64, grow: u64) {
+    let levels = uniform_levels();
+    let inside = |ids: &[NodeId]| ids.iter().all(|id| coverage(*id).1 <= u128::from(size));
+    let r = root(size, uniform_store(&levels, size)).expect("root");
+    assert!(root_nodes(size).len() <= 64);
+
+    let ids = inclusion_proof_nodes(index, size).expect("nodes");
+    assert!(ids.len() <= 2 * bit_len(size) && inside(&ids), "{ids:?}");
+    let proof = inclusion_proof(index, size, uniform_store(&levels, size)).expect("proof");
+    assert!(proof.len() <= 64);
+    assert_eq!(
+        verify_inclusion(&levels[0], index, size, &proof, &r),
+        Ok(())
+    );
+
+    let ids = consistency_proof_nodes(size1, size).expect("nodes");
+    assert!(
+        ids.len() <= 2 * bit_len(size) + 1 && inside(&ids),
+        "{ids:?}"
+    );
+    let proof = consistency_proof(size1, size, uniform_store(&levels, size)).expect("proof");
+    let r1 = root(size1, uniform_store(&levels, size1)).expect("root");
+    assert_eq!(verify_consistency(size1, size, &proof, &r1, &r), Ok(()));
+
+    let before = size - grow;
+    let new = vec![levels[0]; grow as usize];
+    let (created, grown) = append(before, &new, uniform_store(&levels, before)).expect("append");
+    assert_eq!(grown, r);
+    for (id, h) in created {
+        let (_, end) = coverage(id);
+        assert!(
+            end > u128::from(before) && end <= u128::from(size),
+            "{id:?}"
+        );
+        assert_eq!(h, levels[id.level as usize]);
+    }
+}
+
+#[test]
+fn edges_of_u64() {
+    let top = 1u64 << 63;
+    for size in [u64::MAX, u64::MAX - 1, top + 1, top, top - 1, 3, 2, 1] {
+        for index in [0, 1, size / 2, size.saturating_sub(2), size - 1] {
+            for size1 in [1, 2, top - 1, top, top + 1, size - 1, size] {
+                if index < size && size1 >= 1 && size1 <= size {
+                    check_huge(size, index, size1, 3.min(size));
+                }
+            }
+        }
+    }
+    let leaf = leaf_hash(b"x");
+    assert_eq!(
+        append(u64::MAX - 1, &[leaf; 2], |_| None).map(|r| r.1),
+        Err(ProofError::TooLarge)
+    );
 }

@@ -327,8 +327,9 @@ pub fn append(
 
     // n leaves complete fewer than 2n nodes.
     let mut created = Vec::with_capacity(new_leaves.len().saturating_mul(2));
-    let mut pos = size_before;
-    for leaf in new_leaves {
+    // Slice first: zip then never advances the range past the last leaf, which could
+    // overflow at 2^64 - 1.
+    for (leaf, pos) in new_leaves.iter().zip(size_before..) {
         created.push((
             NodeId {
                 level: 0,
@@ -355,7 +356,6 @@ pub fn append(
             ));
         }
         frontier.push((level, hash));
-        pos += 1;
     }
 
     let root = frontier

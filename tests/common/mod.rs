@@ -150,7 +150,7 @@ fn in_ci() -> bool {
 }
 
 /// Creates a fresh PostgreSQL database; `None` (skip) when the server is unreachable outside CI.
-async fn create_pg_database() -> Option<(String, String, String)> {
+pub async fn create_pg_database() -> Option<(String, String, String)> {
     let admin = postgres_admin_url();
     let conn = sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
@@ -533,7 +533,7 @@ fn parse_certs(pem: &str) -> Vec<CertificateDer<'static>> {
         .expect("certificates")
 }
 
-fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
+pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
     let pki = pki();
     let mut roots = rustls::RootCertStore::empty();
     for c in parse_certs(&pki.ca_pem) {
