@@ -421,6 +421,7 @@ fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
             "persoon.adres".into(),
             format!("item:{}", uuid::Uuid::now_v7()),
         ],
+        categories: vec!["identificerend".into(), "overig".into()],
         withheld: vec![
             withheld("persoon.bsn"),
             withheld(&format!("item:{}", uuid::Uuid::now_v7())),

@@ -138,6 +138,19 @@ pub struct PersonDisclosure {
     pub items: Vec<ItemView>,
 }
 
+/// One disclosure in a data subject's access report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AccessReportLine {
+    pub time: String,
+    pub organisation: String,
+    pub oin: String,
+    pub partner_type: String,
+    pub purpose: String,
+    pub event: Event,
+    pub categories: Vec<String>,
+    pub disclosure_id: String,
+}
+
 /// Whom to contact about a hit.
 #[derive(Clone, Debug, Serialize)]
 pub struct Contact {
@@ -313,6 +326,7 @@ impl Gateway {
             subject: None,
             tier: Tier::None,
             disclosed: vec![],
+            categories: vec![],
             withheld: vec![],
             reasons: vec![],
             policy_revision: self.policy().revision().to_string(),
@@ -462,6 +476,13 @@ impl Gateway {
         entry.outcome = decision.outcome();
         entry.tier = decision.tier;
         entry.disclosed = decision.allowed_fields.clone();
+        let categories: std::collections::BTreeSet<&str> = input
+            .fields
+            .iter()
+            .filter(|f| decision.allowed_fields.contains(&f.name))
+            .map(|f| f.category.as_str())
+            .collect();
+        entry.categories = categories.into_iter().map(str::to_owned).collect();
         entry.withheld = decision.withheld.clone();
         entry.reasons = decision.reasons.clone();
         entry.status = if decision.allow { 200 } else { 403 };
@@ -632,6 +653,65 @@ impl Gateway {
             ));
         }
         Ok(())
+    }
+
+    /// Log entries about the person with this BSN (searched by its pseudonym), for the privacy
+    /// officer, with the other filters of `filter`.
+    pub async fn disclosures_about(
+        &self,
+        caller: &Caller,
+        bsn: &Bsn,
+        filter: &LogFilter,
+    ) -> Result<Vec<log_store::LogRow>, GatewayError> {
+        let mut filter = filter.clone();
+        filter.subject_pseudonym = Some(self.record.pseudonymizer().pseudonym(bsn));
+        self.disclosures(caller, &filter).await
+    }
+
+    /// The data subject's access report (GDPR art. 15): which partners received which
+    /// categories about this person, when and for which purpose. Refused requests disclosed
+    /// nothing and are left out; a lookup disclosed whether the person is known.
+    pub async fn access_report(
+        &self,
+        caller: &Caller,
+        bsn: &Bsn,
+    ) -> Result<Vec<AccessReportLine>, GatewayError> {
+        let filter = LogFilter {
+            limit: 10_000,
+            ..LogFilter::default()
+        };
+        let rows = self.disclosures_about(caller, bsn, &filter).await?;
+        let registry = self.registry();
+        let mut lines = Vec::new();
+        for row in rows.into_iter().rev() {
+            if row.outcome == "denied" {
+                continue;
+            }
+            let entry: crate::disclosure::LogEntry =
+                serde_json::from_str(&row.entry).map_err(|e| {
+                    GatewayError::Store(StoreError::Corrupt(format!("log entry {}: {e}", row.seq)))
+                })?;
+            let e = entry.entry;
+            let oin = e.requester.oin.clone().unwrap_or_default();
+            let categories = match e.event {
+                Event::Lookup => vec!["known_in_active_case".to_string()],
+                _ => e.categories.clone(),
+            };
+            lines.push(AccessReportLine {
+                time: e.time,
+                organisation: registry
+                    .get(&oin)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| oin.clone()),
+                oin,
+                partner_type: e.requester.partner_type.unwrap_or_default(),
+                purpose: e.requester.purpose.unwrap_or_default(),
+                event: e.event,
+                categories,
+                disclosure_id: e.id.to_string(),
+            });
+        }
+        Ok(lines)
     }
 
     /// The newest signed checkpoint note.

@@ -17,7 +17,7 @@ use crate::disclosure::checkpoint::{
     add_signatures, ensure_signer_key_file, open_note, read_signer_key_file, Checkpoint,
     NoteVerifier,
 };
-use crate::disclosure::merkle::{verify_consistency, Hash};
+use crate::disclosure::merkle::{empty_root, verify_consistency, Hash};
 
 /// Why the witness refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +83,15 @@ pub async fn witness_once(opts: &WitnessOptions) -> Result<WitnessOutcome, Witne
     let open = |note: &str| -> Result<Checkpoint, WitnessError> {
         let opened = open_note(note, std::slice::from_ref(&log_key))
             .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
-        Checkpoint::parse_body(&opened.body).map_err(|e| WitnessError::Checkpoint(e.to_string()))
+        let cp = Checkpoint::parse_body(&opened.body)
+            .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
+        // The empty tree has exactly one root (tlog-witness requires checking it).
+        if cp.size == 0 && cp.root != empty_root() {
+            return Err(WitnessError::Checkpoint(
+                "a checkpoint of size 0 must carry the empty-tree root".into(),
+            ));
+        }
+        Ok(cp)
     };
     let previous = match std::fs::read_to_string(&opts.state) {
         Ok(note) => Some(open(&note)?),

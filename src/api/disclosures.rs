@@ -1,14 +1,16 @@
 //! `GET /v1/disclosures`: recent log entries for the privacy officer.
 
+use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::disclosure::store::LogFilter;
-use crate::domain::{CaseId, Oin};
+use crate::domain::{Bsn, CaseId, Oin};
+use crate::gateway::AccessReportLine;
 
 #[derive(Serialize)]
 pub(super) struct DisclosurePage {
@@ -51,6 +53,17 @@ fn parse_filter(query: Option<&str>) -> Result<LogFilter, Problem> {
                     Problem::bad_request("invalid-query", "before must be a number")
                 })?)
             }
+            "sub" => f.sub = Some(value.into_owned()),
+            "purpose" => f.purpose = Some(value.into_owned()),
+            "outcome" => {
+                if !["allowed", "partial", "denied"].contains(&value.as_ref()) {
+                    return Err(Problem::bad_request(
+                        "invalid-query",
+                        "outcome must be allowed, partial or denied",
+                    ));
+                }
+                f.outcome = Some(value.into_owned())
+            }
             "limit" => {
                 f.limit = value
                     .parse::<i64>()
@@ -78,7 +91,20 @@ pub(super) async fn list(
 ) -> Result<Json<DisclosurePage>, Problem> {
     let filter = parse_filter(query.as_deref())?;
     let rows = gateway.disclosures(&caller, &filter).await?;
-    let next_before = (rows.len() as i64 == filter.limit)
+    Ok(Json(page(rows, filter.limit)))
+}
+
+/// Body of `POST /v1/disclosures/search`: the query parameters of `GET /v1/disclosures`, plus
+/// the subject's BSN (never in a URL).
+#[derive(Deserialize)]
+pub(super) struct SearchRequest {
+    bsn: Option<String>,
+    #[serde(flatten)]
+    query: std::collections::BTreeMap<String, String>,
+}
+
+fn page(rows: Vec<crate::disclosure::store::LogRow>, limit: i64) -> DisclosurePage {
+    let next_before = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.seq))
         .flatten();
     let entries = rows
@@ -92,8 +118,72 @@ pub(super) async fn list(
             v
         })
         .collect();
-    Ok(Json(DisclosurePage {
+    DisclosurePage {
         entries,
         next_before,
-    }))
+    }
+}
+
+fn parse_bsn(bsn: &str) -> Result<Bsn, Problem> {
+    bsn.parse()
+        .map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))
+}
+
+/// `POST /v1/disclosures/search`: like `GET /v1/disclosures`, optionally about one person.
+pub(super) async fn search(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Json<DisclosurePage>, Problem> {
+    let req: SearchRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!(
+                "expected {{\"bsn\": \"...\", \"partner\": \"...\", ...}} with string values: {e}"
+            ),
+        )
+    })?;
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(req.query.iter())
+        .finish();
+    let filter = parse_filter(Some(&query))?;
+    let rows = match req.bsn.as_deref() {
+        Some(bsn) => {
+            gateway
+                .disclosures_about(&caller, &parse_bsn(bsn)?, &filter)
+                .await?
+        }
+        None => gateway.disclosures(&caller, &filter).await?,
+    };
+    Ok(Json(page(rows, filter.limit)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AccessReportRequest {
+    bsn: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct AccessReport {
+    /// Every disclosure about the person, oldest first.
+    disclosures: Vec<AccessReportLine>,
+}
+
+/// `GET` or `POST /v1/subjects/access-report` with `{"bsn": "..."}` in the body.
+pub(super) async fn access_report(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Json<AccessReport>, Problem> {
+    let req: AccessReportRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!("expected {{\"bsn\": \"...\"}}: {e}"),
+        )
+    })?;
+    let disclosures = gateway
+        .access_report(&caller, &parse_bsn(&req.bsn)?)
+        .await?;
+    Ok(Json(AccessReport { disclosures }))
 }

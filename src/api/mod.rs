@@ -32,6 +32,11 @@ pub fn router(gateway: AppState) -> Router {
         )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))
+        .route("/v1/disclosures/search", post(disclosures::search))
+        .route(
+            "/v1/subjects/access-report",
+            get(disclosures::access_report).post(disclosures::access_report),
+        )
         .route("/v1/log/checkpoint", get(log::checkpoint))
         .route("/v1/log/proof/inclusion", get(log::inclusion))
         .route("/v1/log/proof/consistency", get(log::consistency))

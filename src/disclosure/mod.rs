@@ -69,6 +69,9 @@ pub struct NewEntry {
     pub subject: Option<SubjectRecord>,
     pub tier: Tier,
     pub disclosed: Vec<String>,
+    /// Categories of the disclosed fields (for the data subject's access report).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
     pub withheld: Vec<Withheld>,
     pub reasons: Vec<String>,
     pub policy_revision: String,

@@ -21,6 +21,8 @@ pub struct LogRow {
     pub requester_oin: Option<String>,
     pub case_id: Option<Uuid>,
     pub subject_pseudonym: Option<String>,
+    pub requester_sub: Option<String>,
+    pub purpose: Option<String>,
     pub policy_revision: String,
     pub entry: String,
     pub prev_hash: Vec<u8>,
@@ -32,6 +34,13 @@ pub struct LogRow {
 pub struct LogFilter {
     pub case_id: Option<Uuid>,
     pub partner: Option<String>,
+    /// The subject's pseudonym (computed from a BSN by the gateway; never the BSN).
+    pub subject_pseudonym: Option<String>,
+    /// The employee (`sub`) who asked.
+    pub sub: Option<String>,
+    pub purpose: Option<String>,
+    /// `allowed`, `partial` or `denied`.
+    pub outcome: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
     /// Only entries with a sequence number below this (pagination, newest first).
@@ -40,7 +49,7 @@ pub struct LogFilter {
 }
 
 pub(super) const ROW_COLUMNS: &str =
-    "seq, id, recorded_at, event, outcome, requester_oin, case_id, subject_pseudonym, \
+    "seq, id, recorded_at, event, outcome, requester_oin, case_id, subject_pseudonym, requester_sub, purpose, \
                            policy_revision, entry, prev_hash, entry_hash";
 
 /// An entry ready to insert: sequence number, canonical text and hashes.
@@ -122,7 +131,7 @@ pub async fn append_batch(
         for chunk in prepared.chunks(INSERT_CHUNK) {
             let mut qb = sqlx::QueryBuilder::new(
                 "INSERT INTO disclosure_log (seq, id, recorded_at, event, outcome, requester_oin, case_id, \
-                 subject_pseudonym, policy_revision, entry, prev_hash, entry_hash) ",
+                 subject_pseudonym, requester_sub, purpose, policy_revision, entry, prev_hash, entry_hash) ",
             );
             qb.push_values(chunk, |mut b, p| {
                 b.push_bind(p.seq)
@@ -133,6 +142,8 @@ pub async fn append_batch(
                     .push_bind(p.entry.requester.oin.as_deref())
                     .push_bind(p.entry.case_id)
                     .push_bind(p.entry.subject.as_ref().map(|s| s.pseudonym.as_str()))
+                    .push_bind(p.entry.requester.sub.as_deref())
+                    .push_bind(p.entry.requester.purpose.as_deref())
                     .push_bind(p.entry.policy_revision.as_str())
                     .push_bind(p.text.as_str())
                     .push_bind(p.prev_hash.as_slice())
@@ -202,10 +213,13 @@ pub async fn list(db: &Db, f: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
     let sql = format!(
         "SELECT {ROW_COLUMNS} FROM disclosure_log WHERE ($1 IS NULL OR case_id = $1) \
          AND ($2 IS NULL OR requester_oin = $2) AND ($3 IS NULL OR recorded_at >= $3) \
-         AND ($4 IS NULL OR recorded_at < $4) AND ($5 IS NULL OR seq < $5) ORDER BY seq DESC LIMIT $6"
+         AND ($4 IS NULL OR recorded_at < $4) AND ($5 IS NULL OR seq < $5) \
+         AND ($7 IS NULL OR subject_pseudonym = $7) AND ($8 IS NULL OR requester_sub = $8) \
+         AND ($9 IS NULL OR purpose = $9) AND ($10 IS NULL OR outcome = $10) ORDER BY seq DESC LIMIT $6"
     );
     Ok(with_pool!(db, p => sqlx::query_as(&sql)
         .bind(f.case_id).bind(f.partner.as_deref()).bind(f.since).bind(f.until).bind(f.before_seq).bind(f.limit)
+        .bind(f.subject_pseudonym.as_deref()).bind(f.sub.as_deref()).bind(f.purpose.as_deref()).bind(f.outcome.as_deref())
         .fetch_all(p).await)?)
 }
 

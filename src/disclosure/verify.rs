@@ -363,6 +363,12 @@ fn column_mismatch(row: &store::LogRow, entry: &LogEntry) -> Option<&'static str
     if e.subject.as_ref().map(|s| &s.pseudonym) != row.subject_pseudonym.as_ref() {
         return Some("subject_pseudonym");
     }
+    if e.requester.sub != row.requester_sub {
+        return Some("requester_sub");
+    }
+    if e.requester.purpose != row.purpose {
+        return Some("purpose");
+    }
     if e.policy_revision != row.policy_revision {
         return Some("policy_revision");
     }

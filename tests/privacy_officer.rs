@@ -1,0 +1,153 @@
+//! The privacy officer's view: searching the log (also by subject, with the BSN in the body)
+//! and the data subject's access report (GDPR art. 15).
+
+mod common;
+
+use common::Env;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_backends!(search_and_access_report);
+
+async fn post(
+    env: &Env,
+    partner: &common::Partner,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let r = partner
+        .http
+        .post(env.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn search_and_access_report(env: &Env) {
+    let politie = env.client("politie");
+    let pt = politie.token("professional", "casusoverleg");
+    let r = politie
+        .read_person(env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let woco = env.client("woningcorporatie");
+    let wt = woco.token("professional", "bevraging");
+    assert_eq!(
+        woco.lookup(env, &wt, env.ids.oss_youth_bsn).await.body["hit"],
+        true
+    );
+    // Refused: not at the table. Refusals disclose nothing and stay out of the report.
+    let wt2 = woco.token("professional", "casusoverleg");
+    assert_eq!(
+        woco.read_person(env, &wt2, env.ids.oss_case, env.ids.oss_youth)
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // Someone else.
+    politie
+        .read_person(env, &pt, env.ids.uden_case, env.ids.uden_man)
+        .await;
+
+    let vh = env.client("veiligheidshuis");
+    let fg = vh.token("privacy_officer", "toezicht");
+    let (status, report) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/subjects/access-report",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let lines = report["disclosures"].as_array().expect("disclosures");
+    assert_eq!(lines.len(), 2, "{report}");
+    assert_eq!(lines[0]["organisation"], "Politie Eenheid Oost-Brabant");
+    assert_eq!(lines[0]["purpose"], "casusoverleg");
+    let categories = lines[0]["categories"].as_array().expect("categories");
+    assert!(
+        categories.iter().any(|c| c == "strafrechtelijk")
+            && !categories.iter().any(|c| c == "bijzonder"),
+        "{report}"
+    );
+    assert_eq!(lines[1]["oin"], woco.oin);
+    assert_eq!(lines[1]["categories"], json!(["known_in_active_case"]));
+    assert!(
+        !report.to_string().contains(env.ids.oss_youth_bsn),
+        "the report does not echo the BSN"
+    );
+
+    // Search by subject and outcome, by employee, by purpose.
+    let (status, page) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/disclosures/search",
+        json!({"bsn": env.ids.oss_youth_bsn, "outcome": "denied"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let entries = page["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 1, "{page}");
+    assert_eq!(entries[0]["requester"]["oin"], woco.oin);
+    let (_, page) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/disclosures/search",
+        json!({"sub": "politie-medewerker-7", "limit": "10"}),
+    )
+    .await;
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(2), "{page}");
+    let (_, page) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/disclosures/search",
+        json!({"purpose": "bevraging"}),
+    )
+    .await;
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(1), "{page}");
+
+    // Only the privacy officer; never a BSN in a URL; bad input is a problem.
+    let (status, _) = post(
+        env,
+        &politie,
+        &pt,
+        "/v1/subjects/access-report",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let r = vh
+        .get(
+            env,
+            &format!("/v1/disclosures?bsn={}", env.ids.oss_youth_bsn),
+            &fg,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/subjects/access-report",
+        json!({"bsn": "123456789"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/disclosures/search",
+        json!({"outcome": "maybe"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
