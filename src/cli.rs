@@ -187,6 +187,17 @@ pub enum LogCommand {
         #[arg(long, default_value_t = 0)]
         interval: u64,
     },
+    /// Export entries as JSON lines: Logboek Dataverwerkingen records (`ldv`) or OPA
+    /// decision-log events (`opa`).
+    Export {
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+        #[arg(long, value_parser = ["ldv", "opa"])]
+        format: String,
+        /// Only entries after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+    },
     /// Print the verifier key of the log's checkpoint signing key (for witnesses and auditors).
     Key {
         #[arg(long, env = "VHGATE_CONFIG")]
@@ -431,6 +442,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
             }
+        }
+        Command::Log {
+            command:
+                LogCommand::Export {
+                    config,
+                    format,
+                    after,
+                },
+        } => {
+            use std::io::Write;
+            let config = Config::load(config.as_deref())?;
+            let db = Db::connect(&config.database.url, 2).await?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let mut next = after;
+            loop {
+                let rows = vhgate::disclosure::store::rows_after(&db, next, 2000).await?;
+                let Some(last) = rows.last() else { break };
+                next = last.seq;
+                for row in rows {
+                    let entry: vhgate::disclosure::LogEntry = serde_json::from_str(&row.entry)
+                        .with_context(|| {
+                            format!(
+                                "entry {} is not valid JSON (run vhgate log verify)",
+                                row.seq
+                            )
+                        })?;
+                    let record = match format.as_str() {
+                        "ldv" => vhgate::disclosure::export::to_ldv(&entry),
+                        _ => vhgate::disclosure::export::to_opa(&entry),
+                    };
+                    writeln!(out, "{record}")?;
+                }
+            }
+            out.flush()?;
+            Ok(())
         }
         Command::Log {
             command: LogCommand::Key { config },

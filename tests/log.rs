@@ -17,6 +17,7 @@ on_both_backends!(
     verify_detects_a_tampered_tree_node,
     verify_detects_a_forged_checkpoint,
     a_witness_checkpoint_exposes_a_rollback,
+    exports_in_ldv_and_opa_shapes,
 );
 
 /// Makes a few log entries of different kinds.
@@ -178,4 +179,66 @@ async fn a_witness_checkpoint_exposes_a_rollback(env: &Env) {
     let state_arg = state.display().to_string();
     let (ok, text) = cli_verify_with(env, &["--checkpoint", &state_arg]);
     assert!(!ok && text.contains("rolled back"), "{text}");
+}
+
+async fn exports_in_ldv_and_opa_shapes(env: &Env) {
+    let politie = env.client("politie");
+    let token = politie.token("professional", "casusoverleg");
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let url = env.url(&format!(
+        "/v1/cases/{}/persons/{}",
+        env.ids.oss_case, env.ids.oss_youth
+    ));
+    let r = politie
+        .http
+        .get(url)
+        .bearer_auth(&token)
+        .header("traceparent", traceparent)
+        .send()
+        .await
+        .expect("request");
+    assert!(r.status().is_success());
+    politie.lookup(env, &token, env.ids.oss_youth_bsn).await;
+    for format in ["ldv", "opa"] {
+        let out = Command::new(common::vhgate_bin())
+            .args(["log", "export", "--format", format])
+            .env("VHGATE_DATABASE__URL", &env.config.database.url)
+            .output()
+            .expect("run vhgate log export");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).expect("utf-8");
+        assert!(!text.contains(env.ids.oss_youth_bsn), "no BSN in an export");
+        let records: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
+            .collect();
+        assert_eq!(records.len(), 2, "{text}");
+        if format == "ldv" {
+            assert_eq!(
+                records[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+                "the partner's trace continues"
+            );
+            assert_eq!(
+                records[0]["foreign_operation"]["operation_id"],
+                "00f067aa0ba902b7"
+            );
+            assert_eq!(
+                records[0]["attributes"]["dpl.core.processing_activity_id"],
+                "urn:vhgate:purpose:casusoverleg"
+            );
+            assert!(records[1]["attributes"]["dpl.core.data_subject_id"]
+                .as_str()
+                .is_some_and(|p| p.len() == 64));
+        } else {
+            assert_eq!(records[0]["path"], "vhgate/decision/decision");
+            assert!(records[0]["bundles"]["vhgate"]["revision"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty()));
+            assert_eq!(records[0]["result"]["allow"], true);
+        }
+    }
 }

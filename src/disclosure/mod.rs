@@ -3,6 +3,7 @@
 //! before any response byte leaves the gateway; if it cannot be written, nothing is disclosed.
 
 pub mod checkpoint;
+pub mod export;
 pub mod merkle;
 pub mod store;
 pub mod tree;
