@@ -51,10 +51,16 @@ pub fn load_policy(dir: &std::path::Path) -> Result<RegorusEngine, PolicyError> 
 pub fn open_record(config: &Config, db: Db) -> Result<CaseRecord, AppError> {
     let pseudonym_key = read_key_file(&config.secrets.pseudonym_key_file)?;
     let record_key = read_key_file(&config.secrets.record_key_file)?;
+    let mut pseudonymizer =
+        Pseudonymizer::new(&pseudonym_key, config.secrets.pseudonym_key_version);
+    for previous in &config.secrets.previous_pseudonym_keys {
+        pseudonymizer =
+            pseudonymizer.with_previous(&read_key_file(&previous.file)?, previous.version);
+    }
     Ok(CaseRecord::new(
         db,
         RecordCipher::new(&record_key)?,
-        Pseudonymizer::new(&pseudonym_key, 1),
+        pseudonymizer,
     ))
 }
 

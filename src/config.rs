@@ -81,10 +81,22 @@ pub struct PolicyConfig {
 pub struct SecretsConfig {
     /// 32 random bytes (hex or raw): HMAC key for subject pseudonyms.
     pub pseudonym_key_file: PathBuf,
+    /// Version of `pseudonym_key_file`, recorded with every pseudonym. Raise it when rotating.
+    pub pseudonym_key_version: i32,
+    /// Retired pseudonym keys: still used to find subjects, never to make new pseudonyms.
+    pub previous_pseudonym_keys: Vec<PreviousKey>,
     /// 32 random bytes (hex or raw): AEAD key for BSNs at rest in the case record.
     pub record_key_file: PathBuf,
     /// Ed25519 key (PKCS#8) that signs the disclosure log's checkpoints; created if missing.
     pub log_signing_key_file: PathBuf,
+}
+
+/// A retired pseudonym key and its version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousKey {
+    pub version: i32,
+    pub file: PathBuf,
 }
 
 /// Disclosure-log group commit.
@@ -160,6 +172,8 @@ impl Default for SecretsConfig {
     fn default() -> Self {
         SecretsConfig {
             pseudonym_key_file: "secrets/pseudonym.key".into(),
+            pseudonym_key_version: 1,
+            previous_pseudonym_keys: Vec::new(),
             record_key_file: "secrets/record.key".into(),
             log_signing_key_file: "secrets/log-signing.key".into(),
         }
@@ -239,6 +253,22 @@ impl Config {
         }
         if self.log.commit_timeout_ms == 0 {
             return invalid("log.commit_timeout_ms", "must be positive");
+        }
+        let versions: Vec<i32> = std::iter::once(self.secrets.pseudonym_key_version)
+            .chain(
+                self.secrets
+                    .previous_pseudonym_keys
+                    .iter()
+                    .map(|k| k.version),
+            )
+            .collect();
+        if versions.iter().any(|v| *v < 1)
+            || (1..versions.len()).any(|i| versions[..i].contains(&versions[i]))
+        {
+            return invalid(
+                "secrets.previous_pseudonym_keys",
+                "pseudonym key versions must be positive and distinct (the current one included)",
+            );
         }
         let origin = &self.log.origin;
         if origin.trim().is_empty()

@@ -60,6 +60,8 @@ pub fn ensure_key_file(path: &Path) -> Result<(), CryptoError> {
 pub struct Pseudonymizer {
     key: hmac::Key,
     version: i32,
+    /// Retired keys (version, key): new pseudonyms never use them, searches still do.
+    previous: Vec<(i32, hmac::Key)>,
 }
 
 impl std::fmt::Debug for Pseudonymizer {
@@ -75,7 +77,23 @@ impl Pseudonymizer {
         Pseudonymizer {
             key: hmac::Key::new(hmac::HMAC_SHA256, key),
             version,
+            previous: Vec::new(),
         }
+    }
+
+    /// Adds a retired key, so subjects pseudonymised under it are still found.
+    pub fn with_previous(mut self, key: &[u8; 32], version: i32) -> Self {
+        self.previous
+            .push((version, hmac::Key::new(hmac::HMAC_SHA256, key)));
+        self
+    }
+
+    /// The pseudonyms of a BSN under every known key, current first: what a search must match.
+    pub fn all_pseudonyms(&self, bsn: &Bsn) -> Vec<String> {
+        std::iter::once(&self.key)
+            .chain(self.previous.iter().map(|(_, k)| k))
+            .map(|k| hex::encode(hmac::sign(k, bsn.expose().as_bytes()).as_ref()))
+            .collect()
     }
 
     /// The pseudonym of a BSN under the current key.
@@ -175,6 +193,13 @@ mod tests {
     #[test]
     fn pseudonyms_are_keyed() {
         let bsn: Bsn = "111222333".parse().unwrap_or_else(|e| panic!("{e}"));
+        let rotated = Pseudonymizer::new(&[2u8; 32], 2).with_previous(&[1u8; 32], 1);
+        let old = Pseudonymizer::new(&[1u8; 32], 1).pseudonym(&bsn);
+        assert_eq!(
+            rotated.all_pseudonyms(&bsn)[1],
+            old,
+            "a rotated key still finds old pseudonyms"
+        );
         let a = Pseudonymizer::new(&[1u8; 32], 1).pseudonym(&bsn);
         let b = Pseudonymizer::new(&[2u8; 32], 2).pseudonym(&bsn);
         assert_eq!(a.len(), 64);

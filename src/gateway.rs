@@ -577,7 +577,10 @@ impl Gateway {
                 disclosure_id,
             });
         }
-        let hits = self.record.lookup(&pseudonymizer.pseudonym(bsn)).await?;
+        let hits = self
+            .record
+            .lookup(&pseudonymizer.all_pseudonyms(bsn))
+            .await?;
         let registry = self.registry();
         let mut contacts = Vec::new();
         if !hits.is_empty() {
@@ -663,9 +666,17 @@ impl Gateway {
         bsn: &Bsn,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
-        let mut filter = filter.clone();
-        filter.subject_pseudonym = Some(self.record.pseudonymizer().pseudonym(bsn));
-        self.disclosures(caller, &filter).await
+        // One search per key version (rotation keeps old entries findable), merged newest first.
+        let mut rows = Vec::new();
+        for pseudonym in self.record.pseudonymizer().all_pseudonyms(bsn) {
+            let mut f = filter.clone();
+            f.subject_pseudonym = Some(pseudonym);
+            rows.extend(self.disclosures(caller, &f).await?);
+        }
+        rows.sort_by(|a, b| b.seq.cmp(&a.seq));
+        rows.dedup_by_key(|r| r.seq);
+        rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
+        Ok(rows)
     }
 
     /// The data subject's access report (GDPR art. 15): which partners received which

@@ -264,7 +264,23 @@ impl CaseRecord {
     }
 
     /// Active (not closed) cases in which the subject with this pseudonym is known.
-    pub async fn lookup(&self, subject_pseudonym: &str) -> Result<Vec<LookupHit>, StoreError> {
+    /// Active cases of the person with any of these pseudonyms (one per key version).
+    pub async fn lookup(
+        &self,
+        subject_pseudonyms: &[String],
+    ) -> Result<Vec<LookupHit>, StoreError> {
+        let mut hits: Vec<LookupHit> = Vec::new();
+        for pseudonym in subject_pseudonyms {
+            for hit in self.lookup_one(pseudonym).await? {
+                if !hits.iter().any(|h| h.case_id == hit.case_id) {
+                    hits.push(hit);
+                }
+            }
+        }
+        Ok(hits)
+    }
+
+    async fn lookup_one(&self, subject_pseudonym: &str) -> Result<Vec<LookupHit>, StoreError> {
         const SQL: &str = "SELECT c.id AS case_id, c.region, c.casusregisseur_oin, r.name AS casusregisseur_name \
                            FROM persons p JOIN case_persons cp ON cp.person_id = p.id \
                            JOIN cases c ON c.id = cp.case_id \

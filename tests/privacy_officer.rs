@@ -6,8 +6,12 @@ mod common;
 use common::Env;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use vhgate::config::PreviousKey;
 
-on_both_backends!(search_and_access_report);
+on_both_backends!(
+    search_and_access_report,
+    rotated_pseudonym_key_keeps_subjects_findable
+);
 
 async fn post(
     env: &Env,
@@ -150,4 +154,106 @@ async fn search_and_access_report(env: &Env) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// POSTs JSON to a gateway instance on `port` (the partner's client resolves localhost).
+async fn post_to(
+    port: u16,
+    partner: &common::Partner,
+    token: &str,
+    path: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    let url = format!("https://localhost:{port}{path}");
+    let r = partner
+        .http
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn rotated_pseudonym_key_keeps_subjects_findable(env: &Env) {
+    let politie = env.client("politie");
+    let pt = politie.token("professional", "casusoverleg");
+    politie
+        .read_person(env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+
+    // Rotate: a new current key (version 2), the old one kept as previous.
+    let new_key = env
+        .config
+        .secrets
+        .pseudonym_key_file
+        .with_file_name("pseudonym-v2.key");
+    vhgate::crypto::ensure_key_file(&new_key).expect("new key");
+    let mut rotated = env.config.clone();
+    rotated.secrets.pseudonym_key_file = new_key.clone();
+    rotated.secrets.pseudonym_key_version = 2;
+    rotated.secrets.previous_pseudonym_keys = vec![PreviousKey {
+        version: 1,
+        file: env.config.secrets.pseudonym_key_file.clone(),
+    }];
+    let second = env.start_instance_with(rotated.clone()).await;
+    let port = second.addr.port();
+
+    // The case record still holds version-1 pseudonyms: lookups keep working.
+    let (status, hit) = post_to(
+        port,
+        &politie,
+        &pt,
+        "/v1/lookup",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(
+        (status, hit["hit"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{hit}"
+    );
+    let vh = env.client("veiligheidshuis");
+    let fg = vh.token("privacy_officer", "toezicht");
+    let (status, report) = post_to(
+        port,
+        &vh,
+        &fg,
+        "/v1/subjects/access-report",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        report["disclosures"].as_array().map(Vec::len),
+        Some(2),
+        "old and new entries: {report}"
+    );
+    let last = env.last_entry().await;
+    assert_eq!(
+        last["subject"]["key_version"], 2,
+        "new entries use the new key: {last}"
+    );
+    second.stop().await;
+
+    // Without the previous key, the version-1 entries are out of reach.
+    let mut forgotten = rotated;
+    forgotten.secrets.previous_pseudonym_keys.clear();
+    let third = env.start_instance_with(forgotten).await;
+    let (_, report) = post_to(
+        third.addr.port(),
+        &vh,
+        &fg,
+        "/v1/subjects/access-report",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(
+        report["disclosures"].as_array().map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+    third.stop().await;
 }

@@ -244,9 +244,14 @@ impl Env {
 
     /// Another gateway instance on the same database (and configuration), on its own port.
     pub async fn start_instance(&self) -> RunningServer {
-        App::build(self.config.clone())
+        self.start_instance_with(self.config.clone()).await
+    }
+
+    /// Another gateway instance with its own configuration (e.g. rotated keys).
+    pub async fn start_instance_with(&self, config: Config) -> RunningServer {
+        App::build(config)
             .await
-            .expect("build second instance")
+            .expect("build another instance")
             .start()
             .await
             .expect("start")
