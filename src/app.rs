@@ -118,14 +118,10 @@ impl App {
             cache_entries: config.auth.token_cache_entries,
         });
         tracing::info!(partners = registry.len(), policy_revision = %crate::policy::PolicyEngine::revision(&policy), "gateway prepared");
-        let gateway = Arc::new(Gateway::new(
-            record,
-            Arc::new(policy),
-            registry,
-            writer,
-            verifier,
-            budget,
-        ));
+        let gateway = Arc::new(
+            Gateway::new(record, Arc::new(policy), registry, writer, verifier, budget)
+                .with_embargo_reporting(config.log.report_embargo_existence),
+        );
         Ok(App {
             gateway,
             config,

@@ -111,6 +111,9 @@ pub struct LogConfig {
     pub batch_wait_us: u64,
     /// A request whose entry is not committed within this many milliseconds gets 503.
     pub commit_timeout_ms: u64,
+    /// Whether a data subject's access report may say that something is held back under an
+    /// embargo (art. 41 UAVG). Off by default: often even that would tip off the subject.
+    pub report_embargo_existence: bool,
     /// The log's identity in its checkpoints (C2SP tlog-checkpoint origin line), e.g.
     /// `zvh-oost-brabant.example/vhgate/disclosures`. Also the checkpoint key's name.
     pub origin: String,
@@ -186,6 +189,7 @@ impl Default for LogConfig {
             batch_max: 256,
             batch_wait_us: 0,
             commit_timeout_ms: 2000,
+            report_embargo_existence: false,
             origin: "localhost/vhgate/disclosures".into(),
         }
     }

@@ -138,6 +138,16 @@ pub struct PersonDisclosure {
     pub items: Vec<ItemView>,
 }
 
+/// The data subject's access report.
+#[derive(Clone, Debug, Serialize)]
+pub struct AccessReport {
+    /// Every disclosure about the person, oldest first.
+    pub disclosures: Vec<AccessReportLine>,
+    /// Present (true) only when something is held back and the convenant allows saying so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_back: Option<bool>,
+}
+
 /// One disclosure in a data subject's access report.
 #[derive(Clone, Debug, Serialize)]
 pub struct AccessReportLine {
@@ -225,6 +235,7 @@ pub struct Gateway {
     log: LogWriter,
     verifier: TokenVerifier,
     budget: BudgetCounter,
+    report_embargo_existence: bool,
 }
 
 /// RFC 3339 UTC with microseconds: the time format of log entries.
@@ -253,7 +264,15 @@ impl Gateway {
             log,
             verifier,
             budget,
+            report_embargo_existence: false,
         }
+    }
+
+    /// Lets access reports say that something is held back under an embargo (see
+    /// `log.report_embargo_existence`).
+    pub fn with_embargo_reporting(mut self, report: bool) -> Self {
+        self.report_embargo_existence = report;
+        self
     }
 
     /// The policy engine in force now. A request keeps the one it started with.
@@ -686,12 +705,19 @@ impl Gateway {
         &self,
         caller: &Caller,
         bsn: &Bsn,
-    ) -> Result<Vec<AccessReportLine>, GatewayError> {
+    ) -> Result<AccessReport, GatewayError> {
         let filter = LogFilter {
             limit: 10_000,
             ..LogFilter::default()
         };
         let rows = self.disclosures_about(caller, bsn, &filter).await?;
+        let now = crate::record::now();
+        let mut embargoed = Vec::new();
+        for pseudonym in self.record.pseudonymizer().all_pseudonyms(bsn) {
+            embargoed
+                .extend(log_store::embargoed_partners(self.record.db(), &pseudonym, now).await?);
+        }
+        let mut held_back = false;
         let registry = self.registry();
         let mut lines = Vec::new();
         for row in rows.into_iter().rev() {
@@ -704,6 +730,10 @@ impl Gateway {
                 })?;
             let e = entry.entry;
             let oin = e.requester.oin.clone().unwrap_or_default();
+            if embargoed.contains(&oin) {
+                held_back = true;
+                continue;
+            }
             let categories = match e.event {
                 Event::Lookup => vec!["known_in_active_case".to_string()],
                 _ => e.categories.clone(),
@@ -722,7 +752,44 @@ impl Gateway {
                 disclosure_id: e.id.to_string(),
             });
         }
-        Ok(lines)
+        Ok(AccessReport {
+            disclosures: lines,
+            held_back: (held_back && self.report_embargo_existence).then_some(true),
+        })
+    }
+
+    /// Flags a confidential investigation (art. 41 UAVG): the caller's requests about this
+    /// person stay out of the person's access report until `until` (at most two years ahead).
+    pub async fn embargo(
+        &self,
+        caller: &Caller,
+        bsn: &Bsn,
+        until: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<uuid::Uuid, GatewayError> {
+        let now = crate::record::now();
+        if until <= now || until > now + chrono::Duration::days(730) {
+            return Err(GatewayError::Tree(TreeError::Range(
+                "until must lie in the next two years".into(),
+            )));
+        }
+        if reason.trim().is_empty() || reason.len() > 500 {
+            return Err(GatewayError::Tree(TreeError::Range(
+                "reason must be 1 to 500 characters".into(),
+            )));
+        }
+        let id = uuid::Uuid::now_v7();
+        let pseudonym = self.record.pseudonymizer().pseudonym(bsn);
+        log_store::add_embargo(
+            self.record.db(),
+            id,
+            &pseudonym,
+            &caller.partner.oin,
+            reason.trim(),
+            until,
+        )
+        .await?;
+        Ok(id)
     }
 
     /// The newest signed checkpoint note.

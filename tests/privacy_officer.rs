@@ -10,7 +10,8 @@ use vhgate::config::PreviousKey;
 
 on_both_backends!(
     search_and_access_report,
-    rotated_pseudonym_key_keeps_subjects_findable
+    rotated_pseudonym_key_keeps_subjects_findable,
+    embargo_holds_back_from_the_access_report,
 );
 
 async fn post(
@@ -256,4 +257,73 @@ async fn rotated_pseudonym_key_keeps_subjects_findable(env: &Env) {
         "{report}"
     );
     third.stop().await;
+}
+
+async fn embargo_holds_back_from_the_access_report(env: &Env) {
+    let politie = env.client("politie");
+    let pt = politie.token("professional", "casusoverleg");
+    politie
+        .read_person(env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    let gemeente = env.client("gemeente");
+    let gt = gemeente.token("professional", "casusoverleg");
+    gemeente
+        .read_person(env, &gt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+
+    let until = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let body = json!({"bsn": env.ids.oss_youth_bsn, "until": until, "reason": "lopend opsporingsonderzoek"});
+    let (status, created) = post(env, &politie, &pt, "/v1/embargoes", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    for bad in [
+        json!({"bsn": env.ids.oss_youth_bsn, "until": "2020-01-01T00:00:00Z", "reason": "x"}),
+        json!({"bsn": env.ids.oss_youth_bsn, "until": until, "reason": ""}),
+        json!({"bsn": env.ids.oss_youth_bsn, "until": "tomorrow", "reason": "x"}),
+    ] {
+        let (status, problem) = post(env, &politie, &pt, "/v1/embargoes", bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    }
+
+    let vh = env.client("veiligheidshuis");
+    let fg = vh.token("privacy_officer", "toezicht");
+    let (_, report) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/subjects/access-report",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    let lines = report["disclosures"].as_array().expect("lines");
+    assert_eq!(lines.len(), 1, "{report}");
+    assert_eq!(lines[0]["oin"], gemeente.oin);
+    assert!(
+        report.get("held_back").is_none(),
+        "by default the report does not even say so: {report}"
+    );
+    // The privacy officer's own search still sees everything.
+    let (_, page) = post(
+        env,
+        &vh,
+        &fg,
+        "/v1/disclosures/search",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(2), "{page}");
+
+    // Where the convenant allows it, the report says that something is held back.
+    let mut config = env.config.clone();
+    config.log.report_embargo_existence = true;
+    let other = env.start_instance_with(config).await;
+    let (_, report) = post_to(
+        other.addr.port(),
+        &vh,
+        &fg,
+        "/v1/subjects/access-report",
+        json!({"bsn": env.ids.oss_youth_bsn}),
+    )
+    .await;
+    assert_eq!(report["held_back"], true, "{report}");
+    other.stop().await;
 }

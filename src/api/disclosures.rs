@@ -10,7 +10,7 @@ use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::disclosure::store::LogFilter;
 use crate::domain::{Bsn, CaseId, Oin};
-use crate::gateway::AccessReportLine;
+use crate::gateway::AccessReport;
 
 #[derive(Serialize)]
 pub(super) struct DisclosurePage {
@@ -164,12 +164,6 @@ pub(super) struct AccessReportRequest {
     bsn: String,
 }
 
-#[derive(Serialize)]
-pub(super) struct AccessReport {
-    /// Every disclosure about the person, oldest first.
-    disclosures: Vec<AccessReportLine>,
-}
-
 /// `GET` or `POST /v1/subjects/access-report` with `{"bsn": "..."}` in the body.
 pub(super) async fn access_report(
     State(gateway): State<AppState>,
@@ -182,8 +176,52 @@ pub(super) async fn access_report(
             format!("expected {{\"bsn\": \"...\"}}: {e}"),
         )
     })?;
-    let disclosures = gateway
-        .access_report(&caller, &parse_bsn(&req.bsn)?)
+    Ok(Json(
+        gateway
+            .access_report(&caller, &parse_bsn(&req.bsn)?)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EmbargoRequest {
+    bsn: String,
+    /// RFC 3339.
+    until: String,
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct EmbargoCreated {
+    id: String,
+    until: String,
+}
+
+/// `POST /v1/embargoes`: the calling partner holds its requests about a person back from the
+/// person's access report until `until` (art. 41 UAVG).
+pub(super) async fn embargo(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<(axum::http::StatusCode, Json<EmbargoCreated>), Problem> {
+    let req: EmbargoRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!("expected {{\"bsn\", \"until\", \"reason\"}}: {e}"),
+        )
+    })?;
+    let until = DateTime::parse_from_rfc3339(&req.until)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| Problem::bad_request("invalid-body", "until must be an RFC 3339 time"))?;
+    let id = gateway
+        .embargo(&caller, &parse_bsn(&req.bsn)?, until, &req.reason)
         .await?;
-    Ok(Json(AccessReport { disclosures }))
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(EmbargoCreated {
+            id: id.to_string(),
+            until: req.until,
+        }),
+    ))
 }

@@ -33,6 +33,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))
         .route("/v1/disclosures/search", post(disclosures::search))
+        .route("/v1/embargoes", post(disclosures::embargo))
         .route(
             "/v1/subjects/access-report",
             get(disclosures::access_report).post(disclosures::access_report),

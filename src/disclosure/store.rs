@@ -258,3 +258,35 @@ pub async fn count(db: &Db) -> Result<i64, StoreError> {
 pub fn recompute(row: &LogRow) -> [u8; 32] {
     chain_hash(&row.prev_hash, row.entry.as_bytes())
 }
+
+/// Records an embargo: `partner_oin`'s requests about the subject stay out of the subject's
+/// access report until `until`.
+pub async fn add_embargo(
+    db: &Db,
+    id: Uuid,
+    subject_pseudonym: &str,
+    partner_oin: &str,
+    reason: &str,
+    until: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "INSERT INTO embargoes (id, subject_pseudonym, partner_oin, reason, until, created_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6)";
+    with_pool!(db, p => sqlx::query(SQL)
+        .bind(id.to_string()).bind(subject_pseudonym).bind(partner_oin).bind(reason).bind(until).bind(crate::record::now())
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Partners with an embargo on this subject pseudonym that is still running at `now`.
+pub async fn embargoed_partners(
+    db: &Db,
+    subject_pseudonym: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, StoreError> {
+    const SQL: &str =
+        "SELECT DISTINCT partner_oin FROM embargoes WHERE subject_pseudonym = $1 AND until > $2";
+    Ok(
+        with_pool!(db, p => sqlx::query_scalar(SQL).bind(subject_pseudonym).bind(now).fetch_all(p).await)?,
+    )
+}
