@@ -21,16 +21,7 @@ async fn post(
     path: &str,
     body: Value,
 ) -> (StatusCode, Value) {
-    let r = partner
-        .http
-        .post(env.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    post_to(env.addr.port(), partner, token, path, body).await
 }
 
 async fn search_and_access_report(env: &Env) {
