@@ -692,7 +692,7 @@ impl Gateway {
             f.subject_pseudonym = Some(pseudonym);
             rows.extend(self.disclosures(caller, &f).await?);
         }
-        rows.sort_by(|a, b| b.seq.cmp(&a.seq));
+        rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
         rows.dedup_by_key(|r| r.seq);
         rows.truncate(usize::try_from(filter.limit).unwrap_or(0));
         Ok(rows)
