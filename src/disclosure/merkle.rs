@@ -546,8 +546,8 @@ mod tests {
     use super::*;
 
     fn hex32(s: &str) -> Hash {
-        let v = hex::decode(s).expect("hex");
-        v.try_into().expect("32 bytes")
+        let v = hex::decode(s).expect("hex"); // invariant: test-only fixture
+        v.try_into().expect("32 bytes") // invariant: test-only fixture
     }
 
     #[test]
@@ -593,11 +593,11 @@ mod tests {
     fn lengths_match_paths() {
         for size2 in 1..70u64 {
             for i in 0..size2 {
-                let path = inclusion_path(i, size2).expect("path");
+                let path = inclusion_path(i, size2).expect("path"); // invariant: test-only, i < size2
                 assert_eq!(inclusion_len(i, size2), path.len(), "incl {i} {size2}");
             }
             for size1 in 1..size2 {
-                let path = consistency_path(size1, size2).expect("path");
+                let path = consistency_path(size1, size2).expect("path"); // invariant: test-only, size1 <= size2
                 assert_eq!(
                     consistency_len(size1, size2),
                     path.len(),
