@@ -132,18 +132,22 @@ pub async fn witness_once(opts: &WitnessOptions) -> Result<WitnessOutcome, Witne
                     path: path.clone(),
                     message: e.to_string(),
                 })?;
+            // Strict: one malformed element spoils the proof (never skip junk).
+            let malformed = || WitnessError::Http {
+                path: path.clone(),
+                message: "malformed consistency proof".into(),
+            };
             let proof: Vec<Hash> = body["proof"]
                 .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|h| {
-                            h.as_str()
-                                .and_then(|s| B64.decode(s).ok())
-                                .and_then(|b| Hash::try_from(b.as_slice()).ok())
-                        })
-                        .collect()
+                .ok_or_else(malformed)?
+                .iter()
+                .map(|h| {
+                    h.as_str()
+                        .and_then(|s| B64.decode(s).ok())
+                        .and_then(|b| Hash::try_from(b.as_slice()).ok())
+                        .ok_or_else(malformed)
                 })
-                .unwrap_or_default();
+                .collect::<Result<_, _>>()?;
             verify_consistency(prev.size, latest.size, &proof, &prev.root, &latest.root).map_err(
                 |e| WitnessError::Inconsistent {
                     from: prev.size,
