@@ -151,7 +151,15 @@ impl App {
             },
         ));
         tracing::info!(addr = %local, "vhgate listening (mutual TLS)");
+        let pusher = (!self.config.log.witnesses.is_empty()).then(|| {
+            tokio::spawn(crate::witness::push_checkpoints(
+                self.gateway.record.db().clone(),
+                self.config.log.witnesses.clone(),
+                Duration::from_secs(self.config.log.witness_interval_secs),
+            ))
+        });
         Ok(RunningServer {
+            pusher,
             addr: local,
             gateway: self.gateway,
             shutdown: Some(tx),
@@ -166,6 +174,8 @@ pub struct RunningServer {
     pub gateway: Arc<Gateway>,
     shutdown: Option<oneshot::Sender<()>>,
     handle: tokio::task::JoinHandle<()>,
+    /// Pushes checkpoints to the configured witnesses (if any).
+    pusher: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -175,6 +185,9 @@ impl RunningServer {
             let _ = tx.send(());
         }
         let _ = (&mut self.handle).await;
+        if let Some(pusher) = self.pusher.take() {
+            pusher.abort();
+        }
     }
 
     /// Serves until ctrl-c / SIGTERM, then stops gracefully.

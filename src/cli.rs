@@ -198,6 +198,22 @@ pub enum LogCommand {
         #[arg(long, default_value_t = 0)]
         after: i64,
     },
+    /// Serve as a witness (C2SP tlog-witness `POST /add-checkpoint`, plain HTTP) for one log.
+    WitnessServe {
+        #[arg(long, default_value = "127.0.0.1:7380")]
+        listen: SocketAddr,
+        /// The log's verifier key (`vhgate log key`).
+        #[arg(long)]
+        log_key: String,
+        /// The last cosigned checkpoint (created on first cosignature).
+        #[arg(long)]
+        state: PathBuf,
+        /// The witness's Ed25519 key file (created if missing) and its name.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
     /// Print the verifier key of the log's checkpoint signing key (for witnesses and auditors).
     Key {
         #[arg(long, env = "VHGATE_CONFIG")]
@@ -442,6 +458,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
             }
+        }
+        Command::Log {
+            command:
+                LogCommand::WitnessServe {
+                    listen,
+                    log_key,
+                    state,
+                    key,
+                    name,
+                },
+        } => {
+            let service = vhgate::witness::WitnessService::open(&log_key, &key, &name, &state)?;
+            println!(
+                "witness {name} listening on http://{listen}; cosignature key: {}",
+                service.cosignature_verifier_key()
+            );
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            axum::serve(
+                listener,
+                vhgate::witness::router(std::sync::Arc::new(service)),
+            )
+            .await?;
+            Ok(())
         }
         Command::Log {
             command:

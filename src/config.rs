@@ -91,6 +91,16 @@ pub struct SecretsConfig {
     pub log_signing_key_file: PathBuf,
 }
 
+/// A witness the gateway pushes checkpoints to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessTarget {
+    /// Submission prefix, e.g. `http://witness.example:7380` (`/add-checkpoint` is appended).
+    pub url: String,
+    /// The witness's cosignature verifier key (C2SP vkey).
+    pub vkey: String,
+}
+
 /// A retired pseudonym key and its version.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,6 +121,11 @@ pub struct LogConfig {
     pub batch_wait_us: u64,
     /// A request whose entry is not committed within this many milliseconds gets 503.
     pub commit_timeout_ms: u64,
+    /// Witnesses to push each new checkpoint to (C2SP tlog-witness `add-checkpoint`); their
+    /// cosignatures are stored and served with the checkpoint.
+    pub witnesses: Vec<WitnessTarget>,
+    /// Seconds between pushes to the witnesses.
+    pub witness_interval_secs: u64,
     /// Whether a data subject's access report may say that something is held back under an
     /// embargo (art. 41 UAVG). Off by default: often even that would tip off the subject.
     pub report_embargo_existence: bool,
@@ -189,6 +204,8 @@ impl Default for LogConfig {
             batch_max: 256,
             batch_wait_us: 0,
             commit_timeout_ms: 2000,
+            witnesses: Vec::new(),
+            witness_interval_secs: 60,
             report_embargo_existence: false,
             origin: "localhost/vhgate/disclosures".into(),
         }
@@ -273,6 +290,20 @@ impl Config {
                 "secrets.previous_pseudonym_keys",
                 "pseudonym key versions must be positive and distinct (the current one included)",
             );
+        }
+        if !self.log.witnesses.is_empty() && self.log.witness_interval_secs == 0 {
+            return invalid(
+                "log.witness_interval_secs",
+                "must be positive when witnesses are configured",
+            );
+        }
+        for w in &self.log.witnesses {
+            if !w.url.starts_with("http://") && !w.url.starts_with("https://") {
+                return invalid("log.witnesses", "url must start with http:// or https://");
+            }
+            if crate::disclosure::checkpoint::NoteVerifier::from_vkey(&w.vkey).is_err() {
+                return invalid("log.witnesses", "vkey is not a valid verifier key");
+            }
         }
         let origin = &self.log.origin;
         if origin.trim().is_empty()

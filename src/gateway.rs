@@ -13,6 +13,7 @@ use crate::auth::{AuthError, TokenVerifier, VerifiedToken};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 
+use crate::disclosure::checkpoint::add_signatures;
 use crate::disclosure::merkle;
 use crate::disclosure::store::{self as log_store, LogFilter};
 use crate::disclosure::tree::{self, TreeError};
@@ -793,10 +794,18 @@ impl Gateway {
     }
 
     /// The newest signed checkpoint note.
+    /// With the witnesses' cosignatures received for it so far.
     pub async fn latest_checkpoint(&self) -> Result<String, GatewayError> {
-        let latest = tree::latest_checkpoint(self.record.db()).await?;
-        latest.map(|c| c.note).ok_or_else(|| {
+        let db = self.record.db();
+        let latest = tree::latest_checkpoint(db).await?.ok_or_else(|| {
             GatewayError::Tree(TreeError::Range("no checkpoint has been signed yet".into()))
+        })?;
+        let cosignatures = tree::cosignatures(db, latest.size).await?;
+        if cosignatures.is_empty() {
+            return Ok(latest.note);
+        }
+        add_signatures(&latest.note, &cosignatures).map_err(|e| {
+            GatewayError::Store(StoreError::Corrupt(format!("stored cosignature: {e}")))
         })
     }
 

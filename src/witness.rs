@@ -251,3 +251,338 @@ impl Client {
         Ok(text)
     }
 }
+
+/// Why a witness refuses an `add-checkpoint` request, with its C2SP tlog-witness status.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AddCheckpointError {
+    #[error("400: {0}")]
+    BadRequest(String),
+    #[error("403: {0}")]
+    Forbidden(String),
+    #[error("404: unknown origin")]
+    UnknownOrigin,
+    #[error("409: the latest cosigned checkpoint has size {0}")]
+    Conflict(u64),
+    #[error("422: {0}")]
+    Unprocessable(String),
+    #[error("500: {0}")]
+    Internal(String),
+}
+
+impl AddCheckpointError {
+    /// The HTTP status the spec prescribes.
+    pub fn status(&self) -> u16 {
+        match self {
+            AddCheckpointError::BadRequest(_) => 400,
+            AddCheckpointError::Forbidden(_) => 403,
+            AddCheckpointError::UnknownOrigin => 404,
+            AddCheckpointError::Conflict(_) => 409,
+            AddCheckpointError::Unprocessable(_) => 422,
+            AddCheckpointError::Internal(_) => 500,
+        }
+    }
+}
+
+/// A witness serving C2SP tlog-witness `add-checkpoint` for one log.
+pub struct WitnessService {
+    log_key: NoteVerifier,
+    signer: crate::disclosure::checkpoint::NoteSigner,
+    state: PathBuf,
+    /// The latest cosigned checkpoint; the lock makes check-and-persist atomic.
+    latest: std::sync::Mutex<Option<Checkpoint>>,
+}
+
+impl WitnessService {
+    /// Loads the witness key (created if missing) and the last cosigned checkpoint, if any.
+    pub fn open(
+        log_key: &str,
+        key: &Path,
+        name: &str,
+        state: &Path,
+    ) -> Result<WitnessService, WitnessError> {
+        let log_key = NoteVerifier::from_vkey(log_key)
+            .map_err(|e| WitnessError::Setup(format!("log key: {e}")))?;
+        ensure_signer_key_file(key).map_err(|e| file_err(key, e))?;
+        let signer = read_signer_key_file(key, name).map_err(|e| file_err(key, e))?;
+        let latest = match std::fs::read_to_string(state) {
+            Ok(note) => {
+                let opened = open_note(&note, std::slice::from_ref(&log_key))
+                    .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
+                Some(
+                    Checkpoint::parse_body(&opened.body)
+                        .map_err(|e| WitnessError::Checkpoint(e.to_string()))?,
+                )
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(file_err(state, e)),
+        };
+        Ok(WitnessService {
+            log_key,
+            signer,
+            state: state.to_path_buf(),
+            latest: std::sync::Mutex::new(latest),
+        })
+    }
+
+    /// The witness's cosignature verifier key, for the log operator.
+    pub fn cosignature_verifier_key(&self) -> String {
+        self.signer.cosignature_verifier_key()
+    }
+
+    /// Handles an `add-checkpoint` body: `old N`, proof lines, an empty line, the checkpoint.
+    /// Returns the cosignature line(s) to answer with.
+    pub fn add_checkpoint(&self, body: &str, now: u64) -> Result<String, AddCheckpointError> {
+        let bad = |m: &str| AddCheckpointError::BadRequest(m.into());
+        let (head, note) = body
+            .split_once("\n\n")
+            .ok_or_else(|| bad("no empty line before the checkpoint"))?;
+        let mut lines = head.lines();
+        let old: u64 = lines
+            .next()
+            .and_then(|l| l.strip_prefix("old "))
+            .filter(|n| n == &"0" || !n.starts_with('0'))
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(|| bad("the first line must be `old <size>`"))?;
+        let proof: Vec<Hash> = lines
+            .map(|l| {
+                B64.decode(l)
+                    .ok()
+                    .and_then(|b| Hash::try_from(b.as_slice()).ok())
+            })
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("malformed consistency proof line"))?;
+        if proof.len() > 63 {
+            return Err(bad("more than 63 proof lines"));
+        }
+        let origin = note.lines().next().unwrap_or_default();
+        if origin != self.log_key.name() {
+            return Err(AddCheckpointError::UnknownOrigin);
+        }
+        let opened = open_note(note, std::slice::from_ref(&self.log_key))
+            .map_err(|e| AddCheckpointError::Forbidden(e.to_string()))?;
+        let cp = Checkpoint::parse_body(&opened.body)
+            .map_err(|e| AddCheckpointError::BadRequest(e.to_string()))?;
+        if old > cp.size {
+            return Err(bad("old size exceeds the checkpoint size"));
+        }
+        let mut latest = self
+            .latest
+            .lock()
+            .map_err(|_| AddCheckpointError::Internal("state lock poisoned".into()))?;
+        let known = latest.as_ref().map(|c| c.size).unwrap_or(0);
+        if old != known {
+            return Err(AddCheckpointError::Conflict(known));
+        }
+        if cp.size == 0 && cp.root != empty_root() {
+            return Err(AddCheckpointError::Unprocessable(
+                "size 0 needs the empty-tree root".into(),
+            ));
+        }
+        match latest.as_ref() {
+            None if !proof.is_empty() => {
+                return Err(AddCheckpointError::Unprocessable(
+                    "proof from size 0".into(),
+                ))
+            }
+            Some(prev) if prev.size == cp.size && prev.root != cp.root => {
+                return Err(AddCheckpointError::Unprocessable(
+                    "same size, different root: a fork".into(),
+                ))
+            }
+            Some(prev) if prev.size == 0 && !proof.is_empty() => {
+                return Err(AddCheckpointError::Unprocessable(
+                    "proof from size 0".into(),
+                ))
+            }
+            Some(prev) if prev.size > 0 && prev.size < cp.size => {
+                verify_consistency(prev.size, cp.size, &proof, &prev.root, &cp.root).map_err(
+                    |e| AddCheckpointError::Unprocessable(format!("consistency proof: {e:?}")),
+                )?;
+            }
+            _ => {}
+        }
+        let line = self
+            .signer
+            .cosign(&cp, now.max(1))
+            .map_err(|e| AddCheckpointError::Internal(e.to_string()))?;
+        let cosigned = add_signatures(note, &[line.trim_end().to_string()])
+            .map_err(|e| AddCheckpointError::Internal(e.to_string()))?;
+        write_atomically(&self.state, &cosigned)
+            .map_err(|e| AddCheckpointError::Internal(e.to_string()))?;
+        *latest = Some(cp);
+        Ok(format!("{}\n", line.trim_end()))
+    }
+}
+
+/// The witness's HTTP interface: `POST /add-checkpoint` (C2SP tlog-witness).
+pub fn router(service: Arc<WitnessService>) -> axum::Router {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    axum::Router::new().route(
+        "/add-checkpoint",
+        axum::routing::post(move |body: String| {
+            let service = service.clone();
+            async move {
+                let now = chrono::Utc::now().timestamp().max(1) as u64;
+                match service.add_checkpoint(&body, now) {
+                    Ok(lines) => (StatusCode::OK, lines).into_response(),
+                    Err(AddCheckpointError::Conflict(size)) => (
+                        StatusCode::CONFLICT,
+                        [(header::CONTENT_TYPE, "text/x.tlog.size")],
+                        format!("{size}\n"),
+                    )
+                        .into_response(),
+                    Err(e) => {
+                        let status = StatusCode::from_u16(e.status())
+                            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                        (status, e.to_string()).into_response()
+                    }
+                }
+            }
+        }),
+    )
+}
+
+/// Pushes the newest checkpoint to every configured witness every `interval`, forever, and
+/// stores the cosignatures they return (verified against their keys). A witness that is down
+/// or refuses is logged and retried at the next tick; the gateway never waits for witnesses.
+pub async fn push_checkpoints(
+    db: crate::store::Db,
+    targets: Vec<crate::config::WitnessTarget>,
+    interval: std::time::Duration,
+) {
+    let mut known: Vec<u64> = vec![0; targets.len()];
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        for (target, known_size) in targets.iter().zip(known.iter_mut()) {
+            if let Err(e) = push_once(&db, target, known_size).await {
+                tracing::warn!(witness = %target.url, error = %e, "checkpoint push failed");
+            }
+        }
+    }
+}
+
+/// One push to one witness; `known_size` is the witness's latest cosigned size as far as we
+/// know (a 409 tells us the real one, and we retry once).
+pub async fn push_once(
+    db: &crate::store::Db,
+    target: &crate::config::WitnessTarget,
+    known_size: &mut u64,
+) -> Result<(), WitnessError> {
+    use crate::disclosure::tree;
+    let setup = |e: &dyn std::fmt::Display| WitnessError::Setup(e.to_string());
+    let verifier = NoteVerifier::from_vkey(&target.vkey).map_err(|e| setup(&e))?;
+    let Some(latest) = tree::latest_checkpoint(db).await.map_err(|e| setup(&e))? else {
+        return Ok(());
+    };
+    let size = latest.size as u64;
+    for _attempt in 0..2 {
+        if *known_size == size
+            && !tree::cosignatures(db, latest.size)
+                .await
+                .map_err(|e| setup(&e))?
+                .is_empty()
+        {
+            return Ok(());
+        }
+        let proof = if *known_size == 0 || *known_size >= size {
+            Vec::new()
+        } else {
+            tree::consistency_proof(db, *known_size, size)
+                .await
+                .map_err(|e| setup(&e))?
+        };
+        let mut body = format!("old {}\n", (*known_size).min(size));
+        for h in &proof {
+            body.push_str(&B64.encode(h));
+            body.push('\n');
+        }
+        body.push('\n');
+        body.push_str(&latest.note);
+        let (status, text) = post_plain(&target.url, "/add-checkpoint", body).await?;
+        match status {
+            200 => {
+                let cosigned = add_signatures(
+                    &latest.note,
+                    &text.lines().map(str::to_owned).collect::<Vec<_>>(),
+                )
+                .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
+                let opened =
+                    open_note(&cosigned, std::slice::from_ref(&verifier)).map_err(|e| {
+                        WitnessError::Checkpoint(format!("cosignature does not verify: {e}"))
+                    })?;
+                if !opened.verified.iter().any(|n| n == verifier.name()) {
+                    return Err(WitnessError::Checkpoint(
+                        "no cosignature from the witness key".into(),
+                    ));
+                }
+                for line in text
+                    .lines()
+                    .filter(|l| l.starts_with(&format!("\u{2014} {} ", verifier.name())))
+                {
+                    tree::add_cosignature(db, size, verifier.name(), line)
+                        .await
+                        .map_err(|e| setup(&e))?;
+                }
+                *known_size = size;
+                return Ok(());
+            }
+            409 => {
+                *known_size = text.trim().parse().map_err(|_| WitnessError::Http {
+                    path: target.url.clone(),
+                    message: format!("409 without a size: {text}"),
+                })?;
+            }
+            other => {
+                return Err(WitnessError::Http {
+                    path: target.url.clone(),
+                    message: format!("status {other}: {text}"),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A plain-HTTP POST (witnesses are reached inside the convenant's network or via a TLS
+/// terminator); returns (status, body).
+async fn post_plain(base: &str, path: &str, body: String) -> Result<(u16, String), WitnessError> {
+    let err = |e: &dyn std::fmt::Display| WitnessError::Http {
+        path: format!("{base}{path}"),
+        message: e.to_string(),
+    };
+    let url = url::Url::parse(base).map_err(|e| err(&e))?;
+    if url.scheme() != "http" {
+        return Err(err(&"only http:// witness URLs are supported for now"));
+    }
+    let host = url.host_str().ok_or_else(|| err(&"no host"))?.to_string();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let tcp = TcpStream::connect((host.as_str(), port))
+        .await
+        .map_err(|e| err(&e))?;
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .map_err(|e| err(&e))?;
+    tokio::spawn(conn);
+    let full_path = format!("{}{path}", url.path().trim_end_matches('/'));
+    let req = http::Request::post(full_path)
+        .header(http::header::HOST, host)
+        .header(http::header::CONTENT_TYPE, "text/plain")
+        .body(http_body_util::Full::new(Bytes::from(body)))
+        .map_err(|e| err(&e))?;
+    let res = tokio::time::timeout(std::time::Duration::from_secs(10), sender.send_request(req))
+        .await
+        .map_err(|_| err(&"timed out"))?
+        .map_err(|e| err(&e))?;
+    let status = res.status().as_u16();
+    let bytes = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| err(&e))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}

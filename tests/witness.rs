@@ -4,10 +4,15 @@
 mod common;
 
 use common::{pki, Env};
+use std::future::IntoFuture;
+
 use vhgate::disclosure::checkpoint::{open_note, read_signer_key_file, NoteVerifier};
 use vhgate::witness::{witness_once, WitnessError, WitnessOptions, WitnessOutcome};
 
-on_both_backends!(witness_cosigns_growth_and_refuses_rollback_and_fork);
+on_both_backends!(
+    witness_cosigns_growth_and_refuses_rollback_and_fork,
+    gateway_pushes_checkpoints_to_a_witness,
+);
 
 async fn traffic(env: &Env, n: usize) {
     let politie = env.client("politie");
@@ -74,4 +79,86 @@ async fn witness_cosigns_growth_and_refuses_rollback_and_fork(env: &Env) {
     );
     // The state still holds the checkpoint it accepted.
     assert_eq!(std::fs::read_to_string(&opts.state).expect("state"), state);
+}
+
+async fn gateway_pushes_checkpoints_to_a_witness(env: &Env) {
+    use std::sync::Arc;
+    use vhgate::config::WitnessTarget;
+    use vhgate::witness::{router, AddCheckpointError, WitnessService};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let service = Arc::new(
+        WitnessService::open(
+            &env.log_key().vkey(),
+            &dir.path().join("w.key"),
+            "witness.example/w1",
+            &dir.path().join("state"),
+        )
+        .expect("witness"),
+    );
+    let cosigner = NoteVerifier::from_vkey(&service.cosignature_verifier_key()).expect("vkey");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let witness_addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(axum::serve(listener, router(service.clone())).into_future());
+
+    let mut config = env.config.clone();
+    config.log.witnesses = vec![WitnessTarget {
+        url: format!("http://{witness_addr}"),
+        vkey: cosigner.vkey(),
+    }];
+    config.log.witness_interval_secs = 1;
+    let pushing = env.start_instance_with(config).await;
+    traffic(env, 3).await;
+
+    let vh = env.client("veiligheidshuis");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let r = vh.get(env, "/v1/log/checkpoint", "").await;
+        let note = r.body.as_str().expect("note").to_string();
+        let opened = open_note(&note, &[env.log_key(), cosigner.clone()]).expect("note verifies");
+        if opened.verified.len() == 2 && note.contains("\n3\n") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cosigned checkpoint of size 3: {note}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    pushing.stop().await;
+
+    // The witness itself refuses what the spec says it must refuse.
+    let note = vh
+        .get(env, "/v1/log/checkpoint", "")
+        .await
+        .body
+        .as_str()
+        .expect("note")
+        .to_string();
+    let plain: String = note
+        .lines()
+        .take_while(|l| !l.starts_with("\u{2014} witness"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        service.add_checkpoint(&format!("old 1\n\n{plain}"), 1),
+        Err(AddCheckpointError::Conflict(3))
+    );
+    let foreign = plain.replacen(&env.config.log.origin, "other.example/log", 1);
+    assert_eq!(
+        service.add_checkpoint(&format!("old 3\n\n{foreign}"), 1),
+        Err(AddCheckpointError::UnknownOrigin)
+    );
+    let tampered = plain.replacen("\n3\n", "\n4\n", 1);
+    assert!(matches!(
+        service.add_checkpoint(&format!("old 3\n\n{tampered}"), 1),
+        Err(AddCheckpointError::Forbidden(_))
+    ));
+    assert!(matches!(
+        service.add_checkpoint("old x\n\n", 1),
+        Err(AddCheckpointError::BadRequest(_))
+    ));
+    server.abort();
 }

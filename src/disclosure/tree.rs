@@ -201,3 +201,26 @@ pub async fn entry_by_id(db: &Db, id: uuid::Uuid) -> Result<Option<LogRow>, Stor
     );
     Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
 }
+
+/// Stores a witness's cosignature line for the checkpoint of `size` (first one per witness wins).
+pub async fn add_cosignature(
+    db: &Db,
+    size: u64,
+    witness: &str,
+    line: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "INSERT INTO checkpoint_cosignatures (size, witness, signature, received_at) \
+                       VALUES ($1, $2, $3, $4) ON CONFLICT (size, witness) DO NOTHING";
+    with_pool!(db, p => sqlx::query(SQL)
+        .bind(size as i64).bind(witness).bind(line).bind(crate::record::now())
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The cosignature lines stored for the checkpoint of `size`.
+pub async fn cosignatures(db: &Db, size: i64) -> Result<Vec<String>, StoreError> {
+    const SQL: &str =
+        "SELECT signature FROM checkpoint_cosignatures WHERE size = $1 ORDER BY witness";
+    Ok(with_pool!(db, p => sqlx::query_scalar(SQL).bind(size).fetch_all(p).await)?)
+}
