@@ -440,6 +440,7 @@ fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
 pub async fn bench_log(
     url: &str,
     tasks: usize,
+    batch_max: Option<usize>,
     duration: Duration,
     warmup: Duration,
 ) -> Result<LogBenchReport, BenchError> {
@@ -458,7 +459,7 @@ pub async fn bench_log(
     let (writer, _task) = LogWriter::spawn(
         db.clone(),
         WriterConfig {
-            batch_max: defaults.batch_max,
+            batch_max: batch_max.unwrap_or(defaults.batch_max),
             batch_wait: Duration::from_micros(defaults.batch_wait_us),
             commit_timeout: Duration::from_secs(30),
         },

@@ -86,8 +86,11 @@ pub enum Command {
         #[arg(long)]
         database: Option<String>,
         /// Concurrent appenders (requests in flight).
-        #[arg(long, default_value_t = 512)]
+        #[arg(long, default_value_t = 128)]
         tasks: usize,
+        /// Entries per transaction (default: the configuration default).
+        #[arg(long)]
+        batch_max: Option<usize>,
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
@@ -327,6 +330,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::BenchLog {
             database,
             tasks,
+            batch_max,
             seconds,
         } => {
             let scratch = std::env::temp_dir().join(format!(
@@ -339,6 +343,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = vhgate::bench::bench_log(
                 &url,
                 tasks,
+                batch_max,
                 std::time::Duration::from_secs(seconds),
                 std::time::Duration::from_secs(2),
             )

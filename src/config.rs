@@ -201,7 +201,7 @@ impl Default for SecretsConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
-            batch_max: 256,
+            batch_max: 128,
             batch_wait_us: 0,
             commit_timeout_ms: 2000,
             witnesses: Vec::new(),
