@@ -152,6 +152,10 @@ pub enum LogCommand {
     Verify {
         #[arg(long, env = "VHGATE_CONFIG")]
         config: Option<PathBuf>,
+        /// Audit this database (e.g. `sqlite://export.db` from `vhgate log export --format
+        /// sqlite`) instead of the configured one.
+        #[arg(long)]
+        database: Option<String>,
         /// The log's verifier key (C2SP vkey, see `vhgate log key`). Default: derived from the
         /// configured signing key file, if it is readable.
         #[arg(long)]
@@ -195,8 +199,13 @@ pub enum LogCommand {
     Export {
         #[arg(long, env = "VHGATE_CONFIG")]
         config: Option<PathBuf>,
-        #[arg(long, value_parser = ["ldv", "opa"])]
+        /// `ldv` / `opa`: JSON lines on stdout; `sqlite`: a copy of the whole log (entries,
+        /// tree, checkpoints) into a new SQLite file (`--out`), for `vhgate log verify --database`.
+        #[arg(long, value_parser = ["ldv", "opa", "sqlite"])]
         format: String,
+        /// Output file for `--format sqlite`.
+        #[arg(long)]
+        out: Option<PathBuf>,
         /// Only entries after this sequence number.
         #[arg(long, default_value_t = 0)]
         after: i64,
@@ -360,11 +369,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command:
                 LogCommand::Verify {
                     config,
+                    database,
                     key,
                     checkpoint,
                 },
         } => {
-            let config = Config::load(config.as_deref())?;
+            let mut config = Config::load(config.as_deref())?;
+            if let Some(url) = database {
+                config.database.url = url;
+            }
             let log_key = match key {
                 Some(vkey) => Some(NoteVerifier::from_vkey(&vkey).context("--key")?),
                 None => {
@@ -492,12 +505,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 LogCommand::Export {
                     config,
                     format,
+                    out,
                     after,
                 },
         } => {
             use std::io::Write;
             let config = Config::load(config.as_deref())?;
             let db = Db::connect(&config.database.url, 2).await?;
+            if format == "sqlite" {
+                let out = out.context("--format sqlite needs --out FILE")?;
+                if out.exists() {
+                    bail!("{} exists; the export goes into a new file", out.display());
+                }
+                let target = Db::connect(&format!("sqlite://{}", out.display()), 1).await?;
+                target.migrate().await?;
+                let copied = vhgate::disclosure::store::export_log(&db, &target).await?;
+                target.close().await;
+                println!(
+                    "exported {copied} entries with their tree and checkpoints to {}",
+                    out.display()
+                );
+                return Ok(());
+            }
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut next = after;
             loop {

@@ -18,6 +18,7 @@ on_both_backends!(
     verify_detects_a_forged_checkpoint,
     a_witness_checkpoint_exposes_a_rollback,
     exports_in_ldv_and_opa_shapes,
+    an_export_is_audited_offline,
 );
 
 /// Makes a few log entries of different kinds.
@@ -241,4 +242,43 @@ async fn exports_in_ldv_and_opa_shapes(env: &Env) {
             assert_eq!(records[0]["result"]["allow"], true);
         }
     }
+}
+
+async fn an_export_is_audited_offline(env: &Env) {
+    traffic(env).await;
+    let export = env
+        .config
+        .secrets
+        .log_signing_key_file
+        .with_file_name("export.db");
+    let export_arg = export.display().to_string();
+    let out = Command::new(common::vhgate_bin())
+        .args(["log", "export", "--format", "sqlite", "--out", &export_arg])
+        .env("VHGATE_DATABASE__URL", &env.config.database.url)
+        .output()
+        .expect("run vhgate log export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The auditor has only the export and the log's public key.
+    let key = env.log_key().vkey();
+    let url = format!("sqlite://{export_arg}");
+    let (ok, text) = cli_verify_with(env, &["--database", &url, "--key", &key]);
+    assert!(
+        ok && text.contains("intact: 5 entries, 6 signed checkpoints"),
+        "{text}"
+    );
+    // Tampering in the export is found the same way.
+    let tampered = vhgate::store::Db::connect(&url, 1)
+        .await
+        .expect("export db");
+    vhgate::with_pool!(&tampered, p => sqlx::query("DROP TRIGGER disclosure_log_no_update").execute(p).await.map(|_| ()))
+        .expect("drop trigger");
+    vhgate::with_pool!(&tampered, p => sqlx::query("UPDATE disclosure_log SET entry = REPLACE(entry, 'politie', 'polite') WHERE seq = 4").execute(p).await.map(|_| ()))
+        .expect("tamper");
+    tampered.close().await;
+    let (ok, text) = cli_verify_with(env, &["--database", &url, "--key", &key]);
+    assert!(!ok && text.contains("BROKEN at entry 4"), "{text}");
 }

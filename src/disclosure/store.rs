@@ -290,3 +290,82 @@ pub async fn embargoed_partners(
         with_pool!(db, p => sqlx::query_scalar(SQL).bind(subject_pseudonym).bind(now).fetch_all(p).await)?,
     )
 }
+
+/// Copies the whole log (entries, Merkle nodes, checkpoints, cosignatures and head) into
+/// `to`, a freshly migrated database: an export that `vhgate log verify` audits offline, with
+/// the same code as the live log. Rows are copied as stored, so tampering travels along.
+pub async fn export_log(from: &Db, to: &Db) -> Result<u64, StoreError> {
+    let mut copied = 0u64;
+    let mut after = 0i64;
+    loop {
+        let rows = rows_after(from, after, INSERT_CHUNK as i64).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.seq;
+        with_pool!(to, pool => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO disclosure_log (seq, id, recorded_at, event, outcome, requester_oin, case_id, \
+                 subject_pseudonym, requester_sub, purpose, policy_revision, entry, prev_hash, entry_hash) ",
+            );
+            qb.push_values(&rows, |mut b, r| {
+                b.push_bind(r.seq).push_bind(r.id).push_bind(r.recorded_at).push_bind(r.event.as_str())
+                    .push_bind(r.outcome.as_str()).push_bind(r.requester_oin.as_deref()).push_bind(r.case_id)
+                    .push_bind(r.subject_pseudonym.as_deref()).push_bind(r.requester_sub.as_deref())
+                    .push_bind(r.purpose.as_deref()).push_bind(r.policy_revision.as_str()).push_bind(r.entry.as_str())
+                    .push_bind(r.prev_hash.as_slice()).push_bind(r.entry_hash.as_slice());
+            });
+            qb.build().execute(pool).await.map(|r| r.rows_affected())
+        })?;
+        copied += rows.len() as u64;
+    }
+    // Nodes and checkpoints are read level by level / in order, in pages.
+    let mut level = 0i64;
+    loop {
+        let mut start = 0i64;
+        let mut any = false;
+        loop {
+            const SQL: &str = "SELECT level, idx, hash FROM merkle_nodes WHERE level = $1 AND idx >= $2 ORDER BY idx LIMIT 1000";
+            let nodes: Vec<(i64, i64, Vec<u8>)> = with_pool!(from, p => sqlx::query_as(SQL).bind(level).bind(start).fetch_all(p).await)?;
+            let Some(last) = nodes.last() else { break };
+            start = last.1 + 1;
+            any = true;
+            with_pool!(to, pool => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO merkle_nodes (level, idx, hash) ");
+                qb.push_values(&nodes, |mut b, (l, i, h)| {
+                    b.push_bind(*l).push_bind(*i).push_bind(h.as_slice());
+                });
+                qb.build().execute(pool).await.map(|r| r.rows_affected())
+            })?;
+        }
+        if !any {
+            break;
+        }
+        level += 1;
+    }
+    let mut after = -1i64;
+    loop {
+        let checkpoints = super::tree::checkpoints_after(from, after, 1000).await?;
+        let Some(last) = checkpoints.last() else {
+            break;
+        };
+        after = last.size;
+        for c in &checkpoints {
+            with_pool!(to, pool => sqlx::query("INSERT INTO checkpoints (size, root, note, signed_at) VALUES ($1, $2, $3, $4)")
+                .bind(c.size).bind(c.root.as_slice()).bind(c.note.as_str()).bind(c.signed_at)
+                .execute(pool).await.map(|r| r.rows_affected()))?;
+            for line in super::tree::cosignatures(from, c.size).await? {
+                let witness = line
+                    .trim_start_matches('\u{2014}')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                super::tree::add_cosignature(to, c.size as u64, &witness, &line).await?;
+            }
+        }
+    }
+    let (seq, hash, root): (i64, Vec<u8>, Option<Vec<u8>>) = with_pool!(from, p => sqlx::query_as("SELECT seq, hash, root FROM log_head WHERE id = 1").fetch_one(p).await)?;
+    with_pool!(to, p => sqlx::query("UPDATE log_head SET seq = $1, hash = $2, root = $3, updated_at = $4 WHERE id = 1")
+        .bind(seq).bind(hash.as_slice()).bind(root.as_deref()).bind(crate::record::now())
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(copied)
+}
