@@ -143,6 +143,16 @@ pub enum PolicyCommand {
         #[arg(default_value = "policies")]
         dir: PathBuf,
     },
+    /// Build an OPA-format bundle (`.tar.gz`) from a policy directory.
+    Build {
+        #[arg(default_value = "policies")]
+        dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Validate a bundle as the gateway would before accepting it: compile, its own tests,
+    /// decision shape, built-in safety properties (exit 1 with the problems).
+    Check { bundle: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -289,6 +299,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo { listen, dir, certs } => demo(listen, &dir, &certs).await,
+        Command::Policy {
+            command: PolicyCommand::Build { dir, out },
+        } => {
+            let bytes = vhgate::policy::bundle::Bundle::build(&dir)?;
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            let bundle = vhgate::policy::bundle::Bundle::from_tar_gz(&bytes)?;
+            println!(
+                "bundle {} written ({} bytes, revision {})",
+                out.display(),
+                bytes.len(),
+                bundle.manifest.revision
+            );
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { bundle },
+        } => {
+            let bytes =
+                std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let parsed = vhgate::policy::bundle::Bundle::from_tar_gz(&bytes)?;
+            match vhgate::policy::bundle::validate(&parsed.sources) {
+                Ok(_) => {
+                    println!("bundle revision {} is valid", parsed.manifest.revision);
+                    Ok(())
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        println!("INVALID {}: {}", p.location, p.message);
+                    }
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::Policy {
             command: PolicyCommand::Test { dir },
         } => {

@@ -2,6 +2,7 @@
 //! contract with them (input and decision shapes), loads and prepares them once, and keeps the
 //! engine behind [`PolicyEngine`] so a second engine (OPA-compiled WASM) can sit beside regorus.
 
+pub mod bundle;
 mod regorus_engine;
 pub mod testing;
 
@@ -32,6 +33,8 @@ pub enum PolicyError {
     Eval(String),
     #[error("policy returned a decision of the wrong shape: {0}")]
     Shape(String),
+    #[error("bundle: {0}")]
+    Bundle(String),
 }
 
 /// What the requester asks the policy to decide on.

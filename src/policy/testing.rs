@@ -38,8 +38,12 @@ fn test_rules(source: &str) -> (Option<String>, Vec<String>) {
 
 /// Loads every module (tests included) and data file in `dir` and evaluates each test rule.
 pub fn run_tests(dir: &Path) -> Result<Vec<TestResult>, PolicyError> {
-    let sources = PolicySources::read_dir(dir, true)?;
-    let engine = load_engine(&sources)?;
+    run_tests_on(&PolicySources::read_dir(dir, true)?)
+}
+
+/// Evaluates every `test_` rule of already loaded sources (e.g. a bundle's).
+pub fn run_tests_on(sources: &PolicySources) -> Result<Vec<TestResult>, PolicyError> {
+    let engine = load_engine(sources)?;
     let mut results = Vec::new();
     for (file, text) in &sources.modules {
         let (Some(package), rules) = test_rules(text) else {

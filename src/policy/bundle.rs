@@ -1,0 +1,325 @@
+//! Policy bundles in OPA's format (a gzipped tar with `.manifest`, Rego files and `data.json`
+//! files), and the validation a bundle must pass before it can be proposed: it compiles, its
+//! own `test_` rules pass, its decisions have the contract's shape, and vhgate's built-in
+//! safety properties hold.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    testing, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources, RegorusEngine,
+};
+
+/// Largest bundle accepted, uncompressed (a convenant's policies are a few hundred KiB).
+const MAX_UNCOMPRESSED: u64 = 16 * 1024 * 1024;
+/// Most files in a bundle.
+const MAX_FILES: usize = 1000;
+
+/// The `.manifest` of an OPA bundle (the fields vhgate uses).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub revision: String,
+    #[serde(default)]
+    pub roots: Vec<String>,
+    #[serde(default)]
+    pub rego_version: Option<u32>,
+}
+
+/// A bundle read into memory.
+#[derive(Clone, Debug)]
+pub struct Bundle {
+    pub manifest: Manifest,
+    /// Modules (tests included) and data, as the engine loads them.
+    pub sources: PolicySources,
+    /// `.signatures.json`, if the bundle carries one (checked by the admin layer).
+    pub signatures: Option<String>,
+}
+
+fn invalid(message: impl Into<String>) -> PolicyError {
+    PolicyError::Bundle(message.into())
+}
+
+/// A bundle path without `..`, absolute or empty components.
+fn clean_path(raw: &Path) -> Result<String, PolicyError> {
+    let mut parts = Vec::new();
+    for c in raw.components() {
+        match c {
+            std::path::Component::Normal(p) => {
+                parts.push(p.to_str().ok_or_else(|| invalid("non-UTF-8 file name"))?)
+            }
+            std::path::Component::CurDir => {}
+            _ => return Err(invalid(format!("unsafe path in bundle: {}", raw.display()))),
+        }
+    }
+    if parts.is_empty() {
+        return Err(invalid("empty path in bundle"));
+    }
+    Ok(parts.join("/"))
+}
+
+/// Wraps `value` under the directories of a `data.json` path (`a/b/data.json` is `data.a.b`).
+fn nest(path: &str, value: serde_json::Value) -> serde_json::Value {
+    let dirs: Vec<&str> = path.split('/').collect();
+    dirs[..dirs.len() - 1]
+        .iter()
+        .rev()
+        .fold(value, |v, dir| serde_json::json!({ *dir: v }))
+}
+
+impl Bundle {
+    /// Reads a `.tar.gz` bundle. Refuses unsafe paths, oversized content, a missing or
+    /// malformed manifest, Rego other than v1, and files it does not understand.
+    pub fn from_tar_gz(bytes: &[u8]) -> Result<Bundle, PolicyError> {
+        let gz = flate2::read::GzDecoder::new(bytes);
+        let mut archive = tar::Archive::new(gz.take(MAX_UNCOMPRESSED + 1));
+        let mut manifest = None;
+        let mut modules = Vec::new();
+        let mut data = Vec::new();
+        let mut signatures = None;
+        let entries = archive
+            .entries()
+            .map_err(|e| invalid(format!("not a gzipped tar: {e}")))?;
+        for (count, entry) in entries.enumerate() {
+            if count >= MAX_FILES {
+                return Err(invalid(format!("more than {MAX_FILES} files")));
+            }
+            let mut entry = entry.map_err(|e| invalid(format!("corrupt archive: {e}")))?;
+            if entry.header().entry_type().is_dir() {
+                continue;
+            }
+            if !entry.header().entry_type().is_file() {
+                return Err(invalid("only regular files are allowed in a bundle"));
+            }
+            let path = clean_path(&entry.path().map_err(|e| invalid(e.to_string()))?)?;
+            let mut text = String::new();
+            entry
+                .read_to_string(&mut text)
+                .map_err(|e| invalid(format!("{path}: {e}")))?;
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            match name {
+                ".manifest" => {
+                    manifest = Some(
+                        serde_json::from_str::<Manifest>(&text)
+                            .map_err(|e| invalid(format!(".manifest: {e}")))?,
+                    )
+                }
+                ".signatures.json" => signatures = Some(text),
+                "data.json" => {
+                    let value = serde_json::from_str(&text).map_err(|e| PolicyError::Data {
+                        path: path.clone(),
+                        message: e.to_string(),
+                    })?;
+                    data.push((path.clone(), nest(&path, value)));
+                }
+                _ if name.ends_with(".rego") => modules.push((path, text)),
+                _ => {
+                    return Err(invalid(format!(
+                        "{path}: not a Rego, data.json or manifest file"
+                    )))
+                }
+            }
+        }
+        let manifest = manifest.ok_or_else(|| invalid("the bundle has no .manifest"))?;
+        if manifest.revision.trim().is_empty() {
+            return Err(invalid(".manifest: revision must not be empty"));
+        }
+        if manifest.rego_version.is_some_and(|v| v != 1) {
+            return Err(invalid(".manifest: only rego_version 1 is accepted"));
+        }
+        if modules.is_empty() {
+            return Err(invalid("the bundle has no Rego modules"));
+        }
+        modules.sort();
+        data.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Bundle {
+            manifest,
+            sources: PolicySources { modules, data },
+            signatures,
+        })
+    }
+
+    /// Builds a bundle from a policy directory (`*.rego` incl. tests, `data/*.json` merged
+    /// into the root `data.json`); the revision is the content hash the gateway logs.
+    pub fn build(dir: &Path) -> Result<Vec<u8>, PolicyError> {
+        let sources = PolicySources::read_dir(dir, true)?;
+        let mut root = serde_json::Map::new();
+        for (path, value) in &sources.data {
+            let obj = value
+                .as_object()
+                .ok_or_else(|| invalid(format!("{path}: data must be a JSON object")))?;
+            for (k, v) in obj {
+                if root.insert(k.clone(), v.clone()).is_some() {
+                    return Err(invalid(format!("{path}: key {k} is defined twice")));
+                }
+            }
+        }
+        let manifest = Manifest {
+            // The revision the gateway logs: over the runtime modules and data (tests excluded).
+            revision: PolicySources::read_dir(dir, false)?.revision(),
+            roots: vec!["vhgate".into(), "convenant".into()],
+            rego_version: Some(1),
+        };
+        let io = |e: std::io::Error| invalid(format!("writing the bundle: {e}"));
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        let mut add = |name: &str, bytes: &[u8]| -> Result<(), PolicyError> {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, name, bytes).map_err(io)
+        };
+        add(
+            ".manifest",
+            &serde_json::to_vec(&manifest).map_err(|e| invalid(e.to_string()))?,
+        )?;
+        add(
+            "data.json",
+            &serde_json::to_vec_pretty(&root).map_err(|e| invalid(e.to_string()))?,
+        )?;
+        for (path, text) in &sources.modules {
+            let name = Path::new(path)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or(path);
+            add(name, text.as_bytes())?;
+        }
+        tar.into_inner().and_then(|gz| gz.finish()).map_err(io)
+    }
+}
+
+/// Why a bundle may not be proposed: where, and what.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ValidationProblem {
+    /// File (and line, where the compiler gives one) or test that failed.
+    pub location: String,
+    pub message: String,
+}
+
+/// A partner type, purpose and role that the convenant allows to read a case.
+fn probe(partner_type: &str, region: &str, fields: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "action": "read_person",
+        "now": "2026-01-01T00:00:00Z",
+        "requester": {"oin": "00000099000000000099", "partner_type": partner_type, "role": "professional",
+                      "purpose": "casusoverleg", "sub": "probe"},
+        "budget": {"used": 0},
+        "case": {"id": "00000000-0000-7000-8000-000000000000", "kind": "persoon", "phase": "mdo", "region": region,
+                 "requester_is_participant": true,
+                 "participants": [{"oin": "00000099000000000099", "partner_type": partner_type, "since": "2026-01-01T00:00:00Z"}]},
+        "request": {"leefgebieden": null},
+        "fields": fields,
+    })
+}
+
+/// Validates a bundle: compile, its own tests, decision shape, and vhgate's safety properties.
+/// Returns the prepared engine when everything holds.
+pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<ValidationProblem>> {
+    let problem = |location: &str, message: String| ValidationProblem {
+        location: location.into(),
+        message,
+    };
+    let runtime: PolicySources = PolicySources {
+        modules: sources
+            .modules
+            .iter()
+            .filter(|(p, _)| !p.ends_with("_test.rego"))
+            .cloned()
+            .collect(),
+        data: sources.data.clone(),
+    };
+    let engine = match RegorusEngine::prepare(&runtime) {
+        Ok(e) => e,
+        Err(PolicyError::Parse { path, message }) => return Err(vec![problem(&path, message)]),
+        Err(e) => return Err(vec![problem("bundle", e.to_string())]),
+    };
+    let mut problems = Vec::new();
+    match testing::run_tests_on(sources) {
+        Ok(results) => problems.extend(results.into_iter().filter(|r| !r.passed).map(|r| {
+            problem(
+                &format!("{} {}", r.file, r.rule),
+                r.message.unwrap_or_else(|| "failed".into()),
+            )
+        })),
+        Err(e) => problems.push(problem("tests", e.to_string())),
+    }
+
+    // Built-in safety properties, whatever the bundle's own tests say.
+    let decide = |input: serde_json::Value| -> Result<Decision, String> {
+        let input: PolicyInput = serde_json::from_value(input).map_err(|e| e.to_string())?;
+        engine.decide(&input).map_err(|e| e.to_string())
+    };
+    // Probes use the bundle's own region, so doelmatigheid does not refuse them for that alone.
+    let region = sources
+        .data
+        .iter()
+        .find_map(|(_, v)| {
+            v.pointer("/convenant/region")
+                .and_then(|r| r.as_str())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let field = |name: &str, category: &str| serde_json::json!({"name": name, "category": category, "leefgebied": null, "age_days": 1});
+    // 1. A partner type that is not in the convenant gets nothing.
+    match decide(probe(
+        "onbekend_type",
+        &region,
+        serde_json::json!([field("persoon.naam", "identificerend")]),
+    )) {
+        Ok(d) if !d.allow && d.allowed_fields.is_empty() => {}
+        Ok(_) => problems.push(problem(
+            "safety: unknown partner type",
+            "a partner type outside the convenant was allowed data".into(),
+        )),
+        Err(e) => problems.push(problem("safety: decision shape", e)),
+    }
+    // 2. Special-category and criminal data never go to a partner type without a ground.
+    let convenant = engine.convenant().clone();
+    for partner_type in &convenant.partner_types {
+        for category in ["bijzonder", "strafrechtelijk", "bsn"] {
+            let has_ground = sources.data.iter().any(|(_, v)| {
+                v.pointer(&format!(
+                    "/convenant/partner_types/{partner_type}/categories/{category}"
+                ))
+                .and_then(|g| g.as_str())
+                .is_some_and(|g| !g.trim().is_empty())
+            });
+            if has_ground {
+                continue;
+            }
+            let input = probe(
+                partner_type,
+                &region,
+                serde_json::json!([field("item:probe", category)]),
+            );
+            match decide(input) {
+                Ok(d) if d.allowed_fields.iter().any(|f| f == "item:probe") => problems.push(problem(
+                    &format!("safety: {category} for {partner_type}"),
+                    format!("{category} data would go to partner type {partner_type}, which has no ground for it"),
+                )),
+                Ok(_) => {}
+                Err(e) => problems.push(problem("safety: decision shape", e)),
+            }
+        }
+    }
+    // 3. An empty input is decided, and refused.
+    match decide(
+        serde_json::json!({"action": "lookup", "now": "", "requester": {"oin": "", "partner_type": "", "role": "", "purpose": "", "sub": ""}, "budget": {"used": 0}}),
+    ) {
+        Ok(d) if !d.allow => {}
+        Ok(_) => problems.push(problem(
+            "safety: empty request",
+            "an empty request was allowed".into(),
+        )),
+        Err(e) => problems.push(problem("safety: decision shape", e)),
+    }
+    if problems.is_empty() {
+        Ok(engine)
+    } else {
+        Err(problems)
+    }
+}
