@@ -242,6 +242,11 @@ impl Env {
         }
     }
 
+    /// The running gateway (for hot-swapping its policy).
+    pub fn gateway(&self) -> std::sync::Arc<vhgate::gateway::Gateway> {
+        self.server.as_ref().expect("running").gateway.clone()
+    }
+
     /// Another gateway instance on the same database (and configuration), on its own port.
     pub async fn start_instance(&self) -> RunningServer {
         self.start_instance_with(self.config.clone()).await
