@@ -13,3 +13,13 @@ review_disclosures if {
 	lib.action == "review_disclosures"
 	doelmatigheid.holds
 }
+
+# Administering the convenant (policy bundles, registry) is true only when doelmatigheid holds
+# for action administer: with the convenant as it stands, a convenant_administrator of the
+# Veiligheidshuis acting for purpose beheer. Four-eyes is enforced by the gateway on top.
+default administer := false
+
+administer if {
+	lib.action == "administer"
+	doelmatigheid.holds
+}

@@ -58,3 +58,35 @@ test_review_is_false_not_undefined_for_garbage if {
 	access.review_disclosures == false with input as {"action": "review_disclosures"}
 	access.review_disclosures == false with input as {"action": ["review_disclosures"], "requester": "fg"}
 }
+
+# Administering the convenant: only a Veiligheidshuis convenant_administrator, for beheer.
+administration := object.union(
+	fx.review,
+	{"action": "administer", "requester": fx.requester("veiligheidshuis", "convenant_administrator", "beheer")},
+)
+
+may_administer(inp) if {
+	access.administer with input as inp
+}
+
+test_convenant_administrator_for_beheer_may_administer if {
+	may_administer(administration)
+}
+
+test_administer_needs_the_beheer_purpose_and_role if {
+	not may_administer(fx.with_requester(administration, {"purpose": "toezicht"}))
+	not may_administer(fx.with_requester(administration, {"role": "privacy_officer"}))
+	not may_administer(object.union(administration, {"action": "review_disclosures"}))
+}
+
+test_administrator_role_of_other_partner_types_may_not_administer if {
+	every pt in fx.partner_types {
+		pt != "veiligheidshuis"
+		not may_administer(object.union(administration, {"requester": fx.requester(pt, "convenant_administrator", "beheer")}))
+	}
+}
+
+test_privacy_officer_may_not_administer_nor_administrator_review if {
+	not may_administer(fx.review)
+	not may_review(administration)
+}

@@ -651,6 +651,32 @@ impl Gateway {
         Ok(log_store::list(self.record.db(), filter).await?)
     }
 
+    /// Refuses unless the caller may administer the convenant (the convenant's access policy).
+    pub fn require_administrator(&self, caller: &Caller) -> Result<(), GatewayError> {
+        let input = PolicyInput {
+            action: Action::Administer,
+            now: timestamp(crate::record::now()),
+            requester: caller.requester(),
+            budget: BudgetInput::default(),
+            case: None,
+            request: None,
+            fields: vec![],
+        };
+        let allowed =
+            self.policy()
+                .may_administer(&input)
+                .map_err(|source| GatewayError::Policy {
+                    source,
+                    disclosure_id: None,
+                })?;
+        if !allowed {
+            return Err(GatewayError::Forbidden(
+                "administering the convenant needs the convenant_administrator role with purpose beheer".into(),
+            ));
+        }
+        Ok(())
+    }
+
     /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
     fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
         let input = PolicyInput {

@@ -3,6 +3,7 @@
 //! One module per concern: [`domain`] (validated newtypes), [`policy`] (the three principles in
 //! Rego).
 
+pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -1,6 +1,7 @@
 //! HTTP API (DESIGN.md §5). Handlers stay thin: parse, call [`crate::gateway`], map errors to
 //! problem+json.
 
+mod admin;
 mod cases;
 mod disclosures;
 mod health;
@@ -43,6 +44,22 @@ pub fn router(gateway: AppState) -> Router {
         .route("/v1/log/proof/consistency", get(log::consistency))
         .route("/v1/log/entries", get(log::entries))
         .route("/v1/log/receipts/{disclosure_id}", get(log::receipt))
+        .route(
+            "/v1/admin/policy-bundles",
+            get(admin::history).post(admin::propose),
+        )
+        .route(
+            "/v1/admin/policy-bundles/{revision}/approve",
+            post(admin::approve),
+        )
+        .route(
+            "/v1/admin/policy-bundles/{revision}/reject",
+            post(admin::reject),
+        )
+        .route(
+            "/v1/admin/policy-bundles/{revision}/activate",
+            post(admin::activate),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))

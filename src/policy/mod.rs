@@ -47,6 +47,7 @@ pub enum Action {
     Lookup,
     /// Review the disclosure log (privacy officer).
     ReviewDisclosures,
+    Administer,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -221,6 +222,8 @@ pub trait PolicyEngine: Send + Sync {
     fn decide(&self, input: &PolicyInput) -> Result<Decision, PolicyError>;
     /// May this requester review the disclosure log?
     fn may_review_disclosures(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
+    /// May this requester administer the convenant (policy bundles, registry)?
+    fn may_administer(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
     /// Content hash of the policies and data this engine was prepared from.
     fn revision(&self) -> &str;
     /// Roles, purposes and partner types known to the convenant.
@@ -285,18 +288,36 @@ impl PolicySources {
     /// SHA-256 over every module and data file (name and content), hex: the policy revision
     /// that every log entry names.
     pub fn revision(&self) -> String {
-        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
-        let modules = self.modules.iter().map(|(name, text)| (name, text.clone()));
-        let data = self
-            .data
+        // Independent of file layout, so a directory and the bundle built from it (whose data
+        // files are merged into one data.json) have the same revision: modules by file name,
+        // then the merged data document (serde_json objects serialise with sorted keys).
+        let mut modules: Vec<(&str, &str)> = self
+            .modules
             .iter()
-            .map(|(name, value)| (name, value.to_string()));
-        for (name, content) in modules.chain(data) {
-            let base = Path::new(name)
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or(name);
-            for part in [base.as_bytes(), content.as_bytes()] {
+            .map(|(name, text)| {
+                let base = Path::new(name)
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or(name);
+                (base, text.as_str())
+            })
+            .collect();
+        modules.sort();
+        let mut merged = serde_json::Map::new();
+        for (_, value) in &self.data {
+            if let Some(obj) = value.as_object() {
+                for (k, v) in obj {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        let data = serde_json::Value::Object(merged).to_string();
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for (name, content) in modules
+            .into_iter()
+            .chain(std::iter::once(("data.json", data.as_str())))
+        {
+            for part in [name.as_bytes(), content.as_bytes()] {
                 ctx.update(part);
                 ctx.update(&[0]);
             }

@@ -9,11 +9,14 @@ use super::{ConvenantSummary, Decision, PolicyEngine, PolicyError, PolicyInput, 
 pub const DECISION_RULE: &str = "data.vhgate.decision.decision";
 /// Rule that says whether the requester may review the disclosure log.
 pub const REVIEW_RULE: &str = "data.vhgate.access.review_disclosures";
+/// Rule that says whether the requester may administer the convenant.
+pub const ADMIN_RULE: &str = "data.vhgate.access.administer";
 
 /// Regorus-backed [`PolicyEngine`].
 pub struct RegorusEngine {
     decision: CompiledPolicy,
     review: CompiledPolicy,
+    admin: CompiledPolicy,
     revision: String,
     convenant: ConvenantSummary,
 }
@@ -62,9 +65,11 @@ impl RegorusEngine {
         };
         let decision = compile(&mut engine, DECISION_RULE)?;
         let review = compile(&mut engine, REVIEW_RULE)?;
+        let admin = compile(&mut engine, ADMIN_RULE)?;
         Ok(RegorusEngine {
             decision,
             review,
+            admin,
             revision: sources.revision(),
             convenant: sources.convenant()?,
         })
@@ -101,6 +106,10 @@ impl PolicyEngine for RegorusEngine {
     fn may_review_disclosures(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
         // Undefined means no: default deny.
         Ok(self.eval(&self.review, input)? == serde_json::Value::Bool(true))
+    }
+
+    fn may_administer(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
+        Ok(self.eval(&self.admin, input)? == serde_json::Value::Bool(true))
     }
 
     fn revision(&self) -> &str {

@@ -1,0 +1,83 @@
+//! SQL of policy-bundle administration.
+
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use crate::store::{Db, StoreError};
+use crate::with_pool;
+
+/// A stored bundle and its four-eyes history.
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct BundleRecord {
+    pub revision: String,
+    #[serde(skip)]
+    pub bundle: Vec<u8>,
+    pub status: String,
+    pub proposed_by: String,
+    pub proposed_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+const COLUMNS: &str =
+    "revision, bundle, status, proposed_by, proposed_at, decided_by, decided_at, reason";
+
+/// Stores a proposal; `false` if this revision was proposed before.
+pub async fn propose(db: &Db, revision: &str, bundle: &[u8], by: &str) -> Result<bool, StoreError> {
+    const SQL: &str =
+        "INSERT INTO policy_bundles (revision, bundle, status, proposed_by, proposed_at) \
+                       VALUES ($1, $2, 'proposed', $3, $4) ON CONFLICT (revision) DO NOTHING";
+    let n = with_pool!(db, p => sqlx::query(SQL).bind(revision).bind(bundle).bind(by).bind(crate::record::now())
+        .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// One bundle.
+pub async fn get(db: &Db, revision: &str) -> Result<Option<BundleRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM policy_bundles WHERE revision = $1");
+    Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(revision).fetch_optional(p).await)?)
+}
+
+/// Every bundle, newest proposal first.
+pub async fn history(db: &Db) -> Result<Vec<BundleRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM policy_bundles ORDER BY proposed_at DESC");
+    Ok(with_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?)
+}
+
+/// Records a decision on a bundle in state `from`: the new status, who and why. Activating
+/// retires the bundle that was active, in the same transaction. `false` if the bundle was no
+/// longer in state `from` (someone else decided first).
+pub async fn decide(
+    db: &Db,
+    revision: &str,
+    from: &[&str],
+    to: &str,
+    by: &str,
+    reason: Option<&str>,
+) -> Result<bool, StoreError> {
+    let now = crate::record::now();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if to == "active" {
+            sqlx::query("UPDATE policy_bundles SET status = 'retired' WHERE status = 'active' AND revision <> $1")
+                .bind(revision).execute(&mut *tx).await?;
+        }
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
+        let sql = format!(
+            "UPDATE policy_bundles SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+             WHERE revision = $5 AND status IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(to).bind(by).bind(now).bind(reason).bind(revision);
+        for f in from {
+            q = q.bind(*f);
+        }
+        let n = q.execute(&mut *tx).await?.rows_affected();
+        if n != 1 {
+            return Ok(false);
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}

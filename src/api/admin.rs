@@ -1,0 +1,128 @@
+//! Admin API for convenant administrators: policy bundles with four-eyes approval.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::problem::Problem;
+use super::{AppState, Authenticated};
+use crate::admin::{self, AdminError};
+
+fn problem(e: AdminError) -> Response {
+    match e {
+        AdminError::Invalid(problems) => {
+            let mut body = serde_json::json!({
+                "type": "urn:vhgate:problem:invalid-bundle",
+                "title": "Invalid policy bundle",
+                "status": 422,
+                "detail": "the bundle failed validation; nothing was proposed",
+            });
+            body["problems"] = serde_json::json!(problems);
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        AdminError::Bundle(detail) => {
+            Problem::bad_request("invalid-bundle", detail).into_response()
+        }
+        AdminError::Forbidden(detail) => {
+            Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail).into_response()
+        }
+        AdminError::NotFound(rev) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!("no bundle {rev}"),
+        )
+        .into_response(),
+        AdminError::Conflict(detail) => {
+            Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail).into_response()
+        }
+        AdminError::Gateway(e) => Problem::from(e).into_response(),
+        AdminError::Store(e) => {
+            Problem::from(crate::gateway::GatewayError::Store(e)).into_response()
+        }
+    }
+}
+
+/// `POST /v1/admin/policy-bundles` with the `.tar.gz` as body.
+pub(super) async fn propose(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Response {
+    match admin::propose(&gateway, &caller, &body).await {
+        Ok(record) => (StatusCode::CREATED, Json(record)).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /v1/admin/policy-bundles`: the history.
+pub(super) async fn history(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    match admin::history(&gateway, &caller).await {
+        Ok(records) => Json(records).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /v1/admin/policy-bundles/{revision}/approve`: a second administrator activates it.
+pub(super) async fn approve(
+    State(gateway): State<AppState>,
+    Path(revision): Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    match admin::approve(&gateway, &caller, &revision).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RejectRequest {
+    reason: String,
+}
+
+/// `POST /v1/admin/policy-bundles/{revision}/reject` with `{"reason": "..."}`.
+pub(super) async fn reject(
+    State(gateway): State<AppState>,
+    Path(revision): Path<String>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Response {
+    let req: RejectRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Problem::bad_request(
+                "invalid-body",
+                format!("expected {{\"reason\": \"...\"}}: {e}"),
+            )
+            .into_response()
+        }
+    };
+    match admin::reject(&gateway, &caller, &revision, &req.reason).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /v1/admin/policy-bundles/{revision}/activate`: roll back to an earlier approved revision.
+pub(super) async fn activate(
+    State(gateway): State<AppState>,
+    Path(revision): Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    match admin::reactivate(&gateway, &caller, &revision).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
