@@ -651,6 +651,28 @@ impl Gateway {
         Ok(log_store::list(self.record.db(), filter).await?)
     }
 
+    /// Records a policy change in the transparency log (who activated which revision, and
+    /// why), committed before the caller hears that it happened.
+    pub async fn log_policy_change(
+        &self,
+        caller: &Caller,
+        revision: &str,
+        reasons: Vec<String>,
+    ) -> Result<DisclosureId, GatewayError> {
+        let mut entry = self.base_entry(
+            Event::PolicyChange,
+            caller.record(),
+            caller.traceparent.clone(),
+        );
+        entry.outcome = Outcome::Allowed;
+        entry.status = 200;
+        entry.policy_revision = revision.to_string();
+        entry.reasons = reasons;
+        let id = DisclosureId(entry.id);
+        self.commit(entry).await?;
+        Ok(id)
+    }
+
     /// Refuses unless the caller may administer the convenant (the convenant's access policy).
     pub fn require_administrator(&self, caller: &Caller) -> Result<(), GatewayError> {
         let input = PolicyInput {

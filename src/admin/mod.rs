@@ -171,6 +171,19 @@ async fn activate_bundle(
         )));
     }
     gateway.set_policy(engine);
+    gateway
+        .log_policy_change(
+            caller,
+            &record.revision,
+            vec![format!(
+                "activated revision {} ({}); proposed by {}, activated by {}",
+                record.revision,
+                reason.unwrap_or("four-eyes approval"),
+                record.proposed_by,
+                actor(caller)
+            )],
+        )
+        .await?;
     tracing::info!(revision = %record.revision, by = %actor(caller), "policy bundle activated");
     store::get(db, &record.revision)
         .await?

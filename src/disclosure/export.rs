@@ -19,6 +19,7 @@ fn event_name(event: Event) -> &'static str {
         Event::ReadPerson => "vhgate.read_person",
         Event::Lookup => "vhgate.lookup",
         Event::AuthFailure => "vhgate.auth_failure",
+        Event::PolicyChange => "vhgate.policy_change",
     }
 }
 
@@ -76,6 +77,7 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::ReadPerson => "read_person",
         Event::Lookup => "lookup",
         Event::AuthFailure => "authenticate",
+        Event::PolicyChange => "administer",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -24,6 +24,8 @@ pub enum Event {
     ReadPerson,
     Lookup,
     AuthFailure,
+    /// A policy bundle was activated (approval or rollback).
+    PolicyChange,
 }
 
 impl Event {
@@ -32,6 +34,7 @@ impl Event {
             Event::ReadPerson => "read_person",
             Event::Lookup => "lookup",
             Event::AuthFailure => "auth_failure",
+            Event::PolicyChange => "policy_change",
         }
     }
 }
