@@ -76,9 +76,20 @@ impl App {
     pub async fn build(config: Config) -> Result<App, AppError> {
         config.validate()?;
         let tls = crate::tls::server_config(&config.tls)?;
-        let policy = load_policy(&config.policy.dir)?;
+        let policy: Arc<dyn crate::policy::PolicyEngine> =
+            Arc::new(load_policy(&config.policy.dir)?);
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
+        // A bundle approved by administrators wins over the policy directory.
+        let policy = match crate::admin::active_engine(&db).await {
+            Ok(Some(active)) => active,
+            Ok(None) => policy,
+            Err(e) => {
+                return Err(AppError::Policy(PolicyError::Bundle(format!(
+                    "the active policy bundle: {e}"
+                ))))
+            }
+        };
         let record = open_record(&config, db.clone())?;
         let (registry, problems) =
             PartnerRegistry::build(record.partners().await?, record.partner_keys().await?);
@@ -117,9 +128,9 @@ impl App {
             max_lifetime_secs: config.auth.max_token_lifetime_secs,
             cache_entries: config.auth.token_cache_entries,
         });
-        tracing::info!(partners = registry.len(), policy_revision = %crate::policy::PolicyEngine::revision(&policy), "gateway prepared");
+        tracing::info!(partners = registry.len(), policy_revision = %policy.revision(), "gateway prepared");
         let gateway = Arc::new(
-            Gateway::new(record, Arc::new(policy), registry, writer, verifier, budget)
+            Gateway::new(record, policy, registry, writer, verifier, budget)
                 .with_embargo_reporting(config.log.report_embargo_existence),
         );
         Ok(App {
@@ -158,8 +169,13 @@ impl App {
                 Duration::from_secs(self.config.log.witness_interval_secs),
             ))
         });
+        let follower = tokio::spawn(crate::admin::follow_active(
+            self.gateway.clone(),
+            Duration::from_secs(self.config.policy.sync_interval_secs),
+        ));
         Ok(RunningServer {
             pusher,
+            follower,
             addr: local,
             gateway: self.gateway,
             shutdown: Some(tx),
@@ -176,6 +192,8 @@ pub struct RunningServer {
     handle: tokio::task::JoinHandle<()>,
     /// Pushes checkpoints to the configured witnesses (if any).
     pusher: Option<tokio::task::JoinHandle<()>>,
+    /// Follows policy activations made on other instances.
+    follower: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -188,6 +206,7 @@ impl RunningServer {
         if let Some(pusher) = self.pusher.take() {
             pusher.abort();
         }
+        self.follower.abort();
     }
 
     /// Serves until ctrl-c / SIGTERM, then stops gracefully.

@@ -73,6 +73,8 @@ pub struct DatabaseConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PolicyConfig {
     pub dir: PathBuf,
+    /// Seconds between checks for a bundle activated on another instance.
+    pub sync_interval_secs: u64,
 }
 
 /// Key files. Secrets never live in the database or the config itself.
@@ -182,6 +184,7 @@ impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             dir: "policies".into(),
+            sync_interval_secs: 5,
         }
     }
 }
@@ -268,6 +271,9 @@ impl Config {
                 "tls.client_ca",
                 "at least one trust anchor is required (mutual TLS is mandatory)",
             );
+        }
+        if self.policy.sync_interval_secs == 0 {
+            return invalid("policy.sync_interval_secs", "must be positive");
         }
         if self.log.batch_max == 0 || self.log.batch_max > 10_000 {
             return invalid("log.batch_max", "must be between 1 and 10000");

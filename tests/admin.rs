@@ -9,7 +9,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use vhgate::policy::bundle::Bundle;
 
-on_both_backends!(four_eyes_activation_and_rollback);
+on_both_backends!(
+    four_eyes_activation_and_rollback,
+    other_instances_follow_and_restarts_keep_the_approved_revision
+);
 
 /// The shipped policies with one data change (a new convenant version: a new revision).
 fn candidate(version: &str) -> Vec<u8> {
@@ -217,4 +220,56 @@ async fn four_eyes_activation_and_rollback(env: &Env) {
     );
     assert!(statuses.contains(&(rev4, "retired".into())), "{statuses:?}");
     let _ = json!({});
+}
+
+async fn other_instances_follow_and_restarts_keep_the_approved_revision(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let alice = vh.sign(&vhgate::auth::Claims {
+        sub: "beheerder-alice".into(),
+        ..vh.claims("convenant_administrator", "beheer")
+    });
+    let bob = vh.sign(&vhgate::auth::Claims {
+        sub: "beheerder-bob".into(),
+        ..vh.claims("convenant_administrator", "beheer")
+    });
+    let mut config = env.config.clone();
+    config.policy.sync_interval_secs = 1;
+    let other = env.start_instance_with(config.clone()).await;
+
+    let (_, proposed) = send(
+        env,
+        &vh,
+        &alice,
+        "/v1/admin/policy-bundles",
+        Some(candidate("2026-9")),
+    )
+    .await;
+    let rev = proposed["revision"].as_str().expect("revision").to_string();
+    let approved_at = std::time::Instant::now();
+    let (status, _) = send(
+        env,
+        &vh,
+        &bob,
+        &format!("/v1/admin/policy-bundles/{rev}/approve"),
+        Some(vec![]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    while other.gateway.policy().revision() != rev {
+        assert!(
+            approved_at.elapsed() < std::time::Duration::from_secs(10),
+            "the other instance did not follow"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "approval to active on the other instance: {:?}",
+        approved_at.elapsed()
+    );
+    other.stop().await;
+
+    // A restarted instance runs the approved revision, not the policy directory.
+    let restarted = env.start_instance_with(config).await;
+    assert_eq!(restarted.gateway.policy().revision(), rev);
+    restarted.stop().await;
 }

@@ -60,6 +60,14 @@ fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> 
     Ok((revision, Arc::new(engine)))
 }
 
+/// [`prepare`] off the async workers: validation compiles and runs the bundle's tests (about
+/// a second of CPU), which must not stall request handling.
+async fn prepare_blocking(bytes: Vec<u8>) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
+    tokio::task::spawn_blocking(move || prepare(&bytes))
+        .await
+        .map_err(|e| AdminError::Bundle(format!("validation task failed: {e}")))?
+}
+
 /// Proposes a bundle (validated first; nothing changes until another administrator approves).
 pub async fn propose(
     gateway: &Gateway,
@@ -67,7 +75,7 @@ pub async fn propose(
     bytes: &[u8],
 ) -> Result<BundleRecord, AdminError> {
     gateway.require_administrator(caller)?;
-    let (revision, _) = prepare(bytes)?;
+    let (revision, _) = prepare_blocking(bytes.to_vec()).await?;
     let db = gateway.record.db();
     if !store::propose(db, &revision, bytes, &actor(caller)).await? {
         return Err(AdminError::Conflict(format!(
@@ -162,7 +170,7 @@ async fn activate_bundle(
     reason: Option<&str>,
 ) -> Result<BundleRecord, AdminError> {
     // Prepared before the status changes, so a failure leaves everything as it was.
-    let (_, engine) = prepare(&record.bundle)?;
+    let (_, engine) = prepare_blocking(record.bundle.clone()).await?;
     let db = gateway.record.db();
     if !store::decide(db, &record.revision, from, "active", &actor(caller), reason).await? {
         return Err(AdminError::Conflict(format!(
@@ -188,6 +196,42 @@ async fn activate_bundle(
     store::get(db, &record.revision)
         .await?
         .ok_or_else(|| AdminError::NotFound(record.revision.clone()))
+}
+
+/// The engine of the bundle activated in the database, if any (it wins over the policy
+/// directory, so a restart keeps what administrators approved).
+pub async fn active_engine(
+    db: &crate::store::Db,
+) -> Result<Option<Arc<dyn PolicyEngine>>, AdminError> {
+    match store::active(db).await? {
+        Some(record) => Ok(Some(prepare_blocking(record.bundle).await?.1)),
+        None => Ok(None),
+    }
+}
+
+/// Follows activations made on other instances: every `interval`, loads the active bundle if
+/// its revision differs from the engine in force. Failures are logged and retried.
+pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        match store::active(gateway.record.db()).await {
+            Ok(Some(record)) if record.revision != gateway.policy().revision() => {
+                match prepare(&record.bundle) {
+                    Ok((_, engine)) => {
+                        gateway.set_policy(engine);
+                        tracing::info!(revision = %record.revision, "followed a policy activation");
+                    }
+                    Err(e) => {
+                        tracing::error!(revision = %record.revision, error = %e, "cannot load the active bundle")
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read the active policy revision"),
+        }
+    }
 }
 
 /// All bundles with their decisions.

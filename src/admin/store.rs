@@ -81,3 +81,9 @@ pub async fn decide(
         Ok(true)
     })
 }
+
+/// The active bundle, if an administrator ever activated one.
+pub async fn active(db: &Db) -> Result<Option<BundleRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM policy_bundles WHERE status = 'active'");
+    Ok(with_pool!(db, p => sqlx::query_as(&sql).fetch_optional(p).await)?)
+}
