@@ -7,32 +7,14 @@ mod common;
 use common::Env;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use vhgate::policy::bundle::Bundle;
 
 on_both_backends!(
     four_eyes_activation_and_rollback,
     other_instances_follow_and_restarts_keep_the_approved_revision
 );
 
-/// The shipped policies with one data change (a new convenant version: a new revision).
 fn candidate(version: &str) -> Vec<u8> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
-    for entry in std::fs::read_dir(&policies).expect("policies") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "rego") {
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-    let data = std::fs::read_to_string(policies.join("data/convenant.json")).expect("data");
-    let data = data.replacen(
-        "\"version\": \"2026-1\"",
-        &format!("\"version\": \"{version}\""),
-        1,
-    );
-    std::fs::write(dir.path().join("data/convenant.json"), data).expect("write");
-    Bundle::build(dir.path()).expect("build")
+    common::candidate_bundle(version)
 }
 
 async fn send(

@@ -16,23 +16,8 @@ on_both_backends!(policy_swap_and_rollback_under_load);
 async fn policy_swap_and_rollback_under_load(env: &Env) {
     // The candidate: the shipped policies as a new convenant version (a tighter budget would be
     // refused: the bundle's own tests pin the budgets).
-    let dir = tempfile::tempdir().expect("temp dir");
-    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
-    for entry in std::fs::read_dir(&policies).expect("policies") {
-        let path = entry.expect("entry").path();
-        if path.extension().is_some_and(|e| e == "rego") {
-            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
-        }
-    }
-    let data = std::fs::read_to_string(policies.join("data/convenant.json")).expect("data");
-    std::fs::write(
-        dir.path().join("data/convenant.json"),
-        data.replacen("\"version\": \"2026-1\"", "\"version\": \"2026-2\"", 1),
-    )
-    .expect("write");
     let prepared_at = Instant::now();
-    let bundle = Bundle::from_tar_gz(&Bundle::build(dir.path()).expect("build")).expect("read");
+    let bundle = Bundle::from_tar_gz(&common::candidate_bundle("2026-2")).expect("read");
     let candidate: Arc<dyn PolicyEngine> =
         Arc::new(validate(&bundle.sources).expect("valid candidate"));
     let prepare_time = prepared_at.elapsed();

@@ -599,3 +599,24 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// The shipped policies as a bundle for a new convenant version (same rules, new revision).
+pub fn candidate_bundle(version: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
+    for entry in std::fs::read_dir(&policies).expect("policies") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "rego") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let data = std::fs::read_to_string(policies.join("data/convenant.json")).expect("data");
+    let data = data.replacen(
+        "\"version\": \"2026-1\"",
+        &format!("\"version\": \"{version}\""),
+        1,
+    );
+    std::fs::write(dir.path().join("data/convenant.json"), data).expect("write");
+    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+}
