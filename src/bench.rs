@@ -237,7 +237,12 @@ impl BenchGateway {
         .map_err(setup)?;
         Ok(BenchGateway {
             policy: server.gateway.policy(),
-            tls: Arc::new(client_tls(&pki, "reclassering")?),
+            tls: crate::tls::client_config(
+                &pki.ca_cert(),
+                &pki.partner_cert("reclassering"),
+                &pki.partner_key("reclassering"),
+            )
+            .map_err(setup)?,
             authorization: format!("Bearer {token}"),
             path: format!("/v1/cases/{}/persons/{}", ids.uden_case, ids.uden_man),
             server: Some(server),
@@ -357,23 +362,6 @@ pub async fn run(policy_dir: &Path, opts: &BenchOptions) -> Result<BenchReport, 
         connections: opts.connections,
         log_entries,
     })
-}
-
-fn client_tls(pki: &DevPkiLayout, partner: &str) -> Result<rustls::ClientConfig, BenchError> {
-    let mut roots = rustls::RootCertStore::empty();
-    for c in crate::tls::load_certs(&pki.ca_cert()).map_err(setup)? {
-        roots.add(c).map_err(setup)?;
-    }
-    let certs = crate::tls::load_certs(&pki.partner_cert(partner)).map_err(setup)?;
-    let key = crate::tls::load_key(&pki.partner_key(partner)).map_err(setup)?;
-    let mut config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-        .with_safe_default_protocol_versions()
-        .map_err(setup)?
-        .with_root_certificates(roots)
-        .with_client_auth_cert(certs, key)
-        .map_err(setup)?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
 }
 
 /// Results of the disclosure-log benchmark.

@@ -96,6 +96,25 @@ pub fn server_config(cfg: &TlsConfig) -> Result<Arc<ServerConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
+/// A client configuration for talking to the gateway over mutual TLS (the bench, the witness):
+/// trusts the CAs in `ca`, presents `cert`/`key`, speaks HTTP/1.1.
+pub fn client_config(
+    ca: &Path,
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let mut roots = RootCertStore::empty();
+    for c in load_certs(ca)? {
+        roots.add(c).map_err(|e| file_err(ca, e))?;
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(load_certs(cert)?, load_key(key)?)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
 /// Who is at the other end of a verified mutual-TLS connection.
 #[derive(Clone, Debug)]
 pub struct PeerIdentity {

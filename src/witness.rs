@@ -195,25 +195,14 @@ struct Client {
 impl Client {
     fn new(opts: &WitnessOptions) -> Result<Client, WitnessError> {
         let setup = |e: &dyn std::fmt::Display| WitnessError::Setup(e.to_string());
-        let mut roots = rustls::RootCertStore::empty();
-        for c in crate::tls::load_certs(&opts.ca).map_err(|e| setup(&e))? {
-            roots.add(c).map_err(|e| setup(&e))?;
-        }
-        let certs = crate::tls::load_certs(&opts.tls_cert).map_err(|e| setup(&e))?;
-        let key = crate::tls::load_key(&opts.tls_key).map_err(|e| setup(&e))?;
-        let mut tls = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| setup(&e))?
-            .with_root_certificates(roots)
-            .with_client_auth_cert(certs, key)
+        let tls = crate::tls::client_config(&opts.ca, &opts.tls_cert, &opts.tls_key)
             .map_err(|e| setup(&e))?;
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let name = ServerName::try_from(opts.server_name.clone()).map_err(|e| setup(&e))?;
         Ok(Client {
             addr: opts.gateway.clone(),
             name,
             host: opts.server_name.clone(),
-            tls: Arc::new(tls),
+            tls,
         })
     }
 
