@@ -675,22 +675,13 @@ impl Gateway {
 
     /// Refuses unless the caller may administer the convenant (the convenant's access policy).
     pub fn require_administrator(&self, caller: &Caller) -> Result<(), GatewayError> {
-        let input = PolicyInput {
-            action: Action::Administer,
-            now: timestamp(crate::record::now()),
-            requester: caller.requester(),
-            budget: BudgetInput::default(),
-            case: None,
-            request: None,
-            fields: vec![],
-        };
-        let allowed =
-            self.policy()
-                .may_administer(&input)
-                .map_err(|source| GatewayError::Policy {
-                    source,
-                    disclosure_id: None,
-                })?;
+        let allowed = self
+            .policy()
+            .may_administer(&access_input(caller, Action::Administer))
+            .map_err(|source| GatewayError::Policy {
+                source,
+                disclosure_id: None,
+            })?;
         if !allowed {
             return Err(GatewayError::Forbidden(
                 "administering the convenant needs the convenant_administrator role with purpose beheer".into(),
@@ -701,18 +692,9 @@ impl Gateway {
 
     /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
     fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
-        let input = PolicyInput {
-            action: Action::ReviewDisclosures,
-            now: timestamp(crate::record::now()),
-            requester: caller.requester(),
-            budget: BudgetInput::default(),
-            case: None,
-            request: None,
-            fields: vec![],
-        };
         let allowed = self
             .policy()
-            .may_review_disclosures(&input)
+            .may_review_disclosures(&access_input(caller, Action::ReviewDisclosures))
             .map_err(|source| GatewayError::Policy {
                 source,
                 disclosure_id: None,
@@ -925,6 +907,20 @@ impl Gateway {
         out.push('\n');
         out.push_str(&checkpoint.note);
         Ok(out)
+    }
+}
+
+/// The input of an access decision (reviewing the log, administering the convenant): who
+/// asks and for what; no case, no fields.
+fn access_input(caller: &Caller, action: Action) -> PolicyInput {
+    PolicyInput {
+        action,
+        now: timestamp(crate::record::now()),
+        requester: caller.requester(),
+        budget: BudgetInput::default(),
+        case: None,
+        request: None,
+        fields: vec![],
     }
 }
 

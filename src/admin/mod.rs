@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::gateway::{Caller, Gateway, GatewayError};
 use crate::policy::bundle::{validate, Bundle, ValidationProblem};
-use crate::policy::{PolicyEngine, PolicyError, PolicySources};
+use crate::policy::{PolicyEngine, PolicyError};
 use crate::store::StoreError;
 pub use store::BundleRecord;
 
@@ -39,16 +39,7 @@ fn actor(caller: &Caller) -> String {
 /// Reads and validates a bundle; the manifest's revision must be the content hash.
 fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
-    let runtime = PolicySources {
-        modules: bundle
-            .sources
-            .modules
-            .iter()
-            .filter(|(p, _)| !p.ends_with("_test.rego"))
-            .cloned()
-            .collect(),
-        data: bundle.sources.data.clone(),
-    };
+    let runtime = bundle.sources.without_tests();
     let revision = runtime.revision();
     if bundle.manifest.revision != revision {
         return Err(AdminError::Bundle(format!(

@@ -223,15 +223,7 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         location: location.into(),
         message,
     };
-    let runtime: PolicySources = PolicySources {
-        modules: sources
-            .modules
-            .iter()
-            .filter(|(p, _)| !p.ends_with("_test.rego"))
-            .cloned()
-            .collect(),
-        data: sources.data.clone(),
-    };
+    let runtime: PolicySources = sources.without_tests();
     let engine = match RegorusEngine::prepare(&runtime) {
         Ok(e) => e,
         Err(PolicyError::Parse { path, message }) => return Err(vec![problem(&path, message)]),

@@ -285,6 +285,19 @@ impl PolicySources {
         Ok(PolicySources { modules, data })
     }
 
+    /// The sources without their `*_test.rego` modules: what the gateway evaluates.
+    pub fn without_tests(&self) -> PolicySources {
+        PolicySources {
+            modules: self
+                .modules
+                .iter()
+                .filter(|(p, _)| !p.ends_with("_test.rego"))
+                .cloned()
+                .collect(),
+            data: self.data.clone(),
+        }
+    }
+
     /// SHA-256 over every module and data file (name and content), hex: the policy revision
     /// that every log entry names.
     pub fn revision(&self) -> String {
