@@ -78,28 +78,30 @@ async fn first_bad_stored_node(
         .min())
 }
 
-/// Checks a checkpoint note against the recomputed tree of its size (and its signature if a
-/// key is given); `None` when it verifies.
-fn check_note(note: &str, tree: &Recomputed, key: Option<&NoteVerifier>) -> Option<String> {
+/// The checkpoint a note carries: its signature checked when a key is given, otherwise only
+/// the body (the part before the empty line) is read.
+fn read_checkpoint(note: &str, key: Option<&NoteVerifier>) -> Result<Checkpoint, String> {
     let body = match key {
-        Some(k) => match open_note(note, std::slice::from_ref(k)) {
-            Ok(opened) => opened.body,
-            Err(e) => {
-                return Some(format!(
-                    "checkpoint {} signature does not verify: {e}",
-                    tree.size
-                ))
-            }
-        },
+        Some(k) => {
+            open_note(note, std::slice::from_ref(k))
+                .map_err(|e| format!("signature does not verify: {e}"))?
+                .body
+        }
         None => note
             .split("\n\n")
             .next()
             .map(|b| format!("{b}\n"))
             .unwrap_or_default(),
     };
-    let cp = match Checkpoint::parse_body(&body) {
+    Checkpoint::parse_body(&body).map_err(|e| format!("malformed: {e}"))
+}
+
+/// Checks a checkpoint note against the recomputed tree of its size (and its signature if a
+/// key is given); `None` when it verifies.
+fn check_note(note: &str, tree: &Recomputed, key: Option<&NoteVerifier>) -> Option<String> {
+    let cp = match read_checkpoint(note, key) {
         Ok(cp) => cp,
-        Err(e) => return Some(format!("checkpoint {} is malformed: {e}", tree.size)),
+        Err(e) => return Some(format!("checkpoint {}: {e}", tree.size)),
     };
     if cp.size != tree.size {
         return Some(format!(
@@ -130,33 +132,15 @@ pub async fn verify(db: &Db) -> Result<VerifyOutcome, StoreError> {
 pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutcome, StoreError> {
     let total = store::count(db).await?;
     let trusted = match options.trusted_checkpoint.as_deref() {
-        Some(note) => {
-            let body = match &options.log_key {
-                Some(k) => match open_note(note, std::slice::from_ref(k)) {
-                    Ok(o) => o.body,
-                    Err(e) => {
-                        return Ok(VerifyOutcome::Broken {
-                            seq: 0,
-                            reason: format!("the trusted checkpoint does not verify: {e}"),
-                        })
-                    }
-                },
-                None => note
-                    .split("\n\n")
-                    .next()
-                    .map(|b| format!("{b}\n"))
-                    .unwrap_or_default(),
-            };
-            match Checkpoint::parse_body(&body) {
-                Ok(cp) => Some((cp, note.to_string())),
-                Err(e) => {
-                    return Ok(VerifyOutcome::Broken {
-                        seq: 0,
-                        reason: format!("the trusted checkpoint is malformed: {e}"),
-                    })
-                }
+        Some(note) => match read_checkpoint(note, options.log_key.as_ref()) {
+            Ok(cp) => Some((cp, note.to_string())),
+            Err(e) => {
+                return Ok(VerifyOutcome::Broken {
+                    seq: 0,
+                    reason: format!("the trusted checkpoint: {e}"),
+                })
             }
-        }
+        },
         None => None,
     };
     if let Some((cp, _)) = &trusted {
