@@ -73,42 +73,21 @@ fn file_err(path: &Path, e: impl std::fmt::Display) -> WitnessError {
     }
 }
 
-/// One witnessing round.
+/// One witnessing round: fetch the gateway's newest checkpoint and a consistency proof from
+/// the last accepted one, and hand them to the same acceptance logic the witness server runs
+/// ([`WitnessService::add_checkpoint`]).
 pub async fn witness_once(opts: &WitnessOptions) -> Result<WitnessOutcome, WitnessError> {
-    let log_key = NoteVerifier::from_vkey(&opts.log_key)
-        .map_err(|e| WitnessError::Setup(format!("log key: {e}")))?;
-    ensure_signer_key_file(&opts.witness_key).map_err(|e| file_err(&opts.witness_key, e))?;
-    let signer = read_signer_key_file(&opts.witness_key, &opts.witness_name)
-        .map_err(|e| file_err(&opts.witness_key, e))?;
-    let open = |note: &str| -> Result<Checkpoint, WitnessError> {
-        let opened = open_note(note, std::slice::from_ref(&log_key))
-            .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
-        let cp = Checkpoint::parse_body(&opened.body)
-            .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
-        // The empty tree has exactly one root (tlog-witness requires checking it).
-        if cp.size == 0 && cp.root != empty_root() {
-            return Err(WitnessError::Checkpoint(
-                "a checkpoint of size 0 must carry the empty-tree root".into(),
-            ));
-        }
-        Ok(cp)
-    };
-    let previous = match std::fs::read_to_string(&opts.state) {
-        Ok(note) => Some(open(&note)?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(file_err(&opts.state, e)),
-    };
-
+    let service = WitnessService::open(
+        &opts.log_key,
+        &opts.witness_key,
+        &opts.witness_name,
+        &opts.state,
+    )?;
+    let previous = service.latest()?;
     let client = Client::new(opts)?;
     let note = client.get_text("/v1/log/checkpoint").await?;
-    let latest = open(&note)?;
-    if latest.origin != log_key.name() {
-        return Err(WitnessError::Checkpoint(format!(
-            "origin {} is not the log's ({})",
-            latest.origin,
-            log_key.name()
-        )));
-    }
+    let latest = service.read_checkpoint(&note)?;
+    let old_size = previous.as_ref().map(|p| p.size).unwrap_or(0);
     if let Some(prev) = &previous {
         if latest.size < prev.size {
             return Err(WitnessError::Rollback {
@@ -122,48 +101,44 @@ pub async fn witness_once(opts: &WitnessOptions) -> Result<WitnessOutcome, Witne
             }
             return Ok(WitnessOutcome::Unchanged { size: latest.size });
         }
-        if prev.size > 0 {
-            let path = format!(
-                "/v1/log/proof/consistency?from={}&to={}",
-                prev.size, latest.size
-            );
-            let body: serde_json::Value = serde_json::from_str(&client.get_text(&path).await?)
-                .map_err(|e| WitnessError::Http {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-            // Strict: one malformed element spoils the proof (never skip junk).
-            let malformed = || WitnessError::Http {
+    }
+    let mut body = format!("old {old_size}\n");
+    if old_size > 0 {
+        let path = format!(
+            "/v1/log/proof/consistency?from={old_size}&to={}",
+            latest.size
+        );
+        let proof: serde_json::Value = serde_json::from_str(&client.get_text(&path).await?)
+            .map_err(|e| WitnessError::Http {
                 path: path.clone(),
-                message: "malformed consistency proof".into(),
-            };
-            let proof: Vec<Hash> = body["proof"]
-                .as_array()
-                .ok_or_else(malformed)?
-                .iter()
-                .map(|h| {
-                    h.as_str()
-                        .and_then(|s| B64.decode(s).ok())
-                        .and_then(|b| Hash::try_from(b.as_slice()).ok())
-                        .ok_or_else(malformed)
-                })
-                .collect::<Result<_, _>>()?;
-            verify_consistency(prev.size, latest.size, &proof, &prev.root, &latest.root).map_err(
-                |e| WitnessError::Inconsistent {
-                    from: prev.size,
-                    to: latest.size,
-                    reason: format!("{e:?}"),
-                },
-            )?;
+                message: e.to_string(),
+            })?;
+        // Strict: one malformed element spoils the proof (never skip junk).
+        for h in proof["proof"].as_array().into_iter().flatten() {
+            let line = h
+                .as_str()
+                .filter(|s| B64.decode(s).ok().is_some_and(|b| b.len() == 32))
+                .ok_or_else(|| WitnessError::Http {
+                    path: path.clone(),
+                    message: "malformed consistency proof".into(),
+                })?;
+            body.push_str(line);
+            body.push('\n');
         }
     }
-    let now = chrono::Utc::now().timestamp().max(0) as u64;
-    let line = signer
-        .cosign(&latest, now)
-        .map_err(|e| WitnessError::Setup(e.to_string()))?;
-    let cosigned = add_signatures(&note, &[line.trim_end().to_string()])
-        .map_err(|e| WitnessError::Setup(e.to_string()))?;
-    write_atomically(&opts.state, &cosigned)?;
+    body.push('\n');
+    body.push_str(&note);
+    let now = chrono::Utc::now().timestamp().max(1) as u64;
+    let line = service.add_checkpoint(&body, now).map_err(|e| match e {
+        AddCheckpointError::Unprocessable(reason) => WitnessError::Inconsistent {
+            from: old_size,
+            to: latest.size,
+            reason,
+        },
+        other => WitnessError::Checkpoint(other.to_string()),
+    })?;
+    let cosigned =
+        add_signatures(&note, &[line]).map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
     Ok(WitnessOutcome::Cosigned {
         size: latest.size,
         note: cosigned,
@@ -311,6 +286,34 @@ impl WitnessService {
             state: state.to_path_buf(),
             latest: std::sync::Mutex::new(latest),
         })
+    }
+
+    /// The latest checkpoint this witness cosigned.
+    pub fn latest(&self) -> Result<Option<Checkpoint>, WitnessError> {
+        self.latest
+            .lock()
+            .map(|l| l.clone())
+            .map_err(|_| WitnessError::Setup("state lock poisoned".into()))
+    }
+
+    /// The checkpoint in a note signed by the log (the empty tree must carry the empty root).
+    pub fn read_checkpoint(&self, note: &str) -> Result<Checkpoint, WitnessError> {
+        let opened = open_note(note, std::slice::from_ref(&self.log_key))
+            .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
+        let cp = Checkpoint::parse_body(&opened.body)
+            .map_err(|e| WitnessError::Checkpoint(e.to_string()))?;
+        if cp.origin != self.log_key.name() {
+            return Err(WitnessError::Checkpoint(format!(
+                "origin {} is not the log's",
+                cp.origin
+            )));
+        }
+        if cp.size == 0 && cp.root != empty_root() {
+            return Err(WitnessError::Checkpoint(
+                "a checkpoint of size 0 must carry the empty-tree root".into(),
+            ));
+        }
+        Ok(cp)
     }
 
     /// The witness's cosignature verifier key, for the log operator.
