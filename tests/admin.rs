@@ -6,7 +6,7 @@ mod common;
 
 use common::Env;
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 on_both_backends!(
     four_eyes_activation_and_rollback,
@@ -33,16 +33,20 @@ async fn send(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Tokens for two different convenant administrators of the Veiligheidshuis.
+fn administrators(vh: &common::Partner) -> (String, String) {
+    let admin = |sub: &str| {
+        vh.sign(&vhgate::auth::Claims {
+            sub: sub.into(),
+            ..vh.claims("convenant_administrator", "beheer")
+        })
+    };
+    (admin("beheerder-alice"), admin("beheerder-bob"))
+}
+
 async fn four_eyes_activation_and_rollback(env: &Env) {
     let vh = env.client("veiligheidshuis");
-    let alice = vh.sign(&vhgate::auth::Claims {
-        sub: "beheerder-alice".into(),
-        ..vh.claims("convenant_administrator", "beheer")
-    });
-    let bob = vh.sign(&vhgate::auth::Claims {
-        sub: "beheerder-bob".into(),
-        ..vh.claims("convenant_administrator", "beheer")
-    });
+    let (alice, bob) = administrators(&vh);
     let original = env.gateway().policy().revision().to_string();
 
     // Not an administrator.
@@ -201,19 +205,11 @@ async fn four_eyes_activation_and_rollback(env: &Env) {
         "{statuses:?}"
     );
     assert!(statuses.contains(&(rev4, "retired".into())), "{statuses:?}");
-    let _ = json!({});
 }
 
 async fn other_instances_follow_and_restarts_keep_the_approved_revision(env: &Env) {
     let vh = env.client("veiligheidshuis");
-    let alice = vh.sign(&vhgate::auth::Claims {
-        sub: "beheerder-alice".into(),
-        ..vh.claims("convenant_administrator", "beheer")
-    });
-    let bob = vh.sign(&vhgate::auth::Claims {
-        sub: "beheerder-bob".into(),
-        ..vh.claims("convenant_administrator", "beheer")
-    });
+    let (alice, bob) = administrators(&vh);
     let mut config = env.config.clone();
     config.policy.sync_interval_secs = 1;
     let other = env.start_instance_with(config.clone()).await;
