@@ -420,6 +420,23 @@ fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
         policy_revision: policy_revision.into(),
         problem_type: None,
         traceparent: None,
+        // Real person reads record their policy input; the benchmark writes one of the same size.
+        input: Some(serde_json::json!({
+            "action": "read_person",
+            "now": crate::gateway::timestamp(crate::record::now()),
+            "requester": {"oin": "00000099000000000018", "partner_type": "woningcorporatie",
+                          "role": "professional", "purpose": "casusoverleg", "sub": "woningcorporatie-medewerker-1"},
+            "budget": {"used": 12},
+            "case": {"id": uuid::Uuid::now_v7(), "kind": "persoon", "phase": "uitvoering", "region": "oost-brabant",
+                     "requester_is_participant": true,
+                     "participants": (0..6).map(|i| serde_json::json!({
+                         "oin": format!("000000990000000000{i:02}"), "partner_type": "gemeente",
+                         "since": "2026-10-21T10:00:00.000000Z"})).collect::<Vec<_>>()},
+            "request": {"leefgebieden": null},
+            "fields": (0..10).map(|i| serde_json::json!({
+                "name": format!("item:{}", uuid::Uuid::now_v7()), "category": "overig",
+                "leefgebied": "wonen", "age_days": i})).collect::<Vec<_>>(),
+        })),
     }
 }
 

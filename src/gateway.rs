@@ -300,14 +300,22 @@ impl Gateway {
         }
     }
 
-    /// Asks the policy; a failed evaluation is itself logged (as a 500) and fails closed.
+    /// Asks the policy; a failed evaluation is itself logged (as a 500) and fails closed. The
+    /// input goes into the entry, so the decision can be replayed (impact preview) and
+    /// reproduced from its revision.
     async fn decide(
         &self,
         policy: &dyn PolicyEngine,
         input: &PolicyInput,
         entry: &mut NewEntry,
     ) -> Result<Decision, GatewayError> {
-        match policy.decide(input) {
+        let decided = serde_json::to_value(input)
+            .map_err(|e| PolicyError::Eval(format!("policy input: {e}")))
+            .and_then(|recorded| {
+                entry.input = Some(recorded);
+                policy.decide(input)
+            });
+        match decided {
             Ok(d) => Ok(d),
             Err(source) => {
                 entry.status = 500;
@@ -352,6 +360,7 @@ impl Gateway {
             policy_revision: self.policy().revision().to_string(),
             problem_type: None,
             traceparent,
+            input: None,
         }
     }
 

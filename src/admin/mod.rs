@@ -2,6 +2,7 @@
 //! after a second, different administrator approves them (four-eyes); activation swaps the
 //! prepared engine atomically; any earlier approved revision can be reactivated (rollback).
 
+pub mod impact;
 pub mod store;
 
 use std::sync::Arc;
@@ -223,6 +224,69 @@ pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration)
             Err(e) => tracing::warn!(error = %e, "cannot read the active policy revision"),
         }
     }
+}
+
+/// Impact preview: replays recorded decisions of a window against the bundle `revision`
+/// (any status: a proposal, or an earlier revision before a rollback) and reports what would
+/// change. Nothing is activated and no person data is in the report.
+pub async fn impact(
+    gateway: &Gateway,
+    caller: &Caller,
+    revision: &str,
+    query: impact::ImpactQuery,
+) -> Result<impact::ImpactReport, AdminError> {
+    gateway.require_administrator(caller)?;
+    let db = gateway.record.db();
+    let record = store::get(db, revision)
+        .await?
+        .ok_or_else(|| AdminError::NotFound(revision.into()))?;
+    let now = crate::record::now();
+    let window = impact::ImpactWindow {
+        since: match (query.since, query.last) {
+            (Some(since), _) => Some(since),
+            (None, Some(_)) => None,
+            (None, None) => Some(now - chrono::Duration::days(impact::DEFAULT_WINDOW_DAYS)),
+        },
+        until: query.until,
+        last: query.last,
+    };
+    if let (Some(since), Some(until)) = (window.since, window.until) {
+        if since >= until {
+            return Err(AdminError::Bundle("since must lie before until".into()));
+        }
+    }
+    let cap = query
+        .last
+        .unwrap_or(impact::MAX_REPLAY)
+        .clamp(1, impact::MAX_REPLAY);
+    // One more than the cap tells whether the window held more.
+    let rows =
+        crate::disclosure::store::decisions(db, window.since, window.until, i64::from(cap) + 1)
+            .await?;
+    let truncated = query.last.is_none() && rows.len() > cap as usize;
+    let mut entries = Vec::with_capacity(rows.len().min(cap as usize));
+    for row in rows.into_iter().take(cap as usize) {
+        let entry: crate::disclosure::LogEntry = serde_json::from_str(&row.entry)
+            .map_err(|e| StoreError::Corrupt(format!("log entry {}: {e}", row.seq)))?;
+        entries.push(entry);
+    }
+    let (_, candidate) = prepare_blocking(record.bundle).await?;
+    let baseline = match query.baseline {
+        impact::Baseline::Recorded => None,
+        impact::Baseline::Active => Some(gateway.policy()),
+    };
+    // Replaying is policy evaluation (about a millisecond a decision): off the async workers.
+    tokio::task::spawn_blocking(move || {
+        impact::replay(
+            &entries,
+            candidate.as_ref(),
+            baseline.as_deref(),
+            window,
+            truncated,
+        )
+    })
+    .await
+    .map_err(|e| AdminError::Bundle(format!("impact task failed: {e}")))
 }
 
 /// All bundles with their decisions.

@@ -1,7 +1,7 @@
 //! Admin API for convenant administrators: policy bundles with four-eyes approval.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::problem::Problem;
 use super::{AppState, Authenticated};
+use crate::admin::impact::{Baseline, ImpactQuery, MAX_REPLAY};
 use crate::admin::{self, AdminError};
 
 fn problem(e: AdminError) -> Response {
@@ -123,6 +124,59 @@ pub(super) async fn activate(
 ) -> Response {
     match admin::reactivate(&gateway, &caller, &revision).await {
         Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// Parses `last`, `since`, `until` and `baseline` of an impact preview.
+fn impact_query(query: Option<&str>) -> Result<ImpactQuery, Problem> {
+    let mut q = ImpactQuery::default();
+    let invalid = |detail: String| Problem::bad_request("invalid-query", detail);
+    let time = |k: &str, v: &str| {
+        chrono::DateTime::parse_from_rfc3339(v)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|_| invalid(format!("{k} must be an RFC 3339 time")))
+    };
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "last" => {
+                q.last = Some(
+                    value
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_REPLAY).contains(n))
+                        .ok_or_else(|| invalid(format!("last must be 1 to {MAX_REPLAY}")))?,
+                )
+            }
+            "since" => q.since = Some(time("since", &value)?),
+            "until" => q.until = Some(time("until", &value)?),
+            "baseline" => {
+                q.baseline = match value.as_ref() {
+                    "recorded" => Baseline::Recorded,
+                    "active" => Baseline::Active,
+                    _ => return Err(invalid("baseline must be recorded or active".into())),
+                }
+            }
+            other => return Err(invalid(format!("unknown query parameter {other}"))),
+        }
+    }
+    Ok(q)
+}
+
+/// `GET /v1/admin/policy-bundles/{revision}/impact?last=N|since=&until=&baseline=`: what the
+/// bundle would change on recorded decisions (default window: the last seven days).
+pub(super) async fn impact(
+    State(gateway): State<AppState>,
+    Path(revision): Path<String>,
+    RawQuery(query): RawQuery,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    let query = match impact_query(query.as_deref()) {
+        Ok(q) => q,
+        Err(p) => return p.into_response(),
+    };
+    match admin::impact(&gateway, &caller, &revision, query).await {
+        Ok(report) => Json(report).into_response(),
         Err(e) => problem(e),
     }
 }

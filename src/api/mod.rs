@@ -60,6 +60,10 @@ pub fn router(gateway: AppState) -> Router {
             "/v1/admin/policy-bundles/{revision}/activate",
             post(admin::activate),
         )
+        .route(
+            "/v1/admin/policy-bundles/{revision}/impact",
+            get(admin::impact),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))

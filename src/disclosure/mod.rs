@@ -83,6 +83,13 @@ pub struct NewEntry {
     pub problem_type: Option<String>,
     /// W3C trace context from the partner's request, if it sent one.
     pub traceparent: Option<String>,
+    /// The policy input this decision was made on (see [`crate::policy::PolicyInput`]): no
+    /// BSN, name or content, only field names, categories, leefgebieden and ages. Kept so a
+    /// candidate policy can be replayed against real decisions (impact preview) and any past
+    /// decision can be reproduced from its revision. Absent on entries that were not policy
+    /// decisions, and on entries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<serde_json::Value>,
 }
 
 /// The canonical, hashed form of an entry: format version, sequence number and the entry.

@@ -223,6 +223,23 @@ pub async fn list(db: &Db, f: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
         .fetch_all(p).await)?)
 }
 
+/// Policy decisions on person-level requests (reads and lookups) recorded in
+/// `[since, until)`, newest first, at most `limit`: what an impact preview replays.
+pub async fn decisions(
+    db: &Db,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<LogRow>, StoreError> {
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM disclosure_log WHERE event IN ('read_person', 'lookup') \
+         AND ($1 IS NULL OR recorded_at >= $1) AND ($2 IS NULL OR recorded_at < $2) ORDER BY seq DESC LIMIT $3"
+    );
+    Ok(
+        with_pool!(db, p => sqlx::query_as(&sql).bind(since).bind(until).bind(limit).fetch_all(p).await)?,
+    )
+}
+
 /// Rows with `seq > after`, in sequence order, at most `limit` (for streaming verification).
 pub async fn rows_after(db: &Db, after: i64, limit: i64) -> Result<Vec<LogRow>, StoreError> {
     let sql =
