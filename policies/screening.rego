@@ -121,13 +121,13 @@ malformed contains sprintf("kind %s is not one of gebiedsgericht, persoonsgerich
 	not object.get(reg, "kind", null) in known_kinds
 }
 
-malformed contains sprintf("%s must be a %s, not a %s", [k, t, type_name(reg[k])]) if {
+malformed contains sprintf("%s must be %s, not %s", [k, a_type(t), a_type(type_name(reg[k]))]) if {
 	some k, t in top_types
 	stated(reg, k)
 	type_name(reg[k]) != t
 }
 
-malformed contains sprintf("%s.%s must be a %s, not a %s", [k, n, t, type_name(reg[k][n])]) if {
+malformed contains sprintf("%s.%s must be %s, not %s", [k, n, a_type(t), a_type(type_name(reg[k][n]))]) if {
 	some k, types in nested_types
 	is_object(reg[k])
 	some n, t in types
@@ -136,6 +136,11 @@ malformed contains sprintf("%s.%s must be a %s, not a %s", [k, n, t, type_name(r
 }
 
 well_formed if count(malformed) == 0
+
+# "an array", "a string": a type name with its article, for the reasons.
+a_type(t) := concat(" ", ["an", t]) if t in {"array", "object"}
+
+a_type(t) := concat(" ", ["a", t]) if not t in {"array", "object"}
 
 # ---------------------------------------------------------------------------------------------
 # (1) meervoudige_problematiek
@@ -164,31 +169,31 @@ leefgebied_effects(lg) := sprintf("%s (%s)", [lg, concat(", ", sort({x[1] | some
 
 leading_summary := concat("; ", [leefgebied_effects(lg) | some lg in sort(leading_leefgebieden)])
 
-problem_notes contains sprintf("problem %d is not counted: it is not an object", [i + 1]) if {
+problem_notes contains [i, sprintf("problem %d is not counted: it is not an object", [i + 1])] if {
 	some i, p in problems
 	not is_object(p)
 }
 
-problem_notes contains sprintf("problem %d is not counted: it names no leefgebied", [i + 1]) if {
+problem_notes contains [i, sprintf("problem %d is not counted: it names no leefgebied", [i + 1])] if {
 	some i, p in problems
 	is_object(p)
 	not is_string(p.leefgebied)
 }
 
-problem_notes contains sprintf("problem %d is not counted: %s is not a leefgebied of the convenant", [i + 1, p.leefgebied]) if {
+problem_notes contains [i, sprintf("problem %d is not counted: %s is not a leefgebied of the convenant", [i + 1, p.leefgebied])] if {
 	some i, p in problems
 	is_object(p)
 	is_string(p.leefgebied)
 	not p.leefgebied in lib.known_leefgebieden
 }
 
-problem_notes contains sprintf("problem %d (%s) is not counted: it leads to none of crimineel, overlast, afglijden", [i + 1, p.leefgebied]) if {
+problem_notes contains [i, sprintf("problem %d (%s) is not counted: it leads to none of crimineel, overlast, afglijden", [i + 1, p.leefgebied])] if {
 	some i, p in problems
 	counted_problem(p)
 	count(effects_of(p)) == 0
 }
 
-problem_notes contains sprintf("problem %d (%s): unknown effect %s ignored", [i + 1, p.leefgebied, lib.show(e)]) if {
+problem_notes contains [i, sprintf("problem %d (%s): unknown effect %s ignored", [i + 1, p.leefgebied, lib.show(e)])] if {
 	some i, p in problems
 	counted_problem(p)
 	is_array(p.leads_to)
@@ -215,7 +220,8 @@ c1_main := "no problem stated that leads, or is expected to lead, to criminal or
 	count(leading_leefgebieden) == 0
 }
 
-c1_reasons := array.concat([c1_main], sort(problem_notes))
+# The notes in the order of the problems (a note is [index, text]).
+c1_reasons := array.concat([c1_main], [n[1] | some n in sort(problem_notes)])
 
 # ---------------------------------------------------------------------------------------------
 # (2) ketenoverstijgend

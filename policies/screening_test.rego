@@ -309,6 +309,15 @@ test_garbage_problem_entries_are_not_counted if {
 	]
 }
 
+test_notes_follow_the_order_of_the_problems if {
+	# Eleven entries: problem 2 comes before problem 10 (no string sort).
+	c := meervoudig(complex_with_problems([n | some n in numbers.range(1, 11)]))
+	c.reasons == array.concat(
+		["no problem stated that leads, or is expected to lead, to criminal or nuisance behaviour or further decline"],
+		[sprintf("problem %d is not counted: it is not an object", [n]) | some n in numbers.range(1, 11)],
+	)
+}
+
 test_leads_to_that_is_not_an_array_counts_nothing if {
 	c := meervoudig(complex_with_problems([
 		{"leefgebied": "schulden", "leads_to": "crimineel"},
@@ -514,13 +523,13 @@ test_kind_is_required if {
 
 test_wrongly_typed_keys_make_the_registration_malformed if {
 	unscreened(advise(with_reg(complex, {"adviesvraag": "ja"})), "adviesvraag must be a boolean, not a string")
-	unscreened(advise(replace(complex, "problems", {"wonen": "overlast"})), "problems must be a array, not a object")
-	unscreened(advise(replace(complex, "chains", ["strafrecht", "zorg"])), "chains must be a object, not a array")
-	unscreened(advise(replace(complex, "system", true)), "system must be a object, not a boolean")
-	unscreened(advise(replace(complex, "area", "wijk")), "area must be a object, not a string")
+	unscreened(advise(replace(complex, "problems", {"wonen": "overlast"})), "problems must be an array, not an object")
+	unscreened(advise(replace(complex, "chains", ["strafrecht", "zorg"])), "chains must be an object, not an array")
+	unscreened(advise(replace(complex, "system", true)), "system must be an object, not a boolean")
+	unscreened(advise(replace(complex, "area", "wijk")), "area must be an object, not a string")
 	unscreened(advise(with_reg(complex, {"chains": {"dwang_en_drang": "true"}})), "chains.dwang_en_drang must be a boolean, not a string")
-	unscreened(advise(with_reg(complex, {"chains": {"needed": "strafrecht, zorg"}})), "chains.needed must be a array, not a string")
-	unscreened(advise(with_reg(complex, {"chains": {"involved": 2}})), "chains.involved must be a array, not a number")
+	unscreened(advise(with_reg(complex, {"chains": {"needed": "strafrecht, zorg"}})), "chains.needed must be an array, not a string")
+	unscreened(advise(with_reg(complex, {"chains": {"involved": 2}})), "chains.involved must be an array, not a number")
 	unscreened(advise(with_reg(complex, {"system": {"family": 1}})), "system.family must be a boolean, not a number")
 	unscreened(advise(with_reg(complex, {"system": {"social_environment": "ja"}})), "system.social_environment must be a boolean, not a string")
 	unscreened(advise(with_reg(area_case, {"area": {"serious_safety_problem": "ernstig"}})), "area.serious_safety_problem must be a boolean, not a string")
@@ -535,7 +544,7 @@ test_every_malformed_reason_is_reported if {
 	a := advise({"kind": "wijk", "adviesvraag": 1, "area": []})
 	unscreened(a, "kind wijk is not one of gebiedsgericht, persoonsgericht, systeemgericht")
 	"adviesvraag must be a boolean, not a number" in a.reasons
-	"area must be a object, not a array" in a.reasons
+	"area must be an object, not an array" in a.reasons
 }
 
 test_null_is_not_stated_not_malformed if {
