@@ -5,10 +5,13 @@
 //! Run: `cargo bench --bench gateway`.
 
 use std::path::Path;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use vhgate::bench::{sample_input, BenchGateway};
+use vhgate::disclosure::{Event, LogEntry, NewEntry, RequesterRecord, ENTRY_VERSION};
+use vhgate::policy::{Decision, PolicyInput};
 
 // Same allocator as the `vhgate` binary, so the figures match what ships.
 #[global_allocator]
@@ -33,6 +36,33 @@ fn benchmarks(c: &mut Criterion) {
         b.iter(|| engine.decide(&input).expect("decision"))
     });
 
+    // Impact preview: 1,000 recorded decisions replayed against a candidate (the same rules).
+    let decision = engine.decide(&input).expect("decision");
+    let recorded: Vec<LogEntry> = (0..1000)
+        .map(|seq| recorded_entry(seq, &input, &decision, engine.revision()))
+        .collect();
+    c.bench_function("impact preview (replay 1000 recorded decisions)", |b| {
+        b.iter(|| {
+            let window = vhgate::admin::impact::ImpactWindow {
+                since: None,
+                until: None,
+                last: Some(1000),
+            };
+            let report =
+                vhgate::admin::impact::replay(&recorded, engine.as_ref(), None, window, false);
+            assert_eq!(report.replayed, 1000);
+        })
+    });
+
+    // Activation: the atomic swap of the prepared engine that requests pick up.
+    let swap_target = RwLock::new(engine.clone());
+    c.bench_function("policy activation swap (prepared engine)", |b| {
+        b.iter(|| {
+            let mut slot = swap_target.write().expect("lock");
+            *slot = engine.clone();
+        })
+    });
+
     let mut conn = rt.block_on(gateway.connect()).expect("connect");
     c.bench_function("full request (GET person, mTLS keep-alive, logged)", |b| {
         b.iter_custom(|iters| {
@@ -46,6 +76,33 @@ fn benchmarks(c: &mut Criterion) {
         })
     });
     rt.block_on(gateway.stop());
+}
+
+/// A log entry as the gateway writes it for `decision` on `input`.
+fn recorded_entry(seq: i64, input: &PolicyInput, decision: &Decision, revision: &str) -> LogEntry {
+    LogEntry {
+        v: ENTRY_VERSION,
+        seq,
+        entry: NewEntry {
+            id: uuid::Uuid::now_v7(),
+            time: "2026-11-24T12:00:00.000000Z".into(),
+            event: Event::ReadPerson,
+            outcome: decision.outcome(),
+            status: 200,
+            requester: RequesterRecord::default(),
+            case_id: None,
+            subject: None,
+            tier: decision.tier,
+            disclosed: decision.allowed_fields.clone(),
+            categories: vec![],
+            withheld: decision.withheld.clone(),
+            reasons: vec![],
+            policy_revision: revision.into(),
+            problem_type: None,
+            traceparent: None,
+            input: Some(serde_json::to_value(input).expect("input")),
+        },
+    }
 }
 
 criterion_group!(benches, benchmarks);

@@ -184,7 +184,7 @@ impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             dir: "policies".into(),
-            sync_interval_secs: 5,
+            sync_interval_secs: 1,
         }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::gateway::{Caller, Gateway, GatewayError};
 use crate::policy::bundle::{validate, Bundle, ValidationProblem};
-use crate::policy::{PolicyEngine, PolicyError};
+use crate::policy::{PolicyEngine, PolicyError, RegorusEngine};
 use crate::store::StoreError;
 pub use store::BundleRecord;
 
@@ -37,8 +37,20 @@ fn actor(caller: &Caller) -> String {
     format!("{}:{}", caller.partner.oin, caller.token.claims.sub)
 }
 
-/// Reads and validates a bundle; the manifest's revision must be the content hash.
-fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
+/// How much of the validation [`prepare`] runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    /// A new proposal: compile, the bundle's own tests, decision shape, safety properties.
+    Full,
+    /// A stored bundle, which passed [`Check::Full`] when it was proposed: its revision (the
+    /// content hash) must still match and it must compile. Its tests and probes are
+    /// deterministic on the same content, so activation, rollback, start-up and following
+    /// another instance do not run them again: activation costs a compile, not a test run.
+    Stored,
+}
+
+/// Reads and checks a bundle; the manifest's revision must be the content hash.
+fn prepare(bytes: &[u8], check: Check) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
     let runtime = bundle.sources.without_tests();
     let revision = runtime.revision();
@@ -48,14 +60,20 @@ fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> 
             bundle.manifest.revision
         )));
     }
-    let engine = validate(&bundle.sources).map_err(AdminError::Invalid)?;
-    Ok((revision, Arc::new(engine)))
+    let engine: Arc<dyn PolicyEngine> = match check {
+        Check::Full => Arc::new(validate(&bundle.sources).map_err(AdminError::Invalid)?),
+        Check::Stored => Arc::new(RegorusEngine::prepare(&runtime)?),
+    };
+    Ok((revision, engine))
 }
 
-/// [`prepare`] off the async workers: validation compiles and runs the bundle's tests (about
-/// a second of CPU), which must not stall request handling.
-async fn prepare_blocking(bytes: Vec<u8>) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
-    tokio::task::spawn_blocking(move || prepare(&bytes))
+/// [`prepare`] off the async workers: compiling takes tens of milliseconds, and a proposal also
+/// runs the bundle's tests (seconds of CPU); neither may stall request handling.
+async fn prepare_blocking(
+    bytes: Vec<u8>,
+    check: Check,
+) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
+    tokio::task::spawn_blocking(move || prepare(&bytes, check))
         .await
         .map_err(|e| AdminError::Bundle(format!("validation task failed: {e}")))?
 }
@@ -67,7 +85,7 @@ pub async fn propose(
     bytes: &[u8],
 ) -> Result<BundleRecord, AdminError> {
     gateway.require_administrator(caller)?;
-    let (revision, _) = prepare_blocking(bytes.to_vec()).await?;
+    let (revision, _) = prepare_blocking(bytes.to_vec(), Check::Full).await?;
     let db = gateway.record.db();
     if !store::propose(db, &revision, bytes, &actor(caller)).await? {
         return Err(AdminError::Conflict(format!(
@@ -162,7 +180,7 @@ async fn activate_bundle(
     reason: Option<&str>,
 ) -> Result<BundleRecord, AdminError> {
     // Prepared before the status changes, so a failure leaves everything as it was.
-    let (_, engine) = prepare_blocking(record.bundle.clone()).await?;
+    let (_, engine) = prepare_blocking(record.bundle.clone(), Check::Stored).await?;
     let db = gateway.record.db();
     if !store::decide(db, &record.revision, from, "active", &actor(caller), reason).await? {
         return Err(AdminError::Conflict(format!(
@@ -196,21 +214,36 @@ pub async fn active_engine(
     db: &crate::store::Db,
 ) -> Result<Option<Arc<dyn PolicyEngine>>, AdminError> {
     match store::active(db).await? {
-        Some(record) => Ok(Some(prepare_blocking(record.bundle).await?.1)),
+        Some(record) => Ok(Some(
+            prepare_blocking(record.bundle, Check::Stored).await?.1,
+        )),
         None => Ok(None),
     }
 }
 
-/// Follows activations made on other instances: every `interval`, loads the active bundle if
-/// its revision differs from the engine in force. Failures are logged and retried.
+/// Follows activations made on other instances: every `interval`, asks for the active
+/// revision (a one-column read) and loads the bundle only when it differs from the engine in
+/// force. Failures are logged and retried.
 pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match store::active(gateway.record.db()).await {
+        let db = gateway.record.db();
+        let changed = match store::active_revision(db).await {
+            Ok(Some(revision)) => revision != gateway.policy().revision(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the active policy revision");
+                false
+            }
+        };
+        if !changed {
+            continue;
+        }
+        match store::active(db).await {
             Ok(Some(record)) if record.revision != gateway.policy().revision() => {
-                match prepare(&record.bundle) {
+                match prepare_blocking(record.bundle, Check::Stored).await {
                     Ok((_, engine)) => {
                         gateway.set_policy(engine);
                         tracing::info!(revision = %record.revision, "followed a policy activation");
@@ -270,7 +303,7 @@ pub async fn impact(
             .map_err(|e| StoreError::Corrupt(format!("log entry {}: {e}", row.seq)))?;
         entries.push(entry);
     }
-    let (_, candidate) = prepare_blocking(record.bundle).await?;
+    let (_, candidate) = prepare_blocking(record.bundle, Check::Stored).await?;
     let baseline = match query.baseline {
         impact::Baseline::Recorded => None,
         impact::Baseline::Active => Some(gateway.policy()),

@@ -87,3 +87,10 @@ pub async fn active(db: &Db) -> Result<Option<BundleRecord>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM policy_bundles WHERE status = 'active'");
     Ok(with_pool!(db, p => sqlx::query_as(&sql).fetch_optional(p).await)?)
 }
+
+/// The revision of the active bundle, without its content: the cheap question instances ask
+/// every poll interval.
+pub async fn active_revision(db: &Db) -> Result<Option<String>, StoreError> {
+    const SQL: &str = "SELECT revision FROM policy_bundles WHERE status = 'active'";
+    Ok(with_pool!(db, p => sqlx::query_scalar(SQL).fetch_optional(p).await)?)
+}
