@@ -2,12 +2,14 @@
 //! after a second, different administrator approves them (four-eyes); activation swaps the
 //! prepared engine atomically; any earlier approved revision can be reactivated (rollback).
 
+pub mod client;
 pub mod store;
 
 use std::sync::Arc;
 
 use crate::gateway::{Caller, Gateway, GatewayError};
 use crate::policy::bundle::{validate, Bundle, ValidationProblem};
+use crate::policy::signing::{BundleVerifier, SignatureError};
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::store::StoreError;
 pub use store::BundleRecord;
@@ -21,6 +23,8 @@ pub enum AdminError {
     Invalid(Vec<ValidationProblem>),
     #[error("{0}")]
     Bundle(String),
+    #[error("bundle signature: {0}")]
+    Signature(#[from] SignatureError),
     #[error("no bundle with revision {0}")]
     NotFound(String),
     #[error("{0}")]
@@ -36,9 +40,14 @@ fn actor(caller: &Caller) -> String {
     format!("{}:{}", caller.partner.oin, caller.token.claims.sub)
 }
 
-/// Reads and validates a bundle; the manifest's revision must be the content hash.
-fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
+/// Reads and validates a bundle: its signature (when signed, or when signatures are
+/// required), then the manifest's revision, which must be the content hash, then the policies.
+fn prepare(
+    bytes: &[u8],
+    verifier: &BundleVerifier,
+) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
+    bundle.verify_signature(verifier)?;
     let runtime = bundle.sources.without_tests();
     let revision = runtime.revision();
     if bundle.manifest.revision != revision {
@@ -53,8 +62,11 @@ fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> 
 
 /// [`prepare`] off the async workers: validation compiles and runs the bundle's tests (about
 /// a second of CPU), which must not stall request handling.
-async fn prepare_blocking(bytes: Vec<u8>) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
-    tokio::task::spawn_blocking(move || prepare(&bytes))
+async fn prepare_blocking(
+    bytes: Vec<u8>,
+    verifier: Arc<BundleVerifier>,
+) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
+    tokio::task::spawn_blocking(move || prepare(&bytes, &verifier))
         .await
         .map_err(|e| AdminError::Bundle(format!("validation task failed: {e}")))?
 }
@@ -66,7 +78,7 @@ pub async fn propose(
     bytes: &[u8],
 ) -> Result<BundleRecord, AdminError> {
     gateway.require_administrator(caller)?;
-    let (revision, _) = prepare_blocking(bytes.to_vec()).await?;
+    let (revision, _) = prepare_blocking(bytes.to_vec(), gateway.bundle_verifier()).await?;
     let db = gateway.record.db();
     if !store::propose(db, &revision, bytes, &actor(caller)).await? {
         return Err(AdminError::Conflict(format!(
@@ -160,8 +172,9 @@ async fn activate_bundle(
     from: &[&str],
     reason: Option<&str>,
 ) -> Result<BundleRecord, AdminError> {
-    // Prepared before the status changes, so a failure leaves everything as it was.
-    let (_, engine) = prepare_blocking(record.bundle.clone()).await?;
+    // Prepared (signature verified again) before the status changes, so a failure leaves
+    // everything as it was.
+    let (_, engine) = prepare_blocking(record.bundle.clone(), gateway.bundle_verifier()).await?;
     let db = gateway.record.db();
     if !store::decide(db, &record.revision, from, "active", &actor(caller), reason).await? {
         return Err(AdminError::Conflict(format!(
@@ -193,9 +206,10 @@ async fn activate_bundle(
 /// directory, so a restart keeps what administrators approved).
 pub async fn active_engine(
     db: &crate::store::Db,
+    verifier: Arc<BundleVerifier>,
 ) -> Result<Option<Arc<dyn PolicyEngine>>, AdminError> {
     match store::active(db).await? {
-        Some(record) => Ok(Some(prepare_blocking(record.bundle).await?.1)),
+        Some(record) => Ok(Some(prepare_blocking(record.bundle, verifier).await?.1)),
         None => Ok(None),
     }
 }
@@ -209,7 +223,7 @@ pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration)
         ticker.tick().await;
         match store::active(gateway.record.db()).await {
             Ok(Some(record)) if record.revision != gateway.policy().revision() => {
-                match prepare(&record.bundle) {
+                match prepare(&record.bundle, &gateway.bundle_verifier()) {
                     Ok((_, engine)) => {
                         gateway.set_policy(engine);
                         tracing::info!(revision = %record.revision, "followed a policy activation");

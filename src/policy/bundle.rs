@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::signing::{BundleSigner, BundleVerifier, SignatureError, Verified, SIGNATURES_FILE};
 use super::{
     testing, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources, RegorusEngine,
 };
@@ -33,19 +34,24 @@ pub struct Bundle {
     pub manifest: Manifest,
     /// Modules (tests included) and data, as the engine loads them.
     pub sources: PolicySources,
-    /// `.signatures.json`, if the bundle carries one (checked by the admin layer).
+    /// `.signatures.json`, if the bundle carries one (checked by [`Bundle::verify_signature`]).
     pub signatures: Option<String>,
+    /// Every other file as it is in the archive (name without a leading `/`, raw bytes): what a
+    /// signature covers.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 fn invalid(message: impl Into<String>) -> PolicyError {
     PolicyError::Bundle(message.into())
 }
 
-/// A bundle path without `..`, absolute or empty components.
+/// A bundle path without `..` or empty components. A leading `/` is dropped: OPA writes
+/// bundle entries as `/data.json`, `/.manifest`, and names them without it in signatures.
 fn clean_path(raw: &Path) -> Result<String, PolicyError> {
     let mut parts = Vec::new();
-    for c in raw.components() {
+    for (i, c) in raw.components().enumerate() {
         match c {
+            std::path::Component::RootDir if i == 0 => {}
             std::path::Component::Normal(p) => {
                 parts.push(p.to_str().ok_or_else(|| invalid("non-UTF-8 file name"))?)
             }
@@ -78,6 +84,7 @@ impl Bundle {
         let mut modules = Vec::new();
         let mut data = Vec::new();
         let mut signatures = None;
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let entries = archive
             .entries()
             .map_err(|e| invalid(format!("not a gzipped tar: {e}")))?;
@@ -93,10 +100,22 @@ impl Bundle {
                 return Err(invalid("only regular files are allowed in a bundle"));
             }
             let path = clean_path(&entry.path().map_err(|e| invalid(e.to_string()))?)?;
-            let mut text = String::new();
+            let mut raw = Vec::new();
             entry
-                .read_to_string(&mut text)
+                .read_to_end(&mut raw)
                 .map_err(|e| invalid(format!("{path}: {e}")))?;
+            let text = String::from_utf8(raw.clone())
+                .map_err(|_| invalid(format!("{path}: not UTF-8")))?;
+            if path == SIGNATURES_FILE {
+                if signatures.replace(text).is_some() {
+                    return Err(invalid(format!("{path}: appears twice")));
+                }
+                continue;
+            }
+            if files.iter().any(|(p, _)| *p == path) {
+                return Err(invalid(format!("{path}: appears twice")));
+            }
+            files.push((path.clone(), raw));
             let name = path.rsplit('/').next().unwrap_or(&path);
             match name {
                 ".manifest" => {
@@ -105,7 +124,11 @@ impl Bundle {
                             .map_err(|e| invalid(format!(".manifest: {e}")))?,
                     )
                 }
-                ".signatures.json" => signatures = Some(text),
+                SIGNATURES_FILE => {
+                    return Err(invalid(format!(
+                        "{path}: {SIGNATURES_FILE} belongs at the bundle root"
+                    )))
+                }
                 "data.json" => {
                     let value = serde_json::from_str(&text).map_err(|e| PolicyError::Data {
                         path: path.clone(),
@@ -137,12 +160,24 @@ impl Bundle {
             manifest,
             sources: PolicySources { modules, data },
             signatures,
+            files,
         })
+    }
+
+    /// Checks the bundle's signature (if any) against the configured keys: see
+    /// [`BundleVerifier::verify`].
+    pub fn verify_signature(&self, verifier: &BundleVerifier) -> Result<Verified, SignatureError> {
+        verifier.verify(&self.files, self.signatures.as_deref())
     }
 
     /// Builds a bundle from a policy directory (`*.rego` incl. tests, `data/*.json` merged
     /// into the root `data.json`); the revision is the content hash the gateway logs.
     pub fn build(dir: &Path) -> Result<Vec<u8>, PolicyError> {
+        Self::build_signed(dir, None)
+    }
+
+    /// [`Bundle::build`], with a `.signatures.json` over every file when `signer` is given.
+    pub fn build_signed(dir: &Path, signer: Option<&BundleSigner>) -> Result<Vec<u8>, PolicyError> {
         let sources = PolicySources::read_dir(dir, true)?;
         let mut root = serde_json::Map::new();
         for (path, value) in &sources.data {
@@ -161,35 +196,47 @@ impl Bundle {
             roots: vec!["vhgate".into(), "convenant".into()],
             rego_version: Some(1),
         };
-        let io = |e: std::io::Error| invalid(format!("writing the bundle: {e}"));
-        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::default(),
-        ));
-        let mut add = |name: &str, bytes: &[u8]| -> Result<(), PolicyError> {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            tar.append_data(&mut header, name, bytes).map_err(io)
-        };
-        add(
-            ".manifest",
-            &serde_json::to_vec(&manifest).map_err(|e| invalid(e.to_string()))?,
-        )?;
-        add(
-            "data.json",
-            &serde_json::to_vec_pretty(&root).map_err(|e| invalid(e.to_string()))?,
-        )?;
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            (
+                ".manifest".into(),
+                serde_json::to_vec(&manifest).map_err(|e| invalid(e.to_string()))?,
+            ),
+            (
+                "data.json".into(),
+                serde_json::to_vec_pretty(&root).map_err(|e| invalid(e.to_string()))?,
+            ),
+        ];
         for (path, text) in &sources.modules {
             let name = Path::new(path)
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or(path);
-            add(name, text.as_bytes())?;
+            files.push((name.to_string(), text.as_bytes().to_vec()));
         }
-        tar.into_inner().and_then(|gz| gz.finish()).map_err(io)
+        if let Some(signer) = signer {
+            let signatures = signer.sign(&files).map_err(|e| invalid(e.to_string()))?;
+            files.push((SIGNATURES_FILE.into(), signatures.into_bytes()));
+        }
+        write_tar_gz(&files)
     }
+}
+
+/// A gzipped tar of `files` (name, bytes), in that order.
+pub fn write_tar_gz(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, PolicyError> {
+    let io = |e: std::io::Error| invalid(format!("writing the bundle: {e}"));
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes.as_slice())
+            .map_err(io)?;
+    }
+    tar.into_inner().and_then(|gz| gz.finish()).map_err(io)
 }
 
 /// Why a bundle may not be proposed: where, and what.
