@@ -362,3 +362,80 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         Err(problems)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BundleSigningConfig;
+    use crate::policy::signing::{generate_keypair, key_config};
+
+    /// A tar entry written raw, so names like `/data.json` (as OPA writes them) are possible.
+    fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (name, body) in files {
+            let mut header = tar::Header::new_old();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_cksum();
+            tar.append(&header, *body).expect("append");
+        }
+        tar.into_inner().and_then(|gz| gz.finish()).expect("tar")
+    }
+
+    #[test]
+    fn opa_style_paths_and_signatures() {
+        let manifest: &[u8] = br#"{"revision":"r","rego_version":1}"#;
+        let data: &[u8] = br#"{"vhgate":{}}"#;
+        let rego: &[u8] = b"package vhgate\n\nallow := false\n";
+        let named = [
+            (".manifest".to_string(), manifest.to_vec()),
+            ("data.json".to_string(), data.to_vec()),
+            ("vhgate/policy.rego".to_string(), rego.to_vec()),
+        ];
+        let (private, public) = generate_keypair("ES256").expect("keypair");
+        let sigs = BundleSigner::new(&private, "ES256", "k", None)
+            .expect("signer")
+            .sign(&named)
+            .expect("sign");
+        // OPA writes entries with a leading `/` and names them without it in the signature.
+        let bytes = raw_tar(&[
+            ("/.manifest", manifest),
+            ("/data.json", data),
+            ("/vhgate/policy.rego", rego),
+            ("/.signatures.json", sigs.as_bytes()),
+        ]);
+        let bundle = Bundle::from_tar_gz(&bytes).expect("bundle");
+        assert_eq!(bundle.files, named.to_vec());
+        let verifier = BundleVerifier::from_config(&BundleSigningConfig {
+            required: true,
+            scope: None,
+            keys: vec![key_config("k", "ES256", &public)],
+        })
+        .expect("verifier");
+        assert_eq!(
+            bundle.verify_signature(&verifier),
+            Ok(Verified::Signed { key_id: "k".into() })
+        );
+        // A file twice, or a signatures file below the root, is refused.
+        let twice = raw_tar(&[
+            ("/.manifest", manifest),
+            ("/vhgate/policy.rego", rego),
+            ("vhgate/policy.rego", rego),
+        ]);
+        assert!(Bundle::from_tar_gz(&twice)
+            .err()
+            .is_some_and(|e| e.to_string().contains("appears twice")));
+        let nested = raw_tar(&[
+            ("/.manifest", manifest),
+            ("/vhgate/policy.rego", rego),
+            ("/x/.signatures.json", sigs.as_bytes()),
+        ]);
+        assert!(Bundle::from_tar_gz(&nested)
+            .err()
+            .is_some_and(|e| e.to_string().contains("bundle root")));
+    }
+}
