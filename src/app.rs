@@ -78,10 +78,16 @@ impl App {
         let tls = crate::tls::server_config(&config.tls)?;
         let policy: Arc<dyn crate::policy::PolicyEngine> =
             Arc::new(load_policy(&config.policy.dir)?);
+        let bundle_verifier = Arc::new(
+            crate::policy::signing::BundleVerifier::from_config(&config.policy.signing).map_err(
+                |e| AppError::Policy(PolicyError::Bundle(format!("policy.signing: {e}"))),
+            )?,
+        );
         let db = Db::connect(&config.database.url, config.database.max_connections).await?;
         db.migrate().await?;
-        // A bundle approved by administrators wins over the policy directory.
-        let policy = match crate::admin::active_engine(&db).await {
+        // A bundle approved by administrators wins over the policy directory (its signature is
+        // checked again with the keys configured now).
+        let policy = match crate::admin::active_engine(&db, bundle_verifier.clone()).await {
             Ok(Some(active)) => active,
             Ok(None) => policy,
             Err(e) => {
@@ -131,7 +137,8 @@ impl App {
         tracing::info!(partners = registry.len(), policy_revision = %policy.revision(), "gateway prepared");
         let gateway = Arc::new(
             Gateway::new(record, policy, registry, writer, verifier, budget)
-                .with_embargo_reporting(config.log.report_embargo_existence),
+                .with_embargo_reporting(config.log.report_embargo_existence)
+                .with_bundle_verifier(bundle_verifier),
         );
         Ok(App {
             gateway,

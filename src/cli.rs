@@ -1,4 +1,5 @@
-//! Command line: `vhgate certs init | migrate | serve | dev token | demo | policy test | log verify`.
+//! Command line: `vhgate certs init | migrate | serve | dev token | demo | policy (test | build |
+//! check | keygen | push | list | approve | reject | activate | impact) | log ...`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,9 +13,12 @@ use vhgate::bench::BenchOptions;
 use vhgate::config::Config;
 use vhgate::demo::{dev_config, dev_token, prepare, DemoIds};
 
+use vhgate::admin::client::check_revision;
 use vhgate::disclosure::checkpoint::{read_signer_key_file, NoteVerifier};
 use vhgate::disclosure::verify::{verify_with, VerifyOptions, VerifyOutcome};
 use vhgate::pki::DevPkiLayout;
+use vhgate::policy::bundle::Bundle;
+use vhgate::policy::signing::{BundleSigner, BundleVerifier, Verified};
 use vhgate::store::Db;
 
 #[derive(Parser)]
@@ -143,16 +147,185 @@ pub enum PolicyCommand {
         #[arg(default_value = "policies")]
         dir: PathBuf,
     },
-    /// Build an OPA-format bundle (`.tar.gz`) from a policy directory.
+    /// Build an OPA-format bundle (`.tar.gz`) from a policy directory, optionally signed
+    /// (`.signatures.json`, as `opa build --signing-key` writes it).
     Build {
         #[arg(default_value = "policies")]
         dir: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Private key (PEM, PKCS#8 for ES256/ES384/EdDSA) to sign the bundle with.
+        #[arg(long, requires = "key_id")]
+        signing_key: Option<PathBuf>,
+        /// ES256, ES384, EdDSA, RS256/384/512 or PS256/384/512.
+        #[arg(long, default_value = "ES256")]
+        signing_alg: String,
+        /// The key id the gateway knows the public key by (`policy.signing.keys[].id`).
+        #[arg(long)]
+        key_id: Option<String>,
+        /// A scope to put in the signature (must equal `policy.signing.scope`).
+        #[arg(long)]
+        scope: Option<String>,
     },
-    /// Validate a bundle as the gateway would before accepting it: compile, its own tests,
-    /// decision shape, built-in safety properties (exit 1 with the problems).
-    Check { bundle: PathBuf },
+    /// Validate a bundle as the gateway would before accepting it: signature (when signed or
+    /// required by the configuration), compile, its own tests, decision shape, built-in safety
+    /// properties (exit 1 with the problems).
+    Check {
+        bundle: PathBuf,
+        /// Configuration with `[policy.signing]` keys (default: none, signatures optional).
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Create a bundle signing key pair (development; keep the private key out of git).
+    Keygen {
+        /// ES256 or EdDSA.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        /// Private key file to write (0600); the public key goes next to it as `.pub.pem`.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Propose a bundle to a gateway (POST /v1/admin/policy-bundles).
+    Push {
+        bundle: PathBuf,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// List the bundles and their four-eyes decisions.
+    List {
+        /// Print the JSON as received.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Approve (and activate) a bundle another administrator proposed.
+    Approve {
+        revision: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Reject a proposed bundle.
+    Reject {
+        revision: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// Reactivate an earlier active revision (rollback).
+    Activate {
+        revision: String,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+    /// What a revision would have decided differently on recent requests.
+    Impact {
+        revision: String,
+        /// The last N requests.
+        #[arg(long, conflicts_with_all = ["since", "until"])]
+        last: Option<u64>,
+        /// Requests from this time (RFC 3339) ...
+        #[arg(long)]
+        since: Option<String>,
+        /// ... until this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        #[command(flatten)]
+        admin: AdminArgs,
+    },
+}
+
+/// How to reach a gateway's admin API, as an administrator.
+#[derive(clap::Args, Clone, Debug)]
+pub struct AdminArgs {
+    /// The gateway's base URL.
+    #[arg(
+        long,
+        env = "VHGATE_ADMIN_URL",
+        default_value = "https://localhost:8443"
+    )]
+    url: String,
+    /// CA certificate (PEM) the gateway's certificate chains to.
+    #[arg(long, env = "VHGATE_ADMIN_CA")]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM) of the administrator's organisation.
+    #[arg(long, env = "VHGATE_ADMIN_CERT")]
+    cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "VHGATE_ADMIN_KEY")]
+    key: Option<PathBuf>,
+    /// The administrator's token (role convenant_administrator).
+    #[arg(
+        long,
+        env = "VHGATE_ADMIN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "token_file"
+    )]
+    token: Option<String>,
+    /// A file holding the token.
+    #[arg(long, env = "VHGATE_ADMIN_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Development: use this demo partner's certificate from the dev PKI and mint a
+    /// convenant_administrator token for `--sub` (as `vhgate dev token` does).
+    #[arg(long, conflicts_with_all = ["token", "token_file"])]
+    dev_partner: Option<String>,
+    /// Development: the administrator (`sub`) of the minted token.
+    #[arg(long, requires = "dev_partner")]
+    sub: Option<String>,
+    /// Development: the dev PKI directory.
+    #[arg(long, default_value = "certs/dev")]
+    certs: PathBuf,
+    /// Development: the token audience.
+    #[arg(long, default_value = "vhgate")]
+    audience: String,
+}
+
+impl AdminArgs {
+    fn client(&self) -> anyhow::Result<vhgate::admin::client::AdminClient> {
+        let pki = DevPkiLayout::new(&self.certs);
+        let (ca, cert, key, token) = match &self.dev_partner {
+            Some(partner) => (
+                self.ca.clone().unwrap_or_else(|| pki.ca_cert()),
+                self.cert
+                    .clone()
+                    .unwrap_or_else(|| pki.partner_cert(partner)),
+                self.key.clone().unwrap_or_else(|| pki.partner_key(partner)),
+                dev_token(
+                    &pki,
+                    partner,
+                    "convenant_administrator",
+                    "beheer",
+                    self.sub.clone(),
+                    300,
+                    &self.audience,
+                )?,
+            ),
+            None => {
+                let token = match (&self.token, &self.token_file) {
+                    (Some(t), _) => t.clone(),
+                    (None, Some(f)) => std::fs::read_to_string(f)
+                        .with_context(|| format!("reading {}", f.display()))?,
+                    (None, None) => {
+                        bail!("give --token, --token-file or (development) --dev-partner")
+                    }
+                };
+                let need = |v: &Option<PathBuf>, flag: &str| {
+                    v.clone()
+                        .with_context(|| format!("{flag} is required (or use --dev-partner)"))
+                };
+                (
+                    need(&self.ca, "--ca")?,
+                    need(&self.cert, "--cert")?,
+                    need(&self.key, "--key")?,
+                    token,
+                )
+            }
+        };
+        Ok(vhgate::admin::client::AdminClient::new(
+            &self.url, &ca, &cert, &key, token,
+        )?)
+    }
 }
 
 #[derive(Subcommand)]
@@ -300,25 +473,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { listen, dir, certs } => demo(listen, &dir, &certs).await,
         Command::Policy {
-            command: PolicyCommand::Build { dir, out },
+            command:
+                PolicyCommand::Build {
+                    dir,
+                    out,
+                    signing_key,
+                    signing_alg,
+                    key_id,
+                    scope,
+                },
         } => {
-            let bytes = vhgate::policy::bundle::Bundle::build(&dir)?;
+            let signer = match (&signing_key, &key_id) {
+                (Some(path), Some(id)) => {
+                    let pem = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    Some(BundleSigner::new(&pem, &signing_alg, id, scope)?)
+                }
+                (None, _) => None,
+                (Some(_), None) => bail!("--signing-key needs --key-id"),
+            };
+            let bytes = Bundle::build_signed(&dir, signer.as_ref())?;
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
-            let bundle = vhgate::policy::bundle::Bundle::from_tar_gz(&bytes)?;
+            let bundle = Bundle::from_tar_gz(&bytes)?;
             println!(
-                "bundle {} written ({} bytes, revision {})",
+                "bundle {} written ({} bytes, revision {}{})",
                 out.display(),
                 bytes.len(),
-                bundle.manifest.revision
+                bundle.manifest.revision,
+                match &key_id {
+                    Some(id) if signer.is_some() => format!(", signed with key {id}"),
+                    _ => String::new(),
+                }
             );
             Ok(())
         }
         Command::Policy {
-            command: PolicyCommand::Check { bundle },
+            command: PolicyCommand::Check { bundle, config },
         } => {
+            let config = Config::load(config.as_deref())?;
+            let verifier = BundleVerifier::from_config(&config.policy.signing)?;
             let bytes =
                 std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
-            let parsed = vhgate::policy::bundle::Bundle::from_tar_gz(&bytes)?;
+            let parsed = Bundle::from_tar_gz(&bytes)?;
+            match parsed.verify_signature(&verifier) {
+                Ok(Verified::Signed { key_id }) => println!("signature valid (key {key_id})"),
+                Ok(Verified::Unsigned) => println!("not signed (signatures not required)"),
+                Err(e) => {
+                    println!("INVALID signature: {e}");
+                    std::process::exit(1);
+                }
+            }
             match vhgate::policy::bundle::validate(&parsed.sources) {
                 Ok(_) => {
                     println!("bundle revision {} is valid", parsed.manifest.revision);
@@ -331,6 +535,144 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::Policy {
+            command: PolicyCommand::Keygen { alg, out },
+        } => {
+            let (private, public) = vhgate::policy::signing::generate_keypair(&alg)?;
+            if out.exists() {
+                bail!("{} exists; not overwriting a key", out.display());
+            }
+            write_private(&out, &private)?;
+            let public_path = out.with_extension("pub.pem");
+            std::fs::write(&public_path, &public)
+                .with_context(|| format!("writing {}", public_path.display()))?;
+            println!(
+                "{alg} signing key written to {} (keep it secret, never commit it); public key {}",
+                out.display(),
+                public_path.display()
+            );
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::Push { bundle, admin },
+        } => {
+            let bytes =
+                std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
+            let record = admin
+                .client()?
+                .send(
+                    http::Method::POST,
+                    "/v1/admin/policy-bundles",
+                    Some(("application/gzip", bytes)),
+                )
+                .await?;
+            print_record("proposed", &record)
+        }
+        Command::Policy {
+            command: PolicyCommand::List { json, admin },
+        } => {
+            let list = admin
+                .client()?
+                .send(http::Method::GET, "/v1/admin/policy-bundles", None)
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+                return Ok(());
+            }
+            let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("-").to_string();
+            for b in list.as_array().map(Vec::as_slice).unwrap_or_default() {
+                println!(
+                    "{}  {:<9} proposed by {} at {}; decided by {} at {}{}",
+                    s(b, "revision"),
+                    s(b, "status"),
+                    s(b, "proposed_by"),
+                    s(b, "proposed_at"),
+                    s(b, "decided_by"),
+                    s(b, "decided_at"),
+                    b["reason"]
+                        .as_str()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        Command::Policy {
+            command: PolicyCommand::Approve { revision, admin },
+        } => {
+            let path = format!(
+                "/v1/admin/policy-bundles/{}/approve",
+                check_revision(&revision)?
+            );
+            let record = admin
+                .client()?
+                .send(http::Method::POST, &path, None)
+                .await?;
+            print_record("approved", &record)
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Reject {
+                    revision,
+                    reason,
+                    admin,
+                },
+        } => {
+            let path = format!(
+                "/v1/admin/policy-bundles/{}/reject",
+                check_revision(&revision)?
+            );
+            let body = serde_json::to_vec(&serde_json::json!({ "reason": reason }))?;
+            let record = admin
+                .client()?
+                .send(http::Method::POST, &path, Some(("application/json", body)))
+                .await?;
+            print_record("rejected", &record)
+        }
+        Command::Policy {
+            command: PolicyCommand::Activate { revision, admin },
+        } => {
+            let path = format!(
+                "/v1/admin/policy-bundles/{}/activate",
+                check_revision(&revision)?
+            );
+            let record = admin
+                .client()?
+                .send(http::Method::POST, &path, None)
+                .await?;
+            print_record("reactivated", &record)
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Impact {
+                    revision,
+                    last,
+                    since,
+                    until,
+                    admin,
+                },
+        } => {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(n) = last {
+                query.append_pair("last", &n.to_string());
+            }
+            for (name, value) in [("since", &since), ("until", &until)] {
+                if let Some(v) = value {
+                    chrono::DateTime::parse_from_rfc3339(v)
+                        .with_context(|| format!("--{name} {v}: not an RFC 3339 time"))?;
+                    query.append_pair(name, v);
+                }
+            }
+            let query = query.finish();
+            let path = format!(
+                "/v1/admin/policy-bundles/{}/impact{}{query}",
+                check_revision(&revision)?,
+                if query.is_empty() { "" } else { "?" }
+            );
+            let impact = admin.client()?.send(http::Method::GET, &path, None).await?;
+            println!("{}", serde_json::to_string_pretty(&impact)?);
+            Ok(())
         }
         Command::Policy {
             command: PolicyCommand::Test { dir },
@@ -604,6 +946,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// One line for people, then the record as JSON.
+fn print_record(what: &str, record: &serde_json::Value) -> anyhow::Result<()> {
+    println!(
+        "{what}: revision {} is {}",
+        record["revision"].as_str().unwrap_or("?"),
+        record["status"].as_str().unwrap_or("?")
+    );
+    println!("{}", serde_json::to_string_pretty(record)?);
+    Ok(())
+}
+
+/// Writes a private key readable by the owner only.
+fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(pem.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 fn redact_url(url: &str) -> String {

@@ -75,6 +75,38 @@ pub struct PolicyConfig {
     pub dir: PathBuf,
     /// Seconds between checks for a bundle activated on another instance.
     pub sync_interval_secs: u64,
+    /// OPA bundle signatures (`[policy.signing]`).
+    pub signing: BundleSigningConfig,
+}
+
+/// Which keys may sign policy bundles, and whether a signature is mandatory. A signed bundle
+/// is always verified (and refused if the signature is bad or no keys are configured).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BundleSigningConfig {
+    /// Refuse unsigned bundles (at proposal, approval, rollback and start-up).
+    pub required: bool,
+    /// The `scope` the signature payload must carry (OPA's verification scope); none: the
+    /// payload must carry no scope.
+    pub scope: Option<String>,
+    /// Public keys that may sign bundles, by key id (the JWS `kid` / payload `keyid`).
+    pub keys: Vec<BundleKeyConfig>,
+}
+
+/// A bundle signing public key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BundleKeyConfig {
+    /// Key id, as signers put it in the JWS header `kid`.
+    pub id: String,
+    /// `ES256`, `ES384`, `EdDSA`, `RS256`/`RS384`/`RS512` or `PS256`/`PS384`/`PS512`.
+    pub algorithm: String,
+    /// The public key (SPKI PEM) inline ...
+    #[serde(default)]
+    pub public_key_pem: Option<String>,
+    /// ... or in a file.
+    #[serde(default)]
+    pub public_key_file: Option<PathBuf>,
 }
 
 /// Key files. Secrets never live in the database or the config itself.
@@ -185,6 +217,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             dir: "policies".into(),
             sync_interval_secs: 1,
+            signing: BundleSigningConfig::default(),
         }
     }
 }
@@ -274,6 +307,33 @@ impl Config {
         }
         if self.policy.sync_interval_secs == 0 {
             return invalid("policy.sync_interval_secs", "must be positive");
+        }
+        let signing = &self.policy.signing;
+        if signing.required && signing.keys.is_empty() {
+            return invalid(
+                "policy.signing.required",
+                "needs at least one key in policy.signing.keys",
+            );
+        }
+        for (i, k) in signing.keys.iter().enumerate() {
+            if k.id.trim().is_empty() {
+                return invalid("policy.signing.keys", "every key needs an id");
+            }
+            if signing.keys[..i].iter().any(|o| o.id == k.id) {
+                return invalid("policy.signing.keys", "key ids must be distinct");
+            }
+            if !crate::policy::signing::ALLOWED_ALGORITHMS.contains(&k.algorithm.as_str()) {
+                return invalid(
+                    "policy.signing.keys",
+                    "algorithm must be one of ES256, ES384, EdDSA, RS256, RS384, RS512, PS256, PS384, PS512",
+                );
+            }
+            if k.public_key_pem.is_some() == k.public_key_file.is_some() {
+                return invalid(
+                    "policy.signing.keys",
+                    "give exactly one of public_key_pem and public_key_file",
+                );
+            }
         }
         if self.log.batch_max == 0 || self.log.batch_max > 10_000 {
             return invalid("log.batch_max", "must be between 1 and 10000");

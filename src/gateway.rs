@@ -237,6 +237,8 @@ pub struct Gateway {
     verifier: TokenVerifier,
     budget: BudgetCounter,
     report_embargo_existence: bool,
+    /// Keys that may sign policy bundles (`policy.signing`).
+    bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
 }
 
 /// RFC 3339 UTC with microseconds: the time format of log entries.
@@ -266,7 +268,22 @@ impl Gateway {
             verifier,
             budget,
             report_embargo_existence: false,
+            bundle_verifier: Arc::default(),
         }
+    }
+
+    /// Sets the keys policy bundles are verified with (default: none, signatures optional).
+    pub fn with_bundle_verifier(
+        mut self,
+        verifier: Arc<crate::policy::signing::BundleVerifier>,
+    ) -> Self {
+        self.bundle_verifier = verifier;
+        self
+    }
+
+    /// The keys policy bundles are verified with.
+    pub fn bundle_verifier(&self) -> Arc<crate::policy::signing::BundleVerifier> {
+        self.bundle_verifier.clone()
     }
 
     /// Lets access reports say that something is held back under an embargo (see

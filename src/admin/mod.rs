@@ -2,6 +2,7 @@
 //! after a second, different administrator approves them (four-eyes); activation swaps the
 //! prepared engine atomically; any earlier approved revision can be reactivated (rollback).
 
+pub mod client;
 pub mod impact;
 pub mod store;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use crate::gateway::{Caller, Gateway, GatewayError};
 use crate::policy::bundle::{validate, Bundle, ValidationProblem};
+use crate::policy::signing::{BundleVerifier, SignatureError};
 use crate::policy::{PolicyEngine, PolicyError, RegorusEngine};
 use crate::store::StoreError;
 pub use store::BundleRecord;
@@ -22,6 +24,8 @@ pub enum AdminError {
     Invalid(Vec<ValidationProblem>),
     #[error("{0}")]
     Bundle(String),
+    #[error("bundle signature: {0}")]
+    Signature(#[from] SignatureError),
     #[error("no bundle with revision {0}")]
     NotFound(String),
     #[error("{0}")]
@@ -49,9 +53,16 @@ enum Check {
     Stored,
 }
 
-/// Reads and checks a bundle; the manifest's revision must be the content hash.
-fn prepare(bytes: &[u8], check: Check) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
+/// Reads and checks a bundle: its signature (when signed, or when signatures are required),
+/// then the manifest's revision, which must be the content hash, then the policies as far as
+/// `check` says. The signature is verified every time, with this instance's keys.
+fn prepare(
+    bytes: &[u8],
+    verifier: &BundleVerifier,
+    check: Check,
+) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
+    bundle.verify_signature(verifier)?;
     let runtime = bundle.sources.without_tests();
     let revision = runtime.revision();
     if bundle.manifest.revision != revision {
@@ -71,9 +82,10 @@ fn prepare(bytes: &[u8], check: Check) -> Result<(String, Arc<dyn PolicyEngine>)
 /// runs the bundle's tests (seconds of CPU); neither may stall request handling.
 async fn prepare_blocking(
     bytes: Vec<u8>,
+    verifier: Arc<BundleVerifier>,
     check: Check,
 ) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
-    tokio::task::spawn_blocking(move || prepare(&bytes, check))
+    tokio::task::spawn_blocking(move || prepare(&bytes, &verifier, check))
         .await
         .map_err(|e| AdminError::Bundle(format!("validation task failed: {e}")))?
 }
@@ -85,7 +97,8 @@ pub async fn propose(
     bytes: &[u8],
 ) -> Result<BundleRecord, AdminError> {
     gateway.require_administrator(caller)?;
-    let (revision, _) = prepare_blocking(bytes.to_vec(), Check::Full).await?;
+    let (revision, _) =
+        prepare_blocking(bytes.to_vec(), gateway.bundle_verifier(), Check::Full).await?;
     let db = gateway.record.db();
     if !store::propose(db, &revision, bytes, &actor(caller)).await? {
         return Err(AdminError::Conflict(format!(
@@ -179,8 +192,14 @@ async fn activate_bundle(
     from: &[&str],
     reason: Option<&str>,
 ) -> Result<BundleRecord, AdminError> {
-    // Prepared before the status changes, so a failure leaves everything as it was.
-    let (_, engine) = prepare_blocking(record.bundle.clone(), Check::Stored).await?;
+    // Prepared (signature verified again) before the status changes, so a failure leaves
+    // everything as it was.
+    let (_, engine) = prepare_blocking(
+        record.bundle.clone(),
+        gateway.bundle_verifier(),
+        Check::Stored,
+    )
+    .await?;
     let db = gateway.record.db();
     if !store::decide(db, &record.revision, from, "active", &actor(caller), reason).await? {
         return Err(AdminError::Conflict(format!(
@@ -212,10 +231,13 @@ async fn activate_bundle(
 /// directory, so a restart keeps what administrators approved).
 pub async fn active_engine(
     db: &crate::store::Db,
+    verifier: Arc<BundleVerifier>,
 ) -> Result<Option<Arc<dyn PolicyEngine>>, AdminError> {
     match store::active(db).await? {
         Some(record) => Ok(Some(
-            prepare_blocking(record.bundle, Check::Stored).await?.1,
+            prepare_blocking(record.bundle, verifier, Check::Stored)
+                .await?
+                .1,
         )),
         None => Ok(None),
     }
@@ -243,7 +265,9 @@ pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration)
         }
         match store::active(db).await {
             Ok(Some(record)) if record.revision != gateway.policy().revision() => {
-                match prepare_blocking(record.bundle, Check::Stored).await {
+                match prepare_blocking(record.bundle, gateway.bundle_verifier(), Check::Stored)
+                    .await
+                {
                     Ok((_, engine)) => {
                         gateway.set_policy(engine);
                         tracing::info!(revision = %record.revision, "followed a policy activation");
@@ -303,7 +327,8 @@ pub async fn impact(
             .map_err(|e| StoreError::Corrupt(format!("log entry {}: {e}", row.seq)))?;
         entries.push(entry);
     }
-    let (_, candidate) = prepare_blocking(record.bundle, Check::Stored).await?;
+    let (_, candidate) =
+        prepare_blocking(record.bundle, gateway.bundle_verifier(), Check::Stored).await?;
     let baseline = match query.baseline {
         impact::Baseline::Recorded => None,
         impact::Baseline::Active => Some(gateway.policy()),

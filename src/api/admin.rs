@@ -32,6 +32,9 @@ fn problem(e: AdminError) -> Response {
         AdminError::Bundle(detail) => {
             Problem::bad_request("invalid-bundle", detail).into_response()
         }
+        AdminError::Signature(e) => {
+            Problem::bad_request("invalid-bundle-signature", e.to_string()).into_response()
+        }
         AdminError::Forbidden(detail) => {
             Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail).into_response()
         }

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::signing::{BundleSigner, BundleVerifier, SignatureError, Verified, SIGNATURES_FILE};
 use super::{
     testing, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources, RegorusEngine,
 };
@@ -33,19 +34,24 @@ pub struct Bundle {
     pub manifest: Manifest,
     /// Modules (tests included) and data, as the engine loads them.
     pub sources: PolicySources,
-    /// `.signatures.json`, if the bundle carries one (checked by the admin layer).
+    /// `.signatures.json`, if the bundle carries one (checked by [`Bundle::verify_signature`]).
     pub signatures: Option<String>,
+    /// Every other file as it is in the archive (name without a leading `/`, raw bytes): what a
+    /// signature covers.
+    pub files: Vec<(String, Vec<u8>)>,
 }
 
 fn invalid(message: impl Into<String>) -> PolicyError {
     PolicyError::Bundle(message.into())
 }
 
-/// A bundle path without `..`, absolute or empty components.
+/// A bundle path without `..` or empty components. A leading `/` is dropped: OPA writes
+/// bundle entries as `/data.json`, `/.manifest`, and names them without it in signatures.
 fn clean_path(raw: &Path) -> Result<String, PolicyError> {
     let mut parts = Vec::new();
-    for c in raw.components() {
+    for (i, c) in raw.components().enumerate() {
         match c {
+            std::path::Component::RootDir if i == 0 => {}
             std::path::Component::Normal(p) => {
                 parts.push(p.to_str().ok_or_else(|| invalid("non-UTF-8 file name"))?)
             }
@@ -78,6 +84,7 @@ impl Bundle {
         let mut modules = Vec::new();
         let mut data = Vec::new();
         let mut signatures = None;
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
         let entries = archive
             .entries()
             .map_err(|e| invalid(format!("not a gzipped tar: {e}")))?;
@@ -93,10 +100,22 @@ impl Bundle {
                 return Err(invalid("only regular files are allowed in a bundle"));
             }
             let path = clean_path(&entry.path().map_err(|e| invalid(e.to_string()))?)?;
-            let mut text = String::new();
+            let mut raw = Vec::new();
             entry
-                .read_to_string(&mut text)
+                .read_to_end(&mut raw)
                 .map_err(|e| invalid(format!("{path}: {e}")))?;
+            let text = String::from_utf8(raw.clone())
+                .map_err(|_| invalid(format!("{path}: not UTF-8")))?;
+            if path == SIGNATURES_FILE {
+                if signatures.replace(text).is_some() {
+                    return Err(invalid(format!("{path}: appears twice")));
+                }
+                continue;
+            }
+            if files.iter().any(|(p, _)| *p == path) {
+                return Err(invalid(format!("{path}: appears twice")));
+            }
+            files.push((path.clone(), raw));
             let name = path.rsplit('/').next().unwrap_or(&path);
             match name {
                 ".manifest" => {
@@ -105,7 +124,11 @@ impl Bundle {
                             .map_err(|e| invalid(format!(".manifest: {e}")))?,
                     )
                 }
-                ".signatures.json" => signatures = Some(text),
+                SIGNATURES_FILE => {
+                    return Err(invalid(format!(
+                        "{path}: {SIGNATURES_FILE} belongs at the bundle root"
+                    )))
+                }
                 "data.json" => {
                     let value = serde_json::from_str(&text).map_err(|e| PolicyError::Data {
                         path: path.clone(),
@@ -137,12 +160,24 @@ impl Bundle {
             manifest,
             sources: PolicySources { modules, data },
             signatures,
+            files,
         })
+    }
+
+    /// Checks the bundle's signature (if any) against the configured keys: see
+    /// [`BundleVerifier::verify`].
+    pub fn verify_signature(&self, verifier: &BundleVerifier) -> Result<Verified, SignatureError> {
+        verifier.verify(&self.files, self.signatures.as_deref())
     }
 
     /// Builds a bundle from a policy directory (`*.rego` incl. tests, `data/*.json` merged
     /// into the root `data.json`); the revision is the content hash the gateway logs.
     pub fn build(dir: &Path) -> Result<Vec<u8>, PolicyError> {
+        Self::build_signed(dir, None)
+    }
+
+    /// [`Bundle::build`], with a `.signatures.json` over every file when `signer` is given.
+    pub fn build_signed(dir: &Path, signer: Option<&BundleSigner>) -> Result<Vec<u8>, PolicyError> {
         let sources = PolicySources::read_dir(dir, true)?;
         let mut root = serde_json::Map::new();
         for (path, value) in &sources.data {
@@ -161,35 +196,47 @@ impl Bundle {
             roots: vec!["vhgate".into(), "convenant".into()],
             rego_version: Some(1),
         };
-        let io = |e: std::io::Error| invalid(format!("writing the bundle: {e}"));
-        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::default(),
-        ));
-        let mut add = |name: &str, bytes: &[u8]| -> Result<(), PolicyError> {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(bytes.len() as u64);
-            header.set_mode(0o644);
-            header.set_cksum();
-            tar.append_data(&mut header, name, bytes).map_err(io)
-        };
-        add(
-            ".manifest",
-            &serde_json::to_vec(&manifest).map_err(|e| invalid(e.to_string()))?,
-        )?;
-        add(
-            "data.json",
-            &serde_json::to_vec_pretty(&root).map_err(|e| invalid(e.to_string()))?,
-        )?;
+        let mut files: Vec<(String, Vec<u8>)> = vec![
+            (
+                ".manifest".into(),
+                serde_json::to_vec(&manifest).map_err(|e| invalid(e.to_string()))?,
+            ),
+            (
+                "data.json".into(),
+                serde_json::to_vec_pretty(&root).map_err(|e| invalid(e.to_string()))?,
+            ),
+        ];
         for (path, text) in &sources.modules {
             let name = Path::new(path)
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or(path);
-            add(name, text.as_bytes())?;
+            files.push((name.to_string(), text.as_bytes().to_vec()));
         }
-        tar.into_inner().and_then(|gz| gz.finish()).map_err(io)
+        if let Some(signer) = signer {
+            let signatures = signer.sign(&files).map_err(|e| invalid(e.to_string()))?;
+            files.push((SIGNATURES_FILE.into(), signatures.into_bytes()));
+        }
+        write_tar_gz(&files)
     }
+}
+
+/// A gzipped tar of `files` (name, bytes), in that order.
+pub fn write_tar_gz(files: &[(String, Vec<u8>)]) -> Result<Vec<u8>, PolicyError> {
+    let io = |e: std::io::Error| invalid(format!("writing the bundle: {e}"));
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes.as_slice())
+            .map_err(io)?;
+    }
+    tar.into_inner().and_then(|gz| gz.finish()).map_err(io)
 }
 
 /// Why a bundle may not be proposed: where, and what.
@@ -313,5 +360,82 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         Ok(engine)
     } else {
         Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::BundleSigningConfig;
+    use crate::policy::signing::{generate_keypair, key_config};
+
+    /// A tar entry written raw, so names like `/data.json` (as OPA writes them) are possible.
+    fn raw_tar(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (name, body) in files {
+            let mut header = tar::Header::new_old();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_cksum();
+            tar.append(&header, *body).expect("append");
+        }
+        tar.into_inner().and_then(|gz| gz.finish()).expect("tar")
+    }
+
+    #[test]
+    fn opa_style_paths_and_signatures() {
+        let manifest: &[u8] = br#"{"revision":"r","rego_version":1}"#;
+        let data: &[u8] = br#"{"vhgate":{}}"#;
+        let rego: &[u8] = b"package vhgate\n\nallow := false\n";
+        let named = [
+            (".manifest".to_string(), manifest.to_vec()),
+            ("data.json".to_string(), data.to_vec()),
+            ("vhgate/policy.rego".to_string(), rego.to_vec()),
+        ];
+        let (private, public) = generate_keypair("ES256").expect("keypair");
+        let sigs = BundleSigner::new(&private, "ES256", "k", None)
+            .expect("signer")
+            .sign(&named)
+            .expect("sign");
+        // OPA writes entries with a leading `/` and names them without it in the signature.
+        let bytes = raw_tar(&[
+            ("/.manifest", manifest),
+            ("/data.json", data),
+            ("/vhgate/policy.rego", rego),
+            ("/.signatures.json", sigs.as_bytes()),
+        ]);
+        let bundle = Bundle::from_tar_gz(&bytes).expect("bundle");
+        assert_eq!(bundle.files, named.to_vec());
+        let verifier = BundleVerifier::from_config(&BundleSigningConfig {
+            required: true,
+            scope: None,
+            keys: vec![key_config("k", "ES256", &public)],
+        })
+        .expect("verifier");
+        assert_eq!(
+            bundle.verify_signature(&verifier),
+            Ok(Verified::Signed { key_id: "k".into() })
+        );
+        // A file twice, or a signatures file below the root, is refused.
+        let twice = raw_tar(&[
+            ("/.manifest", manifest),
+            ("/vhgate/policy.rego", rego),
+            ("vhgate/policy.rego", rego),
+        ]);
+        assert!(Bundle::from_tar_gz(&twice)
+            .err()
+            .is_some_and(|e| e.to_string().contains("appears twice")));
+        let nested = raw_tar(&[
+            ("/.manifest", manifest),
+            ("/vhgate/policy.rego", rego),
+            ("/x/.signatures.json", sigs.as_bytes()),
+        ]);
+        assert!(Bundle::from_tar_gz(&nested)
+            .err()
+            .is_some_and(|e| e.to_string().contains("bundle root")));
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod bundle;
 mod regorus_engine;
+pub mod signing;
 pub mod testing;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,263 @@
+//! The admin CLI against a real gateway: `vhgate policy keygen`, `build --signing-key`,
+//! `check`, `push`, `approve`, `reject`, `list`, run as the real binary over mTLS with dev
+//! tokens for two administrators.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{Backend, Env};
+use vhgate::config::BundleSigningConfig;
+
+/// Runs the binary off the async workers (the gateway under test runs on them).
+async fn vhgate(args: Vec<String>) -> Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(common::vhgate_bin())
+            .args(&args)
+            .env_remove("VHGATE_CONFIG")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run vhgate")
+    })
+    .await
+    .expect("join")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A copy of the shipped policies with another convenant version (a new revision).
+fn policy_dir(root: &Path, version: &str) -> PathBuf {
+    let dir = root.join(format!("policies-{version}"));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    std::fs::create_dir_all(dir.join("data")).expect("dir");
+    for entry in std::fs::read_dir(&src).expect("policies") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "rego") {
+            std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let data = std::fs::read_to_string(src.join("data/convenant.json"))
+        .expect("data")
+        .replacen(
+            "\"version\": \"2026-1\"",
+            &format!("\"version\": \"{version}\""),
+            1,
+        );
+    std::fs::write(dir.join("data/convenant.json"), data).expect("write");
+    dir
+}
+
+async fn sign_push_approve(backend: Backend) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let key = tmp.path().join("bundle-signing.pem");
+    let out = vhgate(vec![
+        "policy".into(),
+        "keygen".into(),
+        "--alg".into(),
+        "ES256".into(),
+        "--out".into(),
+        s(&key),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let public = key.with_extension("pub.pem");
+    let public_pem = std::fs::read_to_string(&public).expect("public key");
+
+    let Some(env) = Env::start_with(backend, |c| {
+        c.policy.signing = BundleSigningConfig {
+            required: true,
+            scope: None,
+            keys: vec![vhgate::policy::signing::key_config(
+                "vh-cli",
+                "ES256",
+                &public_pem,
+            )],
+        };
+    })
+    .await
+    else {
+        return;
+    };
+
+    // Build and sign, then check with the same keys as the gateway.
+    let bundle = tmp.path().join("bundle.tar.gz");
+    let out = vhgate(vec![
+        "policy".into(),
+        "build".into(),
+        s(&policy_dir(tmp.path(), "2026-cli")),
+        "--out".into(),
+        s(&bundle),
+        "--signing-key".into(),
+        s(&key),
+        "--signing-alg".into(),
+        "ES256".into(),
+        "--key-id".into(),
+        "vh-cli".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let config = tmp.path().join("vhgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[policy.signing]\nrequired = true\nkeys = [{{ id = \"vh-cli\", algorithm = \"ES256\", public_key_file = {:?} }}]\n",
+            s(&public)
+        ),
+    )
+    .expect("config");
+    let out = vhgate(vec![
+        "policy".into(),
+        "check".into(),
+        s(&bundle),
+        "--config".into(),
+        s(&config),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("signature valid (key vh-cli)"),
+        "{}",
+        text(&out)
+    );
+
+    let admin = |sub: &str| -> Vec<String> {
+        vec![
+            "--url".into(),
+            format!("https://localhost:{}", env.addr.port()),
+            "--dev-partner".into(),
+            "veiligheidshuis".into(),
+            "--sub".into(),
+            sub.into(),
+            "--certs".into(),
+            s(&common::pki().layout.dir),
+        ]
+    };
+    let cmd = |words: &[&str], sub: &str| -> Vec<String> {
+        let mut v: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        v.extend(admin(sub));
+        v
+    };
+
+    // Alice pushes; the same bundle unsigned would be refused (signatures are required).
+    let unsigned = tmp.path().join("unsigned.tar.gz");
+    std::fs::write(&unsigned, common::candidate_bundle("2026-unsigned")).expect("write");
+    let out = vhgate(cmd(&["policy", "push", &s(&unsigned)], "beheerder-alice")).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("HTTP 400"),
+        "{}",
+        text(&out)
+    );
+    let out = vhgate(cmd(&["policy", "push", &s(&bundle)], "beheerder-alice")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json_start = stdout.find('{').expect("record json");
+    let record: serde_json::Value = serde_json::from_str(&stdout[json_start..]).expect("json");
+    assert_eq!(record["status"], "proposed");
+    let rev = record["revision"].as_str().expect("revision").to_string();
+
+    // Alice cannot approve her own proposal: a readable problem, exit status 1.
+    let out = vhgate(cmd(&["policy", "approve", &rev], "beheerder-alice")).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("HTTP 403") && stderr.contains("four-eyes"),
+        "{}",
+        text(&out)
+    );
+
+    // Bob approves: active.
+    let out = vhgate(cmd(&["policy", "approve", &rev], "beheerder-bob")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("revision {rev} is active")),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(env.gateway().policy().revision(), rev);
+
+    // A second proposal, rejected with a reason; the list shows both.
+    let second = tmp.path().join("second.tar.gz");
+    let out = vhgate(vec![
+        "policy".into(),
+        "build".into(),
+        s(&policy_dir(tmp.path(), "2026-cli-2")),
+        "--out".into(),
+        s(&second),
+        "--signing-key".into(),
+        s(&key),
+        "--key-id".into(),
+        "vh-cli".into(),
+    ])
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = vhgate(cmd(&["policy", "push", &s(&second)], "beheerder-bob")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let record: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find('{').expect("json")..]).expect("json");
+    let rev2 = record["revision"].as_str().expect("revision").to_string();
+    let out = vhgate(cmd(
+        &[
+            "policy",
+            "reject",
+            &rev2,
+            "--reason",
+            "niet afgestemd met de partners",
+        ],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = vhgate(cmd(&["policy", "list"], "beheerder-alice")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with(&rev) && l.contains("active")),
+        "{listing}"
+    );
+    assert!(
+        listing.lines().any(|l| l.starts_with(&rev2)
+            && l.contains("rejected")
+            && l.contains("niet afgestemd")),
+        "{listing}"
+    );
+
+    // Bad arguments fail before any request.
+    let out = vhgate(cmd(
+        &["policy", "impact", &rev, "--since", "gisteren"],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("RFC 3339"),
+        "{}",
+        text(&out)
+    );
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_sign_push_approve() {
+    sign_push_approve(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_sign_push_approve() {
+    sign_push_approve(Backend::Postgres).await
+}
