@@ -1,8 +1,11 @@
 //! Convenant administration: policy bundles proposed by one administrator become active only
 //! after a second, different administrator approves them (four-eyes); activation swaps the
 //! prepared engine atomically; any earlier approved revision can be reactivated (rollback).
+//! The partner registry is administered the same way ([`registry`]).
 
 pub mod impact;
+pub mod registry;
+pub mod registry_store;
 pub mod store;
 
 use std::sync::Arc;
@@ -26,6 +29,12 @@ pub enum AdminError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("the registry change is not valid ({} problem(s))", .0.len())]
+    InvalidChange(Vec<registry::ChangeProblem>),
+    #[error("no registry change {0}")]
+    NoSuchChange(String),
+    #[error("{0}")]
+    BadRequest(String),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     #[error(transparent)]
@@ -201,13 +210,15 @@ pub async fn active_engine(
     }
 }
 
-/// Follows activations made on other instances: every `interval`, loads the active bundle if
-/// its revision differs from the engine in force. Failures are logged and retried.
+/// Follows activations and registry changes made on other instances: every `interval`, loads
+/// the active bundle if its revision differs from the engine in force, and the partner registry
+/// if its version moved. Failures are logged and retried.
 pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        registry::follow_once(&gateway).await;
         match store::active(gateway.record.db()).await {
             Ok(Some(record)) if record.revision != gateway.policy().revision() => {
                 match prepare(&record.bundle) {
