@@ -16,7 +16,6 @@ use crate::disclosure::{store as log_store, LogSigner, LogWriter};
 use crate::gateway::{BudgetCounter, Gateway};
 use crate::policy::{PolicyError, PolicySources, RegorusEngine};
 use crate::record::CaseRecord;
-use crate::registry::PartnerRegistry;
 use crate::store::{Db, StoreError};
 use crate::tls::TlsError;
 
@@ -97,8 +96,7 @@ impl App {
             }
         };
         let record = open_record(&config, db.clone())?;
-        let (registry, problems) =
-            PartnerRegistry::build(record.partners().await?, record.partner_keys().await?);
+        let (registry, problems) = crate::registry::load(&record).await?;
         for p in problems {
             tracing::warn!(kid = %p.kid, problem = %p.message, "partner key not loaded");
         }

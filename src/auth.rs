@@ -180,6 +180,15 @@ impl TokenVerifier {
         let cache_key = sha256(&key_material);
         if let Some(hit) = self.cache_get(&cache_key) {
             // Signature and binding were checked when cached; time and registry can change.
+            // The key must still be registered and usable: a revoked or expired key ends its
+            // cached tokens too (the cache is also cleared on every registry change).
+            let key_usable = partner
+                .keys
+                .iter()
+                .any(|k| hit.kid.as_deref() == Some(k.kid.as_str()) && k.usable_at(now));
+            if !key_usable {
+                return Err(AuthError::UnknownKey);
+            }
             self.check_time(&hit.claims, now)?;
             check_registers(&hit.claims, convenant)?;
             if hit.claims.iss != partner.oin {
@@ -190,6 +199,15 @@ impl TokenVerifier {
         let verified = Arc::new(self.verify_uncached(token, partner, thumbprint, convenant, now)?);
         self.cache_put(cache_key, verified.clone(), now);
         Ok(verified)
+    }
+
+    /// Forgets every verified token, so the next request of each is checked against the
+    /// registry in force (called when the partner registry changes).
+    pub fn clear_cache(&self) {
+        match self.cache.lock() {
+            Ok(mut cache) => cache.clear(),
+            Err(poisoned) => poisoned.into_inner().clear(),
+        }
     }
 
     fn cache_get(&self, key: &[u8; 32]) -> Option<Arc<VerifiedToken>> {
@@ -221,7 +239,9 @@ impl TokenVerifier {
         let candidates: Vec<_> = partner
             .keys
             .iter()
-            .filter(|k| k.alg == alg && kid.as_ref().is_none_or(|kid| &k.kid == kid))
+            .filter(|k| {
+                k.alg == alg && k.usable_at(now) && kid.as_ref().is_none_or(|kid| &k.kid == kid)
+            })
             .collect();
         if candidates.is_empty() {
             return Err(AuthError::UnknownKey);

@@ -39,6 +39,8 @@ pub enum GatewayError {
     },
     #[error("the client certificate's organisation is not a partner in the convenant")]
     UnknownOrganisation { disclosure_id: DisclosureId },
+    #[error("the client certificate is not one registered for this partner")]
+    CertificateNotRegistered { disclosure_id: DisclosureId },
     #[error("refused by policy")]
     Denied {
         decision: Box<Decision>,
@@ -317,6 +319,17 @@ impl Gateway {
         }
     }
 
+    /// Replaces the partner registry atomically for new requests and forgets every cached
+    /// token verification, so a revoked key or a removed partner stops working at once.
+    pub fn set_registry(&self, registry: PartnerRegistry) {
+        let registry = Arc::new(registry);
+        match self.registry.write() {
+            Ok(mut r) => *r = registry,
+            Err(poisoned) => *poisoned.into_inner() = registry,
+        }
+        self.verifier.clear_cache();
+    }
+
     /// Asks the policy; a failed evaluation is itself logged (as a 500) and fails closed. The
     /// input goes into the entry, so the decision can be replayed (impact preview) and
     /// reproduced from its revision.
@@ -406,6 +419,17 @@ impl Gateway {
             self.commit(entry).await?;
             return Err(GatewayError::UnknownOrganisation { disclosure_id: id });
         };
+        if !partner.accepts_certificate(&peer.thumbprint) {
+            let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
+            let id = DisclosureId(entry.id);
+            entry.status = 403;
+            entry.problem_type = Some("certificate-not-registered".into());
+            entry.reasons = vec![
+                "client certificate is not among the partner's registered certificates".into(),
+            ];
+            self.commit(entry).await?;
+            return Err(GatewayError::CertificateNotRegistered { disclosure_id: id });
+        }
         let policy = self.policy();
         let now = Utc::now().timestamp();
         let verified = match bearer {
@@ -693,6 +717,27 @@ impl Gateway {
         entry.outcome = Outcome::Allowed;
         entry.status = 200;
         entry.policy_revision = revision.to_string();
+        entry.reasons = reasons;
+        let id = DisclosureId(entry.id);
+        self.commit(entry).await?;
+        Ok(id)
+    }
+
+    /// Records an applied partner-registry change in the transparency log (which operations,
+    /// on which organisations and keys, proposed and approved by whom), committed before the
+    /// approver hears that it happened. Organisation data only; no personal data.
+    pub async fn log_registry_change(
+        &self,
+        caller: &Caller,
+        reasons: Vec<String>,
+    ) -> Result<DisclosureId, GatewayError> {
+        let mut entry = self.base_entry(
+            Event::RegistryChange,
+            caller.record(),
+            caller.traceparent.clone(),
+        );
+        entry.outcome = Outcome::Allowed;
+        entry.status = 200;
         entry.reasons = reasons;
         let id = DisclosureId(entry.id);
         self.commit(entry).await?;

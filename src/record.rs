@@ -26,6 +26,8 @@ pub struct PartnerKey {
     pub oin: String,
     pub alg: String,
     pub public_key_pem: String,
+    /// Tokens signed with this key are refused after this moment (if set).
+    pub not_after: Option<DateTime<Utc>>,
 }
 
 /// A case (casus).
@@ -198,7 +200,7 @@ impl CaseRecord {
 
     /// Every key that is not revoked.
     pub async fn partner_keys(&self) -> Result<Vec<PartnerKey>, StoreError> {
-        const SQL: &str = "SELECT kid, oin, alg, public_key_pem FROM partner_keys WHERE revoked_at IS NULL ORDER BY kid";
+        const SQL: &str = "SELECT kid, oin, alg, public_key_pem, not_after FROM partner_keys WHERE revoked_at IS NULL ORDER BY kid";
         Ok(with_pool!(&self.db, p => sqlx::query_as(SQL).fetch_all(p).await)?)
     }
 

@@ -1,11 +1,14 @@
-//! The convenant's partner registry in memory: OIN to partner type and token keys. Loaded from
-//! the case record at start-up; looked up on every request without touching the database.
+//! The convenant's partner registry in memory: OIN to partner type, token keys and allowed
+//! client certificates. Loaded from the case record at start-up and rebuilt whenever an
+//! administrator's registry change is applied (here or on another instance); looked up on
+//! every request without touching the database.
 
 use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use crate::record::{Partner, PartnerKey};
+use crate::record::{CaseRecord, Partner, PartnerKey};
+use crate::store::StoreError;
 
 /// A token-verification key of a partner.
 #[derive(Clone)]
@@ -13,6 +16,15 @@ pub struct RegisteredKey {
     pub kid: String,
     pub alg: Algorithm,
     pub key: DecodingKey,
+    /// Unix seconds after which tokens signed with this key are refused.
+    pub not_after: Option<i64>,
+}
+
+impl RegisteredKey {
+    /// Whether the key may still verify tokens at `now` (unix seconds).
+    pub fn usable_at(&self, now: i64) -> bool {
+        self.not_after.is_none_or(|t| now < t)
+    }
 }
 
 /// A partner as the gateway needs it per request.
@@ -23,12 +35,25 @@ pub struct RegisteredPartner {
     pub partner_type: String,
     pub active: bool,
     pub keys: Vec<RegisteredKey>,
+    /// Client-certificate thumbprints (`x5t#S256`) this partner may present; empty means any
+    /// certificate that chains to the convenant CA and carries the partner's OIN.
+    pub allowed_thumbprints: Vec<String>,
+}
+
+impl RegisteredPartner {
+    /// Whether the certificate with this thumbprint may speak for the partner.
+    pub fn accepts_certificate(&self, thumbprint: &str) -> bool {
+        self.allowed_thumbprints.is_empty()
+            || self.allowed_thumbprints.iter().any(|t| t == thumbprint)
+    }
 }
 
 /// OIN → partner.
 #[derive(Clone, Default)]
 pub struct PartnerRegistry {
     partners: HashMap<String, RegisteredPartner>,
+    /// The database's registry version this was loaded at (see [`load`]).
+    version: i64,
 }
 
 /// A key that could not be loaded; the partner keeps its other keys.
@@ -43,6 +68,7 @@ impl PartnerRegistry {
     pub fn build(
         partners: Vec<Partner>,
         keys: Vec<PartnerKey>,
+        certificates: Vec<(String, String)>,
     ) -> (PartnerRegistry, Vec<KeyProblem>) {
         let mut map: HashMap<String, RegisteredPartner> = partners
             .into_iter()
@@ -55,6 +81,7 @@ impl PartnerRegistry {
                         partner_type: p.partner_type,
                         active: p.active,
                         keys: vec![],
+                        allowed_thumbprints: vec![],
                     },
                 )
             })
@@ -79,6 +106,7 @@ impl PartnerRegistry {
                     kid: k.kid,
                     alg,
                     key,
+                    not_after: k.not_after.map(|t| t.timestamp()),
                 }),
                 (Err(e), _) => problems.push(KeyProblem {
                     kid: k.kid,
@@ -90,7 +118,23 @@ impl PartnerRegistry {
                 }),
             }
         }
-        (PartnerRegistry { partners: map }, problems)
+        for (oin, thumbprint) in certificates {
+            if let Some(p) = map.get_mut(&oin) {
+                p.allowed_thumbprints.push(thumbprint);
+            }
+        }
+        (
+            PartnerRegistry {
+                partners: map,
+                version: 0,
+            },
+            problems,
+        )
+    }
+
+    /// The registry version this was loaded at.
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
     /// An active partner by OIN.
@@ -116,4 +160,18 @@ impl PartnerRegistry {
     pub fn is_empty(&self) -> bool {
         self.partners.is_empty()
     }
+}
+
+/// Loads the registry from the case record. The version is read first, so a change applied
+/// while loading makes the version look older than the data and the next poll reloads.
+pub async fn load(record: &CaseRecord) -> Result<(PartnerRegistry, Vec<KeyProblem>), StoreError> {
+    let db = record.db();
+    let version = crate::admin::registry_store::version(db).await?;
+    let (mut registry, problems) = PartnerRegistry::build(
+        record.partners().await?,
+        record.partner_keys().await?,
+        crate::admin::registry_store::certificates(db).await?,
+    );
+    registry.version = version;
+    Ok((registry, problems))
 }

@@ -542,6 +542,10 @@ async fn openapi_describes_every_route(env: &Env) {
         "/v1/disclosures",
         "/healthz",
         "/readyz",
+        "/v1/admin/registry",
+        "/v1/admin/registry/changes",
+        "/v1/admin/registry/changes/{id}/approve",
+        "/v1/admin/registry/changes/{id}/reject",
     ] {
         assert!(
             r.body["paths"][path].is_object(),

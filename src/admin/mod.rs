@@ -1,9 +1,12 @@
 //! Convenant administration: policy bundles proposed by one administrator become active only
 //! after a second, different administrator approves them (four-eyes); activation swaps the
 //! prepared engine atomically; any earlier approved revision can be reactivated (rollback).
+//! The partner registry is administered the same way ([`registry`]).
 
 pub mod client;
 pub mod impact;
+pub mod registry;
+pub mod registry_store;
 pub mod store;
 
 use std::sync::Arc;
@@ -30,6 +33,12 @@ pub enum AdminError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("the registry change is not valid ({} problem(s))", .0.len())]
+    InvalidChange(Vec<registry::ChangeProblem>),
+    #[error("no registry change {0}")]
+    NoSuchChange(String),
+    #[error("{0}")]
+    BadRequest(String),
     #[error(transparent)]
     Gateway(#[from] GatewayError),
     #[error(transparent)]
@@ -243,14 +252,16 @@ pub async fn active_engine(
     }
 }
 
-/// Follows activations made on other instances: every `interval`, asks for the active
-/// revision (a one-column read) and loads the bundle only when it differs from the engine in
-/// force. Failures are logged and retried.
+/// Follows activations and registry changes made on other instances: every `interval`, loads
+/// the partner registry if its version moved, and asks for the active policy revision (a
+/// one-column read), loading the bundle only when it differs from the engine in force.
+/// Failures are logged and retried.
 pub async fn follow_active(gateway: Arc<Gateway>, interval: std::time::Duration) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
+        registry::follow_once(&gateway).await;
         let db = gateway.record.db();
         let changed = match store::active_revision(db).await {
             Ok(Some(revision)) => revision != gateway.policy().revision(),

@@ -12,7 +12,8 @@ use super::{AppState, Authenticated};
 use crate::admin::impact::{Baseline, ImpactQuery, MAX_REPLAY};
 use crate::admin::{self, AdminError};
 
-fn problem(e: AdminError) -> Response {
+/// Maps an administration error to problem+json.
+pub(super) fn problem(e: AdminError) -> Response {
     match e {
         AdminError::Invalid(problems) => {
             let mut body = serde_json::json!({
@@ -47,6 +48,34 @@ fn problem(e: AdminError) -> Response {
         .into_response(),
         AdminError::Conflict(detail) => {
             Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail).into_response()
+        }
+        AdminError::InvalidChange(problems) => {
+            let mut body = serde_json::json!({
+                "type": "urn:vhgate:problem:invalid-registry-change",
+                "title": "Invalid registry change",
+                "status": 422,
+                "detail": "the change failed validation; nothing was stored or applied",
+            });
+            body["problems"] = serde_json::json!(problems);
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
+        AdminError::NoSuchChange(id) => Problem::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "Not found",
+            format!(
+                "no registry change {}",
+                id.chars().take(64).collect::<String>()
+            ),
+        )
+        .into_response(),
+        AdminError::BadRequest(detail) => {
+            Problem::bad_request("invalid-request", detail).into_response()
         }
         AdminError::Gateway(e) => Problem::from(e).into_response(),
         AdminError::Store(e) => {
@@ -93,7 +122,7 @@ pub(super) async fn approve(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RejectRequest {
-    reason: String,
+    pub(super) reason: String,
 }
 
 /// `POST /v1/admin/policy-bundles/{revision}/reject` with `{"reason": "..."}`.

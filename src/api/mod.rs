@@ -8,6 +8,7 @@ mod health;
 mod log;
 mod lookup;
 pub mod problem;
+mod registry;
 
 use std::sync::Arc;
 
@@ -63,6 +64,19 @@ pub fn router(gateway: AppState) -> Router {
         .route(
             "/v1/admin/policy-bundles/{revision}/impact",
             get(admin::impact),
+        )
+        .route("/v1/admin/registry", get(registry::view))
+        .route(
+            "/v1/admin/registry/changes",
+            get(registry::history).post(registry::propose),
+        )
+        .route(
+            "/v1/admin/registry/changes/{id}/approve",
+            post(registry::approve),
+        )
+        .route(
+            "/v1/admin/registry/changes/{id}/reject",
+            post(registry::reject),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

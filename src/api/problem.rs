@@ -84,6 +84,13 @@ impl From<GatewayError> for Problem {
                 "the OIN in the client certificate is not a partner in the convenant",
             )
             .logged(Some(disclosure_id)),
+            GatewayError::CertificateNotRegistered { disclosure_id } => Problem::new(
+                StatusCode::FORBIDDEN,
+                "certificate-not-registered",
+                "Certificate not registered",
+                "this client certificate is not among the certificates registered for the partner in the convenant",
+            )
+            .logged(Some(disclosure_id)),
             GatewayError::Denied {
                 decision,
                 disclosure_id,

@@ -20,6 +20,7 @@ fn event_name(event: Event) -> &'static str {
         Event::Lookup => "vhgate.lookup",
         Event::AuthFailure => "vhgate.auth_failure",
         Event::PolicyChange => "vhgate.policy_change",
+        Event::RegistryChange => "vhgate.registry_change",
     }
 }
 
@@ -77,7 +78,7 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::ReadPerson => "read_person",
         Event::Lookup => "lookup",
         Event::AuthFailure => "authenticate",
-        Event::PolicyChange => "administer",
+        Event::PolicyChange | Event::RegistryChange => "administer",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -26,6 +26,8 @@ pub enum Event {
     AuthFailure,
     /// A policy bundle was activated (approval or rollback).
     PolicyChange,
+    /// An administrators' change of the partner registry was applied (four-eyes).
+    RegistryChange,
 }
 
 impl Event {
@@ -35,6 +37,7 @@ impl Event {
             Event::Lookup => "lookup",
             Event::AuthFailure => "auth_failure",
             Event::PolicyChange => "policy_change",
+            Event::RegistryChange => "registry_change",
         }
     }
 }

@@ -1,0 +1,93 @@
+//! Admin API for the partner registry: change requests with four-eyes approval, and the
+//! registry as administrators see it.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::admin::{problem, RejectRequest};
+use super::problem::Problem;
+use super::{AppState, Authenticated};
+use crate::admin::registry::{self, ChangeRequest};
+
+/// `GET /v1/admin/registry`: partners, keys, certificate constraints and the convenant's
+/// registers (read-only).
+pub(super) async fn view(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    match registry::view(&gateway, &caller).await {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /v1/admin/registry/changes` with `{"changes": [...], "note": "..."}`.
+pub(super) async fn propose(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Response {
+    let request: ChangeRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Problem::bad_request(
+                "invalid-body",
+                format!("expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {e}"),
+            )
+            .into_response()
+        }
+    };
+    match registry::propose(&gateway, &caller, request).await {
+        Ok(record) => (StatusCode::CREATED, Json(record)).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /v1/admin/registry/changes`: every change request with its decision.
+pub(super) async fn history(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    match registry::history(&gateway, &caller).await {
+        Ok(records) => Json(records).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /v1/admin/registry/changes/{id}/approve`: a second administrator applies it.
+pub(super) async fn approve(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    match registry::approve(&gateway, &caller, &id).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `POST /v1/admin/registry/changes/{id}/reject` with `{"reason": "..."}`.
+pub(super) async fn reject(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Response {
+    let req: RejectRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Problem::bad_request(
+                "invalid-body",
+                format!("expected {{\"reason\": \"...\"}}: {e}"),
+            )
+            .into_response()
+        }
+    };
+    match registry::reject(&gateway, &caller, &id, &req.reason).await {
+        Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
