@@ -231,6 +231,9 @@ pub enum PolicyCommand {
         /// ... until this time (RFC 3339).
         #[arg(long)]
         until: Option<String>,
+        /// Compare with the decisions as recorded, or with the revision in force now.
+        #[arg(long, value_parser = ["recorded", "active"], default_value = "recorded")]
+        baseline: String,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -650,10 +653,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     last,
                     since,
                     until,
+                    baseline,
                     admin,
                 },
         } => {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("baseline", &baseline);
             if let Some(n) = last {
                 query.append_pair("last", &n.to_string());
             }
