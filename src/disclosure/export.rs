@@ -20,6 +20,15 @@ fn event_name(event: Event) -> &'static str {
         Event::Lookup => "vhgate.lookup",
         Event::AuthFailure => "vhgate.auth_failure",
         Event::PolicyChange => "vhgate.policy_change",
+        Event::RegisterCase => "vhgate.register_case",
+        Event::ReadRegistration => "vhgate.read_registration",
+        Event::ScreenCase => "vhgate.screen_case",
+        Event::ScreeningDecision => "vhgate.screening_decision",
+        Event::InviteParticipants => "vhgate.invite_participants",
+        Event::AcceptInvitation => "vhgate.accept_invitation",
+        Event::RemoveParticipant => "vhgate.remove_participant",
+        Event::SetCasusregisseur => "vhgate.set_casusregisseur",
+        Event::CloseCase => "vhgate.close_case",
     }
 }
 
@@ -78,6 +87,14 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::Lookup => "lookup",
         Event::AuthFailure => "authenticate",
         Event::PolicyChange => "administer",
+        Event::RegisterCase => "register_case",
+        Event::ReadRegistration => "read_registration",
+        Event::ScreenCase => "screen_case",
+        Event::ScreeningDecision => "decide_screening",
+        Event::InviteParticipants | Event::RemoveParticipant => "manage_participants",
+        Event::AcceptInvitation => "accept_invitation",
+        Event::SetCasusregisseur => "set_casusregisseur",
+        Event::CloseCase => "close_case",
     };
     json!({
         "decision_id": e.id.to_string(),

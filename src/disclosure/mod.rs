@@ -26,6 +26,24 @@ pub enum Event {
     AuthFailure,
     /// A policy bundle was activated (approval or rollback).
     PolicyChange,
+    /// A partner registered a case (aanmelding).
+    RegisterCase,
+    /// A registration was read back (registrant, Veiligheidshuis staff).
+    ReadRegistration,
+    /// The screening advice of a case was read.
+    ScreenCase,
+    /// The procesregisseur's screening decision.
+    ScreeningDecision,
+    /// Partners were invited to the MDO.
+    InviteParticipants,
+    /// An invited partner accepted and joined the table.
+    AcceptInvitation,
+    /// A participant was removed from the table.
+    RemoveParticipant,
+    /// The casusregisseur of a case was named.
+    SetCasusregisseur,
+    /// A case was closed.
+    CloseCase,
 }
 
 impl Event {
@@ -35,6 +53,15 @@ impl Event {
             Event::Lookup => "lookup",
             Event::AuthFailure => "auth_failure",
             Event::PolicyChange => "policy_change",
+            Event::RegisterCase => "register_case",
+            Event::ReadRegistration => "read_registration",
+            Event::ScreenCase => "screen_case",
+            Event::ScreeningDecision => "screening_decision",
+            Event::InviteParticipants => "invite_participants",
+            Event::AcceptInvitation => "accept_invitation",
+            Event::RemoveParticipant => "remove_participant",
+            Event::SetCasusregisseur => "set_casusregisseur",
+            Event::CloseCase => "close_case",
         }
     }
 }
