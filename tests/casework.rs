@@ -427,25 +427,9 @@ async fn invited_partner_sees_data_from_acceptance_until_removal(env: &Env) {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 
     // The casusregisseur must be a participant.
-    let put = |who: String| {
-        let token = a.pr();
-        let case = case.clone();
-        let vh = &a.vh;
-        async move {
-            vh.send(
-                env,
-                Method::PUT,
-                &format!("/v1/cases/{case}/casusregisseur"),
-                &token,
-                Some(&json!({ "oin": who })),
-                &[],
-            )
-            .await
-        }
-    };
-    let r = put(a.gemeente.oin.clone()).await;
+    let r = set_regisseur(env, &a, &case, &a.gemeente.oin).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = put(a.ggz.oin.clone()).await;
+    let r = set_regisseur(env, &a, &case, &a.ggz.oin).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
     // Removal ends access at once.
@@ -465,6 +449,30 @@ async fn invited_partner_sees_data_from_acceptance_until_removal(env: &Env) {
     // A removed partner cannot rejoin by accepting again.
     let r = accept(env, &a.ggz, &case).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+}
+
+async fn close(env: &Env, p: &Partner, case: &str, token: String) -> Response {
+    p.send(
+        env,
+        Method::POST,
+        &format!("/v1/cases/{case}/close"),
+        &token,
+        Some(&json!({"outcome": "doelen_bereikt", "reason": "plan van aanpak completed"})),
+        &[],
+    )
+    .await
+}
+
+async fn set_regisseur(env: &Env, a: &Actors, case: &str, who: &str) -> Response {
+    a.vh.send(
+        env,
+        Method::PUT,
+        &format!("/v1/cases/{case}/casusregisseur"),
+        &a.pr(),
+        Some(&json!({ "oin": who })),
+        &[],
+    )
+    .await
 }
 
 async fn closing_ends_sharing_for_everyone_at_once(env: &Env) {
@@ -496,28 +504,24 @@ async fn closing_ends_sharing_for_everyone_at_once(env: &Env) {
         StatusCode::OK
     );
 
-    let close = |p: &Partner, token: String| {
-        let case = case.clone();
-        let http = p.send(
-            env,
-            Method::POST,
-            &format!("/v1/cases/{case}/close"),
-            &token,
-            Some(&json!({"outcome": "doelen_bereikt", "reason": "plan van aanpak completed"})),
-            &[],
-        );
-        async move { http.await }
-    };
     // A professional is not the casusregisseur; the casusregisseur of the case closes it.
-    let r = close(&a.ggz, prof(&a.ggz)).await;
+    let r = close(env, &a.ggz, &case, prof(&a.ggz)).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     let r = close(
+        env,
         &a.gemeente,
+        &case,
         a.gemeente.token("casusregisseur", "casusoverleg"),
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let r = close(&a.ggz, a.ggz.token("casusregisseur", "casusoverleg")).await;
+    let r = close(
+        env,
+        &a.ggz,
+        &case,
+        a.ggz.token("casusregisseur", "casusoverleg"),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["phase"], "afgesloten");
 
@@ -534,7 +538,7 @@ async fn closing_ends_sharing_for_everyone_at_once(env: &Env) {
     // The registrant still reads back its own registration; closing again is refused.
     let own = read_registration(env, &a.politie, &prof(&a.politie), &case).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
-    let r = close(&a.vh, a.pr()).await;
+    let r = close(env, &a.vh, &case, a.pr()).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }
 
