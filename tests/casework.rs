@@ -16,6 +16,7 @@ on_both_backends!(
     closing_ends_sharing_for_everyone_at_once,
     every_step_is_logged_exactly_once_without_bsn_or_name,
     bad_casework_input_gets_problem_json,
+    openapi_describes_the_casework_routes,
 );
 
 /// A fresh BSN that passes the elfproef.
@@ -719,4 +720,25 @@ async fn bad_casework_input_gets_problem_json(env: &Env) {
     let r = register(env, &a.politie, &elsewhere, None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(env.log_count().await, before + 1);
+}
+
+async fn openapi_describes_the_casework_routes(env: &Env) {
+    let r = env.client("politie").get(env, "/openapi.json", "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    for (path, method) in [
+        ("/v1/cases", "post"),
+        ("/v1/cases/{case_id}/registration", "get"),
+        ("/v1/cases/{case_id}/screening", "get"),
+        ("/v1/cases/{case_id}/screening/decision", "post"),
+        ("/v1/cases/{case_id}/invitations", "post"),
+        ("/v1/cases/{case_id}/invitations/accept", "post"),
+        ("/v1/cases/{case_id}/participants/{oin}", "delete"),
+        ("/v1/cases/{case_id}/casusregisseur", "put"),
+        ("/v1/cases/{case_id}/close", "post"),
+    ] {
+        assert!(
+            r.body["paths"][path][method].is_object(),
+            "{method} {path} missing from openapi.json"
+        );
+    }
 }
