@@ -28,6 +28,7 @@ import data.vhgate.screening
 steps := {
 	"register_case", "read_registration", "screen_case", "decide_screening",
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
+	"extend_retention",
 }
 
 # The phases in which each step may happen (read_registration: see below).
@@ -38,6 +39,7 @@ step_phases := {
 	"accept_invitation": {"mdo", "uitvoering"},
 	"set_casusregisseur": {"mdo", "uitvoering"},
 	"close_case": {"aanmelding", "screening", "mdo", "uitvoering"},
+	"extend_retention": {"afgesloten"},
 }
 
 default facts := {}
@@ -110,7 +112,8 @@ deny contains sprintf("step %q is not possible in phase %q (only in %v)", [lib.a
 
 deny contains sprintf("the case is closed (phase afgesloten): step %q no longer serves a purpose of the convenant", [lib.action]) if {
 	lib.phase == "afgesloten"
-	step_phases[lib.action]
+	phases := step_phases[lib.action]
+	not "afgesloten" in phases
 }
 
 # --- per step --------------------------------------------------------------------------------

@@ -199,6 +199,15 @@ test_closed_case_is_not_closed_again if {
 	refused(step("close_case", pr, "afgesloten", {}))
 }
 
+# --- retention -------------------------------------------------------------------------------
+
+test_procesregisseur_extends_retention_of_closed_cases_only if {
+	allowed(step("extend_retention", pr, "afgesloten", {}))
+	refused(step("extend_retention", pr, "mdo", {}))
+	refused(step("extend_retention", ic, "afgesloten", {}))
+	refused(step("extend_retention", regisseur("ggz"), "afgesloten", {"requester_is_casusregisseur": true}))
+}
+
 # --- robustness ------------------------------------------------------------------------------
 
 test_decision_is_defined_and_refuses_for_garbage if {

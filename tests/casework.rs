@@ -17,6 +17,7 @@ on_both_backends!(
     every_step_is_logged_exactly_once_without_bsn_or_name,
     bad_casework_input_gets_problem_json,
     openapi_describes_the_casework_routes,
+    retention_destroys_case_data_and_an_extension_postpones_it,
 );
 
 /// A fresh BSN that passes the elfproef.
@@ -735,10 +736,103 @@ async fn openapi_describes_the_casework_routes(env: &Env) {
         ("/v1/cases/{case_id}/participants/{oin}", "delete"),
         ("/v1/cases/{case_id}/casusregisseur", "put"),
         ("/v1/cases/{case_id}/close", "post"),
+        ("/v1/cases/{case_id}/retention", "post"),
     ] {
         assert!(
             r.body["paths"][path][method].is_object(),
             "{method} {path} missing from openapi.json"
         );
     }
+}
+
+async fn retention_destroys_case_data_and_an_extension_postpones_it(env: &Env) {
+    use vhgate::domain::{CaseId, PersonId};
+    let a = Actors::new(env);
+    let (kept, kept_person) = registered(env, &a).await;
+    let (gone, gone_person) = registered(env, &a).await;
+
+    // Only a closed case's retention is extended.
+    let until = (chrono::Utc::now() + chrono::Duration::days(1000)).to_rfc3339();
+    let extend = |token: String, case: String| {
+        let body = json!({"keep_until": until, "reason": "lopend strafrechtelijk onderzoek"});
+        let vh = &a.vh;
+        async move {
+            vh.send(
+                env,
+                Method::POST,
+                &format!("/v1/cases/{case}/retention"),
+                &token,
+                Some(&body),
+                &[],
+            )
+            .await
+        }
+    };
+    let r = extend(a.pr(), kept.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    for case in [&kept, &gone] {
+        let r = close(env, &a.vh, case, a.pr()).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let r = extend(a.ic(), kept.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    one_entry(env, extend(a.pr(), kept.clone()), "retention_extended", 200).await;
+
+    let gw = env.gateway();
+    let now = chrono::Utc::now();
+    let before = env.log_count().await;
+    let run = |days: i64| {
+        let gw = gw.clone();
+        async move {
+            vhgate::casework::destroy_expired(&gw, now + chrono::Duration::days(days))
+                .await
+                .expect("retention run")
+        }
+    };
+    // Within the convenant's 730 days nothing is destroyed.
+    assert!(run(700).await.is_empty());
+    assert_eq!(env.log_count().await, before);
+
+    // After them, the case without an extension is destroyed (so is the demo's closed case),
+    // and each destruction is logged.
+    let gone_id: CaseId = gone.parse().expect("case id");
+    let kept_id: CaseId = kept.parse().expect("case id");
+    let destroyed = run(731).await;
+    assert!(destroyed.contains(&gone_id), "{destroyed:?}");
+    assert!(!destroyed.contains(&kept_id), "{destroyed:?}");
+    assert_eq!(env.log_count().await, before + destroyed.len() as i64);
+    let n = env.log_count().await;
+    let rows = vhgate::disclosure::store::rows_after(&env.db, before, n - before)
+        .await
+        .expect("rows");
+    let e: Value = rows
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.entry).expect("entry"))
+        .find(|e| e["case_id"] == gone.as_str())
+        .expect("the destruction entry");
+    assert_eq!(e["event"], "case_destroyed");
+    assert_eq!(e["case_id"], gone.as_str());
+    assert!(e["subject"]["pseudonym"].is_string());
+    let record = env.record();
+    let person = |p: &str| p.parse::<PersonId>().expect("person id");
+    assert!(record
+        .person_in_case(gone_id, person(&gone_person))
+        .await
+        .expect("read")
+        .is_none());
+    assert!(record
+        .person_in_case(kept_id, person(&kept_person))
+        .await
+        .expect("read")
+        .is_some());
+    // The registration is gone too, for the registrant as well.
+    let r = read_registration(env, &a.politie, &prof(&a.politie), &gone).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    // Nothing is destroyed twice.
+    assert!(run(731).await.is_empty());
+
+    // The extended case goes when its extension ends.
+    assert!(run(999).await.is_empty());
+    assert_eq!(run(1001).await, vec![kept_id]);
+    env.assert_log_intact().await;
 }

@@ -53,3 +53,21 @@ CREATE TABLE case_closures (
     closed_by_oin TEXT NOT NULL REFERENCES partners(oin),
     closed_at     TIMESTAMPTZ NOT NULL
 );
+
+-- Retention beyond the convenant's period after closing, per case, with the reason.
+CREATE TABLE case_retention (
+    case_id         UUID PRIMARY KEY REFERENCES cases(id),
+    keep_until      TIMESTAMPTZ NOT NULL,
+    reason          TEXT NOT NULL,
+    extended_by_oin TEXT NOT NULL REFERENCES partners(oin),
+    extended_at     TIMESTAMPTZ NOT NULL
+);
+
+-- Cases whose person data was destroyed after retention; the case row itself holds none.
+CREATE TABLE case_destructions (
+    case_id      UUID PRIMARY KEY REFERENCES cases(id),
+    destroyed_at TIMESTAMPTZ NOT NULL,
+    persons      BIGINT NOT NULL,
+    items        BIGINT NOT NULL,
+    afspraken    BIGINT NOT NULL
+);

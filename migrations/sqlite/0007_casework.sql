@@ -53,3 +53,21 @@ CREATE TABLE case_closures (
     closed_by_oin TEXT NOT NULL REFERENCES partners(oin),
     closed_at     TEXT NOT NULL
 );
+
+-- Retention beyond the convenant's period after closing, per case, with the reason.
+CREATE TABLE case_retention (
+    case_id         BLOB PRIMARY KEY REFERENCES cases(id),
+    keep_until      TEXT NOT NULL,
+    reason          TEXT NOT NULL,
+    extended_by_oin TEXT NOT NULL REFERENCES partners(oin),
+    extended_at     TEXT NOT NULL
+);
+
+-- Cases whose person data was destroyed after retention; the case row itself holds none.
+CREATE TABLE case_destructions (
+    case_id      BLOB PRIMARY KEY REFERENCES cases(id),
+    destroyed_at TEXT NOT NULL,
+    persons      INTEGER NOT NULL,
+    items        INTEGER NOT NULL,
+    afspraken    INTEGER NOT NULL
+);

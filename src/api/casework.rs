@@ -526,3 +526,37 @@ pub(super) async fn close(
         casework::close(&gateway, &caller, id, &outcome, &reason).await?,
     ))
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionBody {
+    keep_until: String,
+    reason: String,
+}
+
+/// `POST /v1/cases/{case_id}/retention`: keeps a closed case's data longer, with a reason.
+pub(super) async fn extend_retention(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = case_id(&id)?;
+    let b: RetentionBody = parse_body(&body)?;
+    let until = chrono::DateTime::parse_from_rfc3339(&b.keep_until)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            Problem::bad_request("invalid-body", format!("keep_until must be RFC 3339: {e}"))
+        })?;
+    let now = crate::record::now();
+    if until <= now || until > now + chrono::Duration::days(3650) {
+        return Err(Problem::bad_request(
+            "invalid-body",
+            "keep_until must lie in the next ten years",
+        ));
+    }
+    let reason = text("reason", &b.reason, 500)?;
+    Ok(step_response(
+        casework::extend_retention(&gateway, &caller, id, until, &reason).await?,
+    ))
+}

@@ -56,6 +56,10 @@ pub fn router(gateway: AppState) -> Router {
             put(casework::set_casusregisseur),
         )
         .route("/v1/cases/{case_id}/close", post(casework::close))
+        .route(
+            "/v1/cases/{case_id}/retention",
+            post(casework::extend_retention),
+        )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))
         .route("/v1/disclosures/search", post(disclosures::search))

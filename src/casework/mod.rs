@@ -852,3 +852,81 @@ pub async fn close(
     allow(gw, entry, 200).await?;
     Ok(out)
 }
+
+/// Keeps a closed case's data until `until`, beyond the convenant's retention period
+/// (procesregisseur, with a reason that the log keeps).
+pub async fn extend_retention(
+    gw: &Gateway,
+    caller: &Caller,
+    case_id: CaseId,
+    until: chrono::DateTime<chrono::Utc>,
+    reason: &str,
+) -> Result<StepResult, CaseworkError> {
+    let mut entry = entry_for(gw, caller, Event::RetentionExtended, Some(case_id));
+    let l = load(gw, &mut entry, case_id).await?;
+    let input = CaseworkInput {
+        base: base_input(caller, Action::ExtendRetention, case_input(caller, &l)),
+        casework: facts(caller, &l),
+        aanmelding: None,
+        decision: None,
+    };
+    let d = decide(gw, &mut entry, &input).await?;
+    let me = caller_oin(caller)?;
+    store::extend_retention(gw.record.db(), case_id, until, reason, &me).await?;
+    entry.disclosed = vec![format!("keep_until:{}", timestamp(until))];
+    entry.reasons.push(format!("retention extended: {reason}"));
+    let out = result(&entry, case_id, l.case.phase, d);
+    allow(gw, entry, 200).await?;
+    Ok(out)
+}
+
+/// The requester recorded for the gateway's own scheduled work.
+fn system_requester() -> crate::disclosure::RequesterRecord {
+    crate::disclosure::RequesterRecord {
+        sub: Some("vhgate-retention".into()),
+        ..Default::default()
+    }
+}
+
+/// Destroys the person data of every closed case whose retention ended before `now` (the
+/// convenant's `retention.days_after_closing`, or a later extension). Each destruction is
+/// logged first (event case_destroyed, the subject by pseudonym), then carried out; a failed
+/// destruction is retried on the next run. Without a configured retention nothing is destroyed.
+pub async fn destroy_expired(
+    gw: &Gateway,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<CaseId>, CaseworkError> {
+    let policy = gw.policy();
+    let Some(days) = policy.convenant().retention_days else {
+        return Ok(vec![]);
+    };
+    let closed_before = now - chrono::Duration::days(days);
+    let mut done = Vec::new();
+    for case_id in store::expired_cases(gw.record.db(), closed_before, now).await? {
+        let mut entry = gw.base_entry(Event::CaseDestroyed, system_requester(), None);
+        entry.case_id = Some(case_id.0);
+        entry.subject = case_subject(gw, case_id).await?;
+        entry.status = 200;
+        entry.outcome = Outcome::Allowed;
+        entry.reasons = vec![format!(
+            "retention of {days} days after closing (and any extension) ended; person data destroyed"
+        )];
+        gw.commit(entry).await?;
+        let destroyed = store::destroy_case(gw.record.db(), case_id).await?;
+        tracing::info!(case_id = %case_id, persons = destroyed.persons, items = destroyed.items,
+            afspraken = destroyed.afspraken, "case data destroyed after retention");
+        done.push(case_id);
+    }
+    Ok(done)
+}
+
+/// Runs [`destroy_expired`] every `every` until the task is aborted.
+pub async fn retention_job(gw: std::sync::Arc<Gateway>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(e) = destroy_expired(&gw, crate::record::now()).await {
+            tracing::error!(error = %e, "retention run failed; retrying at the next run");
+        }
+    }
+}

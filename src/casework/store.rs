@@ -234,3 +234,91 @@ pub async fn clear_casusregisseur(db: &Db, case: CaseId, oin: &Oin) -> Result<()
     with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
+
+/// Keeps a closed case's data until `until` (a logged extension of its retention).
+pub async fn extend_retention(
+    db: &Db,
+    case: CaseId,
+    until: DateTime<Utc>,
+    reason: &str,
+    by: &Oin,
+) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO case_retention (case_id, keep_until, reason, extended_by_oin, extended_at) \
+                       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO UPDATE SET \
+                       keep_until = excluded.keep_until, reason = excluded.reason, \
+                       extended_by_oin = excluded.extended_by_oin, extended_at = excluded.extended_at";
+    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(until).bind(reason).bind(by.as_str())
+        .bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Closed cases, not yet destroyed, closed before `closed_before` and not kept (by an
+/// extension) beyond `now`.
+pub async fn expired_cases(
+    db: &Db,
+    closed_before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<CaseId>, StoreError> {
+    const SQL: &str = "SELECT c.id FROM cases c \
+                       LEFT JOIN case_retention r ON r.case_id = c.id \
+                       LEFT JOIN case_destructions d ON d.case_id = c.id \
+                       WHERE c.phase = 'afgesloten' AND c.closed_at IS NOT NULL AND c.closed_at < $1 \
+                       AND d.case_id IS NULL AND (r.keep_until IS NULL OR r.keep_until < $2) \
+                       ORDER BY c.closed_at";
+    let rows: Vec<(Uuid,)> =
+        with_pool!(db, p => sqlx::query_as(SQL).bind(closed_before).bind(now).fetch_all(p).await)?;
+    Ok(rows.into_iter().map(|(id,)| CaseId(id)).collect())
+}
+
+/// How much person data a destruction removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Destroyed {
+    pub persons: u64,
+    pub items: u64,
+    pub afspraken: u64,
+}
+
+/// Destroys a case's person data in one transaction: its information items, afspraken, the
+/// link to its persons and the persons no other case knows, the registration (reason and
+/// screening document), invitations, idempotency keys and screening decisions (their reasons),
+/// and the closing reason. The case row (no person data) and the participants remain, with a
+/// destruction record. The disclosure log is not touched: it holds pseudonyms and hashes only.
+pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError> {
+    const PERSONS: &str = "SELECT person_id FROM case_persons WHERE case_id = $1";
+    const ITEMS: &str = "DELETE FROM information_items WHERE case_id = $1";
+    const AFSPRAKEN: &str = "DELETE FROM afspraken WHERE case_id = $1";
+    const LINKS: &str = "DELETE FROM case_persons WHERE case_id = $1";
+    const PERSON: &str = "DELETE FROM persons WHERE id = $1 \
+                          AND NOT EXISTS (SELECT 1 FROM case_persons WHERE person_id = $1) \
+                          AND NOT EXISTS (SELECT 1 FROM information_items WHERE person_id = $1)";
+    const REST: &[&str] = &[
+        "DELETE FROM case_registrations WHERE case_id = $1",
+        "DELETE FROM case_invitations WHERE case_id = $1",
+        "DELETE FROM case_idempotency WHERE case_id = $1",
+        "DELETE FROM case_screening_decisions WHERE case_id = $1",
+        "UPDATE case_closures SET reason = '' WHERE case_id = $1",
+    ];
+    const MARK: &str =
+        "INSERT INTO case_destructions (case_id, destroyed_at, persons, items, afspraken) \
+                        VALUES ($1, $2, $3, $4, $5)";
+    let done: Result<Destroyed, sqlx::Error> = with_pool!(db, p => async {
+        let mut tx = p.begin().await?;
+        let persons: Vec<(Uuid,)> = sqlx::query_as(PERSONS).bind(case.0).fetch_all(&mut *tx).await?;
+        let items = sqlx::query(ITEMS).bind(case.0).execute(&mut *tx).await?.rows_affected();
+        let afspraken = sqlx::query(AFSPRAKEN).bind(case.0).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(LINKS).bind(case.0).execute(&mut *tx).await?;
+        let mut gone = 0;
+        for (id,) in persons {
+            gone += sqlx::query(PERSON).bind(id).execute(&mut *tx).await?.rows_affected();
+        }
+        for sql in REST {
+            sqlx::query(sql).bind(case.0).execute(&mut *tx).await?;
+        }
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        sqlx::query(MARK).bind(case.0).bind(now()).bind(n(gone)).bind(n(items)).bind(n(afspraken))
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Destroyed { persons: gone, items, afspraken })
+    }.await);
+    Ok(done?)
+}

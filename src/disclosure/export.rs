@@ -29,6 +29,8 @@ fn event_name(event: Event) -> &'static str {
         Event::RemoveParticipant => "vhgate.remove_participant",
         Event::SetCasusregisseur => "vhgate.set_casusregisseur",
         Event::CloseCase => "vhgate.close_case",
+        Event::RetentionExtended => "vhgate.retention_extended",
+        Event::CaseDestroyed => "vhgate.case_destroyed",
     }
 }
 
@@ -95,6 +97,8 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::AcceptInvitation => "accept_invitation",
         Event::SetCasusregisseur => "set_casusregisseur",
         Event::CloseCase => "close_case",
+        Event::RetentionExtended => "extend_retention",
+        Event::CaseDestroyed => "destroy_case",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -44,6 +44,10 @@ pub enum Event {
     SetCasusregisseur,
     /// A case was closed.
     CloseCase,
+    /// A closed case's retention was extended (with a reason).
+    RetentionExtended,
+    /// A closed case's person data was destroyed after its retention period.
+    CaseDestroyed,
 }
 
 impl Event {
@@ -62,6 +66,8 @@ impl Event {
             Event::RemoveParticipant => "remove_participant",
             Event::SetCasusregisseur => "set_casusregisseur",
             Event::CloseCase => "close_case",
+            Event::RetentionExtended => "retention_extended",
+            Event::CaseDestroyed => "case_destroyed",
         }
     }
 }

@@ -64,6 +64,8 @@ pub enum Action {
     SetCasusregisseur,
     /// Close a case (procesregisseur or the case's casusregisseur).
     CloseCase,
+    /// Keep a closed case's data beyond the retention period (procesregisseur).
+    ExtendRetention,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -283,6 +285,9 @@ pub struct ConvenantSummary {
     pub roles: BTreeSet<String>,
     pub purposes: BTreeSet<String>,
     pub partner_types: BTreeSet<String>,
+    /// Days a closed case's data is kept before it is destroyed
+    /// (`data.convenant.retention.days_after_closing`); `None`: nothing is destroyed.
+    pub retention_days: Option<i64>,
 }
 
 /// A prepared policy engine. Implementations prepare once and are shared by all requests.
@@ -431,6 +436,14 @@ impl PolicySources {
             summary.roles.extend(keys("roles"));
             summary.purposes.extend(keys("purposes"));
             summary.partner_types.extend(keys("partner_types"));
+            if let Some(days) = conv
+                .get("retention")
+                .and_then(|r| r.get("days_after_closing"))
+                .and_then(|d| d.as_i64())
+                .filter(|d| *d >= 0)
+            {
+                summary.retention_days = Some(days);
+            }
         }
         if summary.roles.is_empty()
             || summary.purposes.is_empty()
