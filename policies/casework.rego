@@ -28,7 +28,7 @@ import data.vhgate.screening
 steps := {
 	"register_case", "read_registration", "screen_case", "decide_screening",
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
-	"extend_retention",
+	"extend_retention", "read_own_contributions",
 }
 
 # The phases in which each step may happen (read_registration: see below).
@@ -40,6 +40,9 @@ step_phases := {
 	"set_casusregisseur": {"mdo", "uitvoering"},
 	"close_case": {"aanmelding", "screening", "mdo", "uitvoering"},
 	"extend_retention": {"afgesloten"},
+	# Read-back of one's own contributions: in every phase, closed included (the gateway
+	# returns only the items the requester's organisation contributed).
+	"read_own_contributions": {"aanmelding", "screening", "mdo", "uitvoering", "afgesloten"},
 }
 
 default facts := {}

@@ -208,6 +208,15 @@ test_procesregisseur_extends_retention_of_closed_cases_only if {
 	refused(step("extend_retention", regisseur("ggz"), "afgesloten", {"requester_is_casusregisseur": true}))
 }
 
+# --- read-back of own contributions -----------------------------------------------------------
+
+test_contributors_read_back_in_every_phase if {
+	every phase in ["aanmelding", "screening", "mdo", "uitvoering", "afgesloten"] {
+		allowed(step("read_own_contributions", prof("ggz"), phase, {}))
+	}
+	refused(step("read_own_contributions", fx.requester("ggz", "professional", "bevraging"), "afgesloten", {}))
+}
+
 # --- robustness ------------------------------------------------------------------------------
 
 test_decision_is_defined_and_refuses_for_garbage if {

@@ -18,6 +18,7 @@ on_both_backends!(
     bad_casework_input_gets_problem_json,
     openapi_describes_the_casework_routes,
     retention_destroys_case_data_and_an_extension_postpones_it,
+    contributors_read_back_their_own_items_after_closing,
 );
 
 /// A fresh BSN that passes the elfproef.
@@ -737,6 +738,7 @@ async fn openapi_describes_the_casework_routes(env: &Env) {
         ("/v1/cases/{case_id}/casusregisseur", "put"),
         ("/v1/cases/{case_id}/close", "post"),
         ("/v1/cases/{case_id}/retention", "post"),
+        ("/v1/cases/{case_id}/contributions", "get"),
     ] {
         assert!(
             r.body["paths"][path][method].is_object(),
@@ -835,4 +837,42 @@ async fn retention_destroys_case_data_and_an_extension_postpones_it(env: &Env) {
     assert!(run(999).await.is_empty());
     assert_eq!(run(1001).await, vec![kept_id]);
     env.assert_log_intact().await;
+}
+
+async fn contributors_read_back_their_own_items_after_closing(env: &Env) {
+    let a = Actors::new(env);
+    let case = env.ids.uden_case.to_string();
+    let path = format!("/v1/cases/{case}/contributions");
+    let r = close(env, &a.vh, &case, a.pr()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = a
+        .ggz
+        .read_person(env, &prof(&a.ggz), &case, env.ids.uden_man)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    let before = env.log_count().await;
+    let r = a.ggz.get(env, &path, &prof(&a.ggz)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["phase"], "afgesloten");
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["leefgebied"], "psychische_gezondheid");
+    assert_eq!(env.log_count().await, before + 1);
+    let e = env.last_entry().await;
+    assert_eq!(e["event"], "read_own_contributions");
+    assert_eq!(e["categories"], json!(["bijzonder"]));
+    // Another organisation gets only its own (here: nothing of ggz's).
+    let r = a.gemeente.get(env, &path, &prof(&a.gemeente)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let theirs = r.body["items"].as_array().expect("items");
+    assert!(theirs
+        .iter()
+        .all(|i| i["leefgebied"] != "psychische_gezondheid"));
+    // Not for a lookup-only purpose.
+    let r = a
+        .ggz
+        .get(env, &path, &a.ggz.token("professional", "bevraging"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
 }

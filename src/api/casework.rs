@@ -560,3 +560,15 @@ pub(super) async fn extend_retention(
         casework::extend_retention(&gateway, &caller, id, until, &reason).await?,
     ))
 }
+
+/// `GET /v1/cases/{case_id}/contributions`: the caller's organisation's own items, read back.
+pub(super) async fn own_contributions(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+) -> Result<Response, Problem> {
+    let id = case_id(&id)?;
+    let view = casework::own_contributions(&gateway, &caller, id).await?;
+    let decision_id = view.decision_id.clone();
+    Ok(with_disclosure_id(Json(view).into_response(), &decision_id))
+}

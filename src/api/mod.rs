@@ -57,6 +57,10 @@ pub fn router(gateway: AppState) -> Router {
         )
         .route("/v1/cases/{case_id}/close", post(casework::close))
         .route(
+            "/v1/cases/{case_id}/contributions",
+            get(casework::own_contributions),
+        )
+        .route(
             "/v1/cases/{case_id}/retention",
             post(casework::extend_retention),
         )

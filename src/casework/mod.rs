@@ -930,3 +930,66 @@ pub async fn retention_job(gw: std::sync::Arc<Gateway>, every: std::time::Durati
         }
     }
 }
+
+/// An item read back by the organisation that contributed it.
+#[derive(Clone, Debug, Serialize)]
+pub struct OwnItemView {
+    pub id: String,
+    pub person_id: String,
+    pub leefgebied: String,
+    pub category: String,
+    pub content: String,
+    pub recorded_at: String,
+}
+
+/// The caller's organisation's own contributions to a case.
+#[derive(Clone, Debug, Serialize)]
+pub struct OwnContributions {
+    pub case_id: String,
+    pub phase: Phase,
+    pub items: Vec<OwnItemView>,
+    pub decision_id: String,
+}
+
+/// Reads back what the caller's organisation contributed to a case, in every phase: after
+/// closing, this is all that is still shared (with the contributor itself).
+pub async fn own_contributions(
+    gw: &Gateway,
+    caller: &Caller,
+    case_id: CaseId,
+) -> Result<OwnContributions, CaseworkError> {
+    let mut entry = entry_for(gw, caller, Event::ReadOwnContributions, Some(case_id));
+    let l = load(gw, &mut entry, case_id).await?;
+    let input = CaseworkInput {
+        base: base_input(caller, Action::ReadOwnContributions, case_input(caller, &l)),
+        casework: facts(caller, &l),
+        aanmelding: None,
+        decision: None,
+    };
+    let d = decide(gw, &mut entry, &input).await?;
+    let me = caller_oin(caller)?;
+    let items = store::own_items(gw.record.db(), case_id, &me).await?;
+    entry.reasons = d.reasons;
+    entry.disclosed = items.iter().map(|i| format!("item:{}", i.id)).collect();
+    let categories: std::collections::BTreeSet<&str> =
+        items.iter().map(|i| i.category.as_str()).collect();
+    entry.categories = categories.into_iter().map(str::to_owned).collect();
+    let decision_id = entry.id.to_string();
+    allow(gw, entry, 200).await?;
+    Ok(OwnContributions {
+        case_id: case_id.to_string(),
+        phase: l.case.phase,
+        items: items
+            .into_iter()
+            .map(|i| OwnItemView {
+                id: i.id.to_string(),
+                person_id: i.person_id.to_string(),
+                leefgebied: i.leefgebied,
+                category: i.category,
+                content: i.content,
+                recorded_at: timestamp(i.recorded_at),
+            })
+            .collect(),
+        decision_id,
+    })
+}

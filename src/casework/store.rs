@@ -322,3 +322,22 @@ pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError
     }.await);
     Ok(done?)
 }
+
+/// An information item as its contributor reads it back.
+#[derive(Clone, Debug, FromRow)]
+pub struct OwnItem {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub leefgebied: String,
+    pub category: String,
+    pub content: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The items `oin` contributed to a case, oldest first.
+pub async fn own_items(db: &Db, case: CaseId, oin: &Oin) -> Result<Vec<OwnItem>, StoreError> {
+    const SQL: &str = "SELECT id, person_id, leefgebied, category, content, recorded_at \
+                       FROM information_items WHERE case_id = $1 AND contributed_by = $2 \
+                       ORDER BY recorded_at, id";
+    Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(case.0).bind(oin.as_str()).fetch_all(p).await)?)
+}

@@ -31,6 +31,7 @@ fn event_name(event: Event) -> &'static str {
         Event::CloseCase => "vhgate.close_case",
         Event::RetentionExtended => "vhgate.retention_extended",
         Event::CaseDestroyed => "vhgate.case_destroyed",
+        Event::ReadOwnContributions => "vhgate.read_own_contributions",
     }
 }
 
@@ -99,6 +100,7 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::CloseCase => "close_case",
         Event::RetentionExtended => "extend_retention",
         Event::CaseDestroyed => "destroy_case",
+        Event::ReadOwnContributions => "read_own_contributions",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -48,6 +48,8 @@ pub enum Event {
     RetentionExtended,
     /// A closed case's person data was destroyed after its retention period.
     CaseDestroyed,
+    /// An organisation read back its own contributions to a case.
+    ReadOwnContributions,
 }
 
 impl Event {
@@ -68,6 +70,7 @@ impl Event {
             Event::CloseCase => "close_case",
             Event::RetentionExtended => "retention_extended",
             Event::CaseDestroyed => "case_destroyed",
+            Event::ReadOwnContributions => "read_own_contributions",
         }
     }
 }

@@ -66,6 +66,8 @@ pub enum Action {
     CloseCase,
     /// Keep a closed case's data beyond the retention period (procesregisseur).
     ExtendRetention,
+    /// Read back one's own organisation's contributions to a case (in every phase).
+    ReadOwnContributions,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
