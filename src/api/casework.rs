@@ -1,7 +1,7 @@
 //! The case life cycle (DESIGN.md §1): `POST /v1/cases` (aanmelding, idempotent with an
 //! `Idempotency-Key`), its read-back, screening advice and decision, MDO invitations,
-//! acceptance, removal, the casusregisseur, and closing. Parse, call [`crate::casework`], map
-//! errors.
+//! acceptance, removal, the casusregisseur, closing, read-back of one's own contributions and
+//! extending retention. Parse, call [`crate::casework`], map errors.
 
 use std::collections::BTreeSet;
 

@@ -1,8 +1,10 @@
 //! The case life cycle through the gateway (DESIGN.md §1): registration (aanmelding),
-//! screening and triage, the MDO table (invitations, acceptance, removal, the casusregisseur)
-//! and closing. Every step shares person-level data, so every step is decided by the casework
-//! policy (`data.vhgate.casework.decision`) and recorded in the disclosure log, refusals
-//! included, before the caller hears the answer. Entries name the subject by pseudonym only.
+//! screening and triage, the MDO table (invitations, acceptance, removal, the casusregisseur),
+//! closing, read-back of one's own contributions, and retention (an hourly job destroys closed
+//! cases' person data after `retention.days_after_closing`, logging each destruction). Every
+//! step shares person-level data, so every step is decided by the casework policy
+//! (`data.vhgate.casework.decision`) and recorded in the disclosure log, refusals included,
+//! before the caller hears the answer. Entries name the subject by pseudonym only.
 
 pub mod store;
 
