@@ -14,7 +14,12 @@ default conv := {}
 conv := data.convenant if is_object(data.convenant)
 
 # The actions the gateway knows; anything else is denied by doelmatigheid.
-known_actions := {"read_person", "lookup", "review_disclosures", "administer"}
+known_actions := {
+	"read_person", "lookup", "review_disclosures", "administer",
+	"register_case", "read_registration", "screen_case", "decide_screening",
+	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
+	"extend_retention", "read_own_contributions",
+}
 
 # Actions that the decision rule decides (review_disclosures is decided by vhgate.access).
 person_level_actions := {"read_person", "lookup"}

@@ -178,9 +178,15 @@ impl App {
             self.gateway.clone(),
             Duration::from_secs(self.config.policy.sync_interval_secs),
         ));
+        // Destroys closed cases' person data once their retention has ended.
+        let retention = tokio::spawn(crate::casework::retention_job(
+            self.gateway.clone(),
+            Duration::from_secs(3600),
+        ));
         Ok(RunningServer {
             pusher,
             follower,
+            retention,
             addr: local,
             gateway: self.gateway,
             shutdown: Some(tx),
@@ -199,6 +205,8 @@ pub struct RunningServer {
     pusher: Option<tokio::task::JoinHandle<()>>,
     /// Follows policy activations made on other instances.
     follower: tokio::task::JoinHandle<()>,
+    /// Destroys case data after retention (hourly).
+    retention: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -212,6 +220,7 @@ impl RunningServer {
             pusher.abort();
         }
         self.follower.abort();
+        self.retention.abort();
     }
 
     /// Serves until ctrl-c / SIGTERM, then stops gracefully.

@@ -1009,6 +1009,9 @@ async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()
     Ok(())
 }
 
+/// A registration for the walkthrough (no BSN: a name with a date of birth).
+const DEMO_REGISTRATION: &str = r#"{"kind":"persoon","region":"oost-brabant","reason":"overlast en verslaving, eerdere aanpak zonder resultaat","persons":[{"naam":"Demo Persoon","geboortedatum":"1990-01-01"}],"problems":[{"leefgebied":"verslaving","leads_to":["crimineel"]},{"leefgebied":"wonen","leads_to":["overlast"]}],"chains":{"needed":["strafrecht","zorg"],"dwang_en_drang":true},"system":{"family":true}}"#;
+
 fn print_walkthrough(addr: &SocketAddr, certs: &Path, ids: &DemoIds) {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
@@ -1047,6 +1050,13 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
 # 5. The privacy officer reviews what was disclosed.
 {t5}
 {c5} -H "Authorization: Bearer $TOKEN" "{base}/v1/disclosures?limit=5"
+
+# 6. The case life cycle: politie registers a case (idempotent: repeat it, same case), then the
+#    procesregisseur reads the screening advice (put the case_id from the answer in CASE).
+{t6}
+{c6} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' -d '{reg}' {base}/v1/cases
+{t7}
+{c5} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/$CASE/screening
 "#,
         t1 = token("TOKEN", "reclassering", "professional", "casusoverleg"),
         c1 = curl("reclassering"),
@@ -1055,6 +1065,10 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
         t3 = token("TOKEN", "woningcorporatie", "professional", "casusoverleg"),
         c3 = curl("woningcorporatie"),
         t5 = token("TOKEN", "veiligheidshuis", "privacy_officer", "toezicht"),
+        t6 = token("TOKEN", "politie", "professional", "casusoverleg"),
+        c6 = curl("politie"),
+        t7 = token("TOKEN", "veiligheidshuis", "procesregisseur", "procesregie"),
+        reg = DEMO_REGISTRATION,
         c5 = curl("veiligheidshuis"),
         uc = ids.uden_case,
         up = ids.uden_man,

@@ -73,7 +73,8 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn requester(&self) -> Requester {
+    /// The requester as the policy sees it.
+    pub(crate) fn requester(&self) -> Requester {
         let c = &self.token.claims;
         Requester {
             oin: self.partner.oin.clone(),
@@ -84,7 +85,8 @@ impl Caller {
         }
     }
 
-    fn record(&self) -> RequesterRecord {
+    /// The requester as the log records it.
+    pub(crate) fn record(&self) -> RequesterRecord {
         let c = &self.token.claims;
         RequesterRecord {
             oin: Some(self.partner.oin.clone()),
@@ -339,11 +341,22 @@ impl Gateway {
         input: &PolicyInput,
         entry: &mut NewEntry,
     ) -> Result<Decision, GatewayError> {
+        self.decide_with(input, entry, |i| policy.decide(i)).await
+    }
+
+    /// Records `input` in the entry and asks `ask` (one of the engine's entry points); a failed
+    /// evaluation is itself logged (as a 500) and fails closed.
+    pub(crate) async fn decide_with<I: Serialize, D>(
+        &self,
+        input: &I,
+        entry: &mut NewEntry,
+        ask: impl FnOnce(&I) -> Result<D, PolicyError>,
+    ) -> Result<D, GatewayError> {
         let decided = serde_json::to_value(input)
             .map_err(|e| PolicyError::Eval(format!("policy input: {e}")))
             .and_then(|recorded| {
                 entry.input = Some(recorded);
-                policy.decide(input)
+                ask(input)
             });
         match decided {
             Ok(d) => Ok(d),
@@ -362,12 +375,14 @@ impl Gateway {
     }
 
     /// Writes an entry and waits for its commit.
-    async fn commit(&self, entry: NewEntry) -> Result<(), GatewayError> {
+    pub(crate) async fn commit(&self, entry: NewEntry) -> Result<(), GatewayError> {
         self.log.append(entry).await?;
         Ok(())
     }
 
-    fn base_entry(
+    /// A new entry for `event` (denied until the caller says otherwise), under the policy
+    /// revision in force now.
+    pub(crate) fn base_entry(
         &self,
         event: Event,
         requester: RequesterRecord,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod cases;
+mod casework;
 mod disclosures;
 mod health;
 mod log;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::gateway::{Caller, Gateway};
@@ -31,6 +32,38 @@ pub fn router(gateway: AppState) -> Router {
         .route(
             "/v1/cases/{case_id}/persons/{person_id}",
             get(cases::read_person),
+        )
+        .route("/v1/cases", post(casework::register))
+        .route(
+            "/v1/cases/{case_id}/registration",
+            get(casework::read_registration),
+        )
+        .route("/v1/cases/{case_id}/screening", get(casework::screening))
+        .route(
+            "/v1/cases/{case_id}/screening/decision",
+            post(casework::decide_screening),
+        )
+        .route("/v1/cases/{case_id}/invitations", post(casework::invite))
+        .route(
+            "/v1/cases/{case_id}/invitations/accept",
+            post(casework::accept),
+        )
+        .route(
+            "/v1/cases/{case_id}/participants/{oin}",
+            delete(casework::remove),
+        )
+        .route(
+            "/v1/cases/{case_id}/casusregisseur",
+            put(casework::set_casusregisseur),
+        )
+        .route("/v1/cases/{case_id}/close", post(casework::close))
+        .route(
+            "/v1/cases/{case_id}/contributions",
+            get(casework::own_contributions),
+        )
+        .route(
+            "/v1/cases/{case_id}/retention",
+            post(casework::extend_retention),
         )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))

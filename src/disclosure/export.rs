@@ -21,6 +21,18 @@ fn event_name(event: Event) -> &'static str {
         Event::AuthFailure => "vhgate.auth_failure",
         Event::PolicyChange => "vhgate.policy_change",
         Event::RegistryChange => "vhgate.registry_change",
+        Event::RegisterCase => "vhgate.register_case",
+        Event::ReadRegistration => "vhgate.read_registration",
+        Event::ScreenCase => "vhgate.screen_case",
+        Event::ScreeningDecision => "vhgate.screening_decision",
+        Event::InviteParticipants => "vhgate.invite_participants",
+        Event::AcceptInvitation => "vhgate.accept_invitation",
+        Event::RemoveParticipant => "vhgate.remove_participant",
+        Event::SetCasusregisseur => "vhgate.set_casusregisseur",
+        Event::CloseCase => "vhgate.close_case",
+        Event::RetentionExtended => "vhgate.retention_extended",
+        Event::CaseDestroyed => "vhgate.case_destroyed",
+        Event::ReadOwnContributions => "vhgate.read_own_contributions",
     }
 }
 
@@ -79,6 +91,17 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::Lookup => "lookup",
         Event::AuthFailure => "authenticate",
         Event::PolicyChange | Event::RegistryChange => "administer",
+        Event::RegisterCase => "register_case",
+        Event::ReadRegistration => "read_registration",
+        Event::ScreenCase => "screen_case",
+        Event::ScreeningDecision => "decide_screening",
+        Event::InviteParticipants | Event::RemoveParticipant => "manage_participants",
+        Event::AcceptInvitation => "accept_invitation",
+        Event::SetCasusregisseur => "set_casusregisseur",
+        Event::CloseCase => "close_case",
+        Event::RetentionExtended => "extend_retention",
+        Event::CaseDestroyed => "destroy_case",
+        Event::ReadOwnContributions => "read_own_contributions",
     };
     json!({
         "decision_id": e.id.to_string(),

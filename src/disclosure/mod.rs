@@ -28,6 +28,30 @@ pub enum Event {
     PolicyChange,
     /// An administrators' change of the partner registry was applied (four-eyes).
     RegistryChange,
+    /// A partner registered a case (aanmelding).
+    RegisterCase,
+    /// A registration was read back (registrant, Veiligheidshuis staff).
+    ReadRegistration,
+    /// The screening advice of a case was read.
+    ScreenCase,
+    /// The procesregisseur's screening decision.
+    ScreeningDecision,
+    /// Partners were invited to the MDO.
+    InviteParticipants,
+    /// An invited partner accepted and joined the table.
+    AcceptInvitation,
+    /// A participant was removed from the table.
+    RemoveParticipant,
+    /// The casusregisseur of a case was named.
+    SetCasusregisseur,
+    /// A case was closed.
+    CloseCase,
+    /// A closed case's retention was extended (with a reason).
+    RetentionExtended,
+    /// A closed case's person data was destroyed after its retention period.
+    CaseDestroyed,
+    /// An organisation read back its own contributions to a case.
+    ReadOwnContributions,
 }
 
 impl Event {
@@ -38,6 +62,18 @@ impl Event {
             Event::AuthFailure => "auth_failure",
             Event::PolicyChange => "policy_change",
             Event::RegistryChange => "registry_change",
+            Event::RegisterCase => "register_case",
+            Event::ReadRegistration => "read_registration",
+            Event::ScreenCase => "screen_case",
+            Event::ScreeningDecision => "screening_decision",
+            Event::InviteParticipants => "invite_participants",
+            Event::AcceptInvitation => "accept_invitation",
+            Event::RemoveParticipant => "remove_participant",
+            Event::SetCasusregisseur => "set_casusregisseur",
+            Event::CloseCase => "close_case",
+            Event::RetentionExtended => "retention_extended",
+            Event::CaseDestroyed => "case_destroyed",
+            Event::ReadOwnContributions => "read_own_contributions",
         }
     }
 }

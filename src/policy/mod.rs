@@ -49,6 +49,26 @@ pub enum Action {
     /// Review the disclosure log (privacy officer).
     ReviewDisclosures,
     Administer,
+    /// Register a case (aanmelding), any partner.
+    RegisterCase,
+    /// Read back a registration (the registering partner, Veiligheidshuis staff).
+    ReadRegistration,
+    /// Read the screening advice of a registered case (Veiligheidshuis staff).
+    ScreenCase,
+    /// Record the procesregisseur's screening decision.
+    DecideScreening,
+    /// Invite partners to the MDO or remove a participant (procesregisseur).
+    ManageParticipants,
+    /// Accept an invitation to the MDO (the invited partner).
+    AcceptInvitation,
+    /// Name the one casusregisseur of a case (procesregisseur).
+    SetCasusregisseur,
+    /// Close a case (procesregisseur or the case's casusregisseur).
+    CloseCase,
+    /// Keep a closed case's data beyond the retention period (procesregisseur).
+    ExtendRetention,
+    /// Read back one's own organisation's contributions to a case (in every phase).
+    ReadOwnContributions,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -115,6 +135,59 @@ pub struct PolicyInput {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RequestInput {
     pub leefgebieden: Option<Vec<String>>,
+}
+
+/// What the casework policy knows about the case beyond [`CaseInput`]: who registered it,
+/// who directs it, who is invited, and the partners a step is about (`targets`, with
+/// `operation` `invite` or `remove` for manage_participants).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct CaseworkFacts {
+    pub registered_by: Option<String>,
+    pub requester_is_registrant: bool,
+    pub casusregisseur: Option<String>,
+    pub requester_is_casusregisseur: bool,
+    pub invited: Vec<String>,
+    pub requester_is_invited: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    #[serde(default)]
+    pub targets: Vec<TargetInput>,
+}
+
+/// A partner a step is about (invited, removed, named casusregisseur).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TargetInput {
+    pub oin: String,
+    /// Empty when the OIN is not a partner in the registry.
+    pub partner_type: String,
+    pub is_participant: bool,
+}
+
+/// The input of a casework decision (`data.vhgate.casework.decision`): the common input plus
+/// the casework facts and, for screening, the registration's screening document (no BSN, no
+/// names) and the procesregisseur's decision.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaseworkInput {
+    #[serde(flatten)]
+    pub base: PolicyInput,
+    pub casework: CaseworkFacts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aanmelding: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<serde_json::Value>,
+}
+
+/// The casework policy's answer: may this step happen, why, and for screening the advice
+/// (`data.vhgate.screening.advice`) and the check of the decision (`decision_check`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseworkDecision {
+    pub allow: bool,
+    pub reasons: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub screening: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<serde_json::Value>,
 }
 
 /// One of the three principles.
@@ -215,6 +288,9 @@ pub struct ConvenantSummary {
     pub roles: BTreeSet<String>,
     pub purposes: BTreeSet<String>,
     pub partner_types: BTreeSet<String>,
+    /// Days a closed case's data is kept before it is destroyed
+    /// (`data.convenant.retention.days_after_closing`); `None`: nothing is destroyed.
+    pub retention_days: Option<i64>,
 }
 
 /// A prepared policy engine. Implementations prepare once and are shared by all requests.
@@ -225,6 +301,14 @@ pub trait PolicyEngine: Send + Sync {
     fn may_review_disclosures(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
     /// May this requester administer the convenant (policy bundles, registry)?
     fn may_administer(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
+    /// Decide a step of the case life cycle (register, screen, invite, close, ...). Engines
+    /// that do not implement it refuse every step (fail closed).
+    fn decide_casework(&self, input: &CaseworkInput) -> Result<CaseworkDecision, PolicyError> {
+        let _ = input;
+        Err(PolicyError::Eval(
+            "this policy engine does not decide casework steps".into(),
+        ))
+    }
     /// Content hash of the policies and data this engine was prepared from.
     fn revision(&self) -> &str;
     /// Roles, purposes and partner types known to the convenant.
@@ -355,6 +439,14 @@ impl PolicySources {
             summary.roles.extend(keys("roles"));
             summary.purposes.extend(keys("purposes"));
             summary.partner_types.extend(keys("partner_types"));
+            if let Some(days) = conv
+                .get("retention")
+                .and_then(|r| r.get("days_after_closing"))
+                .and_then(|d| d.as_i64())
+                .filter(|d| *d >= 0)
+            {
+                summary.retention_days = Some(days);
+            }
         }
         if summary.roles.is_empty()
             || summary.purposes.is_empty()

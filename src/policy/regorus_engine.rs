@@ -3,7 +3,10 @@
 
 use regorus::{CompiledPolicy, Engine, Value};
 
-use super::{ConvenantSummary, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources};
+use super::{
+    CaseworkDecision, CaseworkInput, ConvenantSummary, Decision, PolicyEngine, PolicyError,
+    PolicyInput, PolicySources,
+};
 
 /// Rule that yields the decision object for `read_person` and `lookup`.
 pub const DECISION_RULE: &str = "data.vhgate.decision.decision";
@@ -11,12 +14,15 @@ pub const DECISION_RULE: &str = "data.vhgate.decision.decision";
 pub const REVIEW_RULE: &str = "data.vhgate.access.review_disclosures";
 /// Rule that says whether the requester may administer the convenant.
 pub const ADMIN_RULE: &str = "data.vhgate.access.administer";
+/// Rule that decides a step of the case life cycle.
+pub const CASEWORK_RULE: &str = "data.vhgate.casework.decision";
 
 /// Regorus-backed [`PolicyEngine`].
 pub struct RegorusEngine {
     decision: CompiledPolicy,
     review: CompiledPolicy,
     admin: CompiledPolicy,
+    casework: CompiledPolicy,
     revision: String,
     convenant: ConvenantSummary,
 }
@@ -66,19 +72,21 @@ impl RegorusEngine {
         let decision = compile(&mut engine, DECISION_RULE)?;
         let review = compile(&mut engine, REVIEW_RULE)?;
         let admin = compile(&mut engine, ADMIN_RULE)?;
+        let casework = compile(&mut engine, CASEWORK_RULE)?;
         Ok(RegorusEngine {
             decision,
             review,
             admin,
+            casework,
             revision: sources.revision(),
             convenant: sources.convenant()?,
         })
     }
 
-    fn eval(
+    fn eval<I: serde::Serialize>(
         &self,
         policy: &CompiledPolicy,
-        input: &PolicyInput,
+        input: &I,
     ) -> Result<serde_json::Value, PolicyError> {
         let input = serde_json::to_value(input).map_err(|e| PolicyError::Eval(e.to_string()))?;
         let out = policy
@@ -110,6 +118,14 @@ impl PolicyEngine for RegorusEngine {
 
     fn may_administer(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
         Ok(self.eval(&self.admin, input)? == serde_json::Value::Bool(true))
+    }
+
+    fn decide_casework(&self, input: &CaseworkInput) -> Result<CaseworkDecision, PolicyError> {
+        let out = self.eval(&self.casework, input)?;
+        if out.is_null() {
+            return Err(PolicyError::Shape(format!("{CASEWORK_RULE} is undefined")));
+        }
+        serde_json::from_value(out).map_err(|e| PolicyError::Shape(e.to_string()))
     }
 
     fn revision(&self) -> &str {

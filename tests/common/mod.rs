@@ -438,6 +438,28 @@ impl Partner {
         .await
     }
 
+    /// Any request with an optional JSON body and extra headers.
+    pub async fn send(
+        &self,
+        env: &Env,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self.http.request(method, env.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        Response::from(req.send().await.expect("request"))
+            .read()
+            .await
+    }
+
     pub async fn lookup(&self, env: &Env, token: &str, bsn: &str) -> Response {
         let req = self
             .http

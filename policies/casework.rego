@@ -1,0 +1,259 @@
+# The case life cycle (DESIGN.md §1): registration (aanmelding), screening and triage, the MDO
+# table (invitations, removal, the one casusregisseur) and closing. Every step shares
+# person-level data, so every step is decided here and logged by the gateway.
+#
+# Entry point: data.vhgate.casework.decision = {"allow", "reasons", "screening"?, "check"?}
+#
+# A step is allowed only when all of these hold:
+#   - doelmatigheid holds for the step's action (identified requester, partner type, a purpose
+#     whose register lists the action, a role that may act for it);
+#   - the role may take the step (data.convenant.casework.roles[action], "*" = every role);
+#   - the case (all steps but register_case) is of this convenant's region and in a phase the
+#     step needs (below); a closed case allows only read-back of one's own registration;
+#   - the step's own condition (registrant, invited, target at the table, valid decision).
+#
+# Input: the common input (action, requester, case) plus input.casework:
+#   {"registered_by", "requester_is_registrant", "casusregisseur", "requester_is_casusregisseur",
+#    "invited": [oin], "requester_is_invited", "operation": "invite" | "remove",
+#    "targets": [{"oin", "partner_type", "is_participant"}]}
+# and, for screen_case and decide_screening, input.aanmelding (and input.decision), the
+# screening document of policies/screening.rego.
+package vhgate.casework
+
+import data.vhgate.doelmatigheid
+import data.vhgate.lib
+import data.vhgate.screening
+
+# The steps this package decides.
+steps := {
+	"register_case", "read_registration", "screen_case", "decide_screening",
+	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
+	"extend_retention", "read_own_contributions",
+}
+
+# The phases in which each step may happen (read_registration: see below).
+step_phases := {
+	"screen_case": {"aanmelding", "screening"},
+	"decide_screening": {"aanmelding", "screening"},
+	"manage_participants": {"mdo", "uitvoering"},
+	"accept_invitation": {"mdo", "uitvoering"},
+	"set_casusregisseur": {"mdo", "uitvoering"},
+	"close_case": {"aanmelding", "screening", "mdo", "uitvoering"},
+	"extend_retention": {"afgesloten"},
+	# Read-back of one's own contributions: in every phase, closed included (the gateway
+	# returns only the items the requester's organisation contributed).
+	"read_own_contributions": {"aanmelding", "screening", "mdo", "uitvoering", "afgesloten"},
+}
+
+default facts := {}
+
+facts := input.casework if is_object(input.casework)
+
+flag(name) if facts[name] == true
+
+default step_roles := []
+
+step_roles := lib.conv.casework.roles[lib.action] if is_array(lib.conv.casework.roles[lib.action])
+
+role_may_step if "*" in step_roles
+
+role_may_step if lib.role in step_roles
+
+# Veiligheidshuis staff acting for procesregie (they screen before anyone is at the table).
+procesregie_staff if {
+	lib.partner_type == "veiligheidshuis"
+	lib.purpose == "procesregie"
+}
+
+# --- request level ---------------------------------------------------------------------------
+
+deny contains sprintf("action %q is not a step of the case life cycle", [lib.action]) if {
+	not lib.action in steps
+}
+
+deny contains sprintf("doelmatigheid: %s", [r]) if {
+	some r in doelmatigheid.deny
+}
+
+deny contains sprintf("role %q may not take step %q (convenant casework roles: %v)", [lib.role, lib.action, step_roles]) if {
+	lib.action in steps
+	lib.role != ""
+	not role_may_step
+}
+
+# --- the case --------------------------------------------------------------------------------
+
+deny contains sprintf("step %q needs a case, and none was given", [lib.action]) if {
+	lib.action in steps
+	not lib.has_case
+}
+
+deny contains "the case has no region" if {
+	lib.action in steps
+	lib.has_case
+	lib.case_region == ""
+}
+
+deny contains sprintf("the case belongs to region %q, outside this convenant's region %q", [lib.case_region, lib.show(lib.conv.region)]) if {
+	lib.action in steps
+	lib.case_region != ""
+	lib.case_region != lib.conv.region
+}
+
+deny contains sprintf("case phase %q is not known", [lib.phase]) if {
+	lib.action in steps
+	lib.has_case
+	not lib.phase in lib.known_phases
+}
+
+deny contains sprintf("step %q is not possible in phase %q (only in %v)", [lib.action, lib.phase, sort(phases)]) if {
+	phases := step_phases[lib.action]
+	lib.phase in lib.known_phases
+	lib.phase != "afgesloten"
+	not lib.phase in phases
+}
+
+deny contains sprintf("the case is closed (phase afgesloten): step %q no longer serves a purpose of the convenant", [lib.action]) if {
+	lib.phase == "afgesloten"
+	phases := step_phases[lib.action]
+	not "afgesloten" in phases
+}
+
+# --- per step --------------------------------------------------------------------------------
+
+# register_case: a new case starts in aanmelding.
+deny contains sprintf("a registration starts in phase aanmelding, not %q", [lib.phase]) if {
+	lib.action == "register_case"
+	lib.phase in lib.known_phases
+	lib.phase != "aanmelding"
+}
+
+# read_registration: the registering partner (also after closing: read-back of its own
+# contribution), or Veiligheidshuis staff for procesregie while the case is open.
+deny contains "only the registering partner and Veiligheidshuis staff (procesregie) see a registration" if {
+	lib.action == "read_registration"
+	not flag("requester_is_registrant")
+	not procesregie_staff
+}
+
+deny contains "the case is closed (phase afgesloten): only the registering partner reads its registration back" if {
+	lib.action == "read_registration"
+	lib.phase == "afgesloten"
+	not flag("requester_is_registrant")
+}
+
+# decide_screening: the decision must pass the screening policy's check.
+deny contains sprintf("screening decision: %s", [r]) if {
+	lib.action == "decide_screening"
+	not screening.decision_valid
+	some r in screening.decision_check.reasons
+}
+
+deny contains "screening decision: invalid" if {
+	lib.action == "decide_screening"
+	not screening.decision_valid
+	count(screening.decision_check.reasons) == 0
+}
+
+# manage_participants and set_casusregisseur name the partners they are about (targets), each
+# a partner in the registry; an invitation is for a partner not yet at the table, a removal for
+# one at the table, and the one casusregisseur sits at the table.
+deny contains sprintf("step %q names no partner", [lib.action]) if {
+	lib.action in {"manage_participants", "set_casusregisseur"}
+	count(targets) == 0
+}
+
+deny contains sprintf("partner %v is not a partner in the convenant", [lib.show(t.oin)]) if {
+	lib.action in {"manage_participants", "set_casusregisseur"}
+	some t in targets
+	not target_known(t)
+}
+
+deny contains sprintf("manage_participants needs operation invite or remove, not %v", [lib.show(operation)]) if {
+	lib.action == "manage_participants"
+	not operation in {"invite", "remove"}
+}
+
+deny contains sprintf("partner %v is already at the table", [t.oin]) if {
+	lib.action == "manage_participants"
+	operation == "invite"
+	some t in targets
+	t.is_participant == true
+}
+
+deny contains sprintf("partner %v is not at the table", [lib.show(t.oin)]) if {
+	lib.action == "manage_participants"
+	operation == "remove"
+	some t in targets
+	not t.is_participant == true
+}
+
+deny contains "a case has one casusregisseur: name exactly one partner" if {
+	lib.action == "set_casusregisseur"
+	count(targets) > 1
+}
+
+target_known(t) if {
+	lib.is_oin(t.oin)
+	is_string(t.partner_type)
+	is_object(lib.conv.partner_types[t.partner_type])
+}
+
+default targets := []
+
+targets := [t | some t in facts.targets; is_object(t)] if is_array(facts.targets)
+
+default operation := ""
+
+operation := facts.operation if is_string(facts.operation)
+
+# accept_invitation: only an invited partner joins the table.
+deny contains "the requester's organisation is not invited to this case (or already accepted)" if {
+	lib.action == "accept_invitation"
+	not flag("requester_is_invited")
+}
+
+# set_casusregisseur: the one casusregisseur sits at the table.
+deny contains sprintf("the casusregisseur must be a participant of the case (%v is not)", [lib.show(t.oin)]) if {
+	lib.action == "set_casusregisseur"
+	some t in targets
+	not t.is_participant == true
+}
+
+# close_case: a casusregisseur closes only the case it directs.
+deny contains "a casusregisseur closes only the case it directs" if {
+	lib.action == "close_case"
+	lib.role == "casusregisseur"
+	not flag("requester_is_casusregisseur")
+}
+
+# --- the decision ----------------------------------------------------------------------------
+
+default allow := false
+
+allow if {
+	lib.action in steps
+	count(deny) == 0
+}
+
+allowed_reason := sprintf("casework: role %q of partner type %q may take step %q for purpose %q", [lib.role, lib.partner_type, lib.action, lib.purpose]) if allow
+
+default reasons := []
+
+reasons := [allowed_reason] if allow
+
+reasons := sort(deny) if not allow
+
+base := {"allow": allow, "reasons": reasons}
+
+with_screening := object.union(base, {"screening": screening.advice}) if {
+	lib.action in {"screen_case", "decide_screening"}
+}
+
+with_screening := base if not lib.action in {"screen_case", "decide_screening"}
+
+decision := object.union(with_screening, {"check": screening.decision_check}) if {
+	lib.action == "decide_screening"
+}
+
+decision := with_screening if lib.action != "decide_screening"

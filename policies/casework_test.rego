@@ -1,0 +1,234 @@
+# The case life cycle: who may take which step, in which phase (policies/casework.rego).
+package vhgate.casework_test
+
+import data.vhgate.casework
+import data.vhgate.fixtures as fx
+
+case_in(phase) := {
+	"id": "0195f3a0-0000-7000-8000-000000000002",
+	"kind": "persoon",
+	"phase": phase,
+	"region": fx.region,
+	"requester_is_participant": false,
+	"participants": [fx.participant("politie")],
+}
+
+step(action, req, phase, facts) := {
+	"action": action,
+	"now": fx.now,
+	"requester": req,
+	"budget": {"used": 0},
+	"case": case_in(phase),
+	"fields": [],
+	"casework": facts,
+}
+
+pr := fx.requester("veiligheidshuis", "procesregisseur", "procesregie")
+
+ic := fx.requester("veiligheidshuis", "informatiecoordinator", "procesregie")
+
+prof(pt) := fx.requester(pt, "professional", "casusoverleg")
+
+regisseur(pt) := fx.requester(pt, "casusregisseur", "casusoverleg")
+
+allowed(inp) if {
+	d := casework.decision with input as inp
+	d.allow == true
+}
+
+refused(inp) if {
+	d := casework.decision with input as inp
+	d.allow == false
+	count(d.reasons) > 0
+}
+
+aanmelding := {
+	"kind": "persoonsgericht",
+	"adviesvraag": false,
+	"problems": [
+		{"leefgebied": "verslaving", "leads_to": ["crimineel"]},
+		{"leefgebied": "wonen", "leads_to": ["overlast"]},
+	],
+	"chains": {"involved": ["zorg"], "needed": ["strafrecht", "zorg"], "dwang_en_drang": true},
+	"system": {"family": true, "social_environment": false},
+	"area": {"serious_safety_problem": false},
+}
+
+# --- register_case ---------------------------------------------------------------------------
+
+test_every_partner_type_may_register if {
+	every pt in fx.partner_types {
+		allowed(step("register_case", prof(pt), "aanmelding", {}))
+	}
+	allowed(step("register_case", pr, "aanmelding", {}))
+}
+
+test_register_needs_a_purpose_that_lists_it if {
+	refused(step("register_case", fx.requester("politie", "professional", "bevraging"), "aanmelding", {}))
+	refused(step("register_case", fx.requester("veiligheidshuis", "privacy_officer", "toezicht"), "aanmelding", {}))
+}
+
+test_register_outside_the_region_is_refused if {
+	inp := object.union(step("register_case", prof("politie"), "aanmelding", {}), {"case": {"region": "zeeland"}})
+	refused(inp)
+}
+
+# --- read_registration -----------------------------------------------------------------------
+
+test_registrant_reads_its_registration_in_every_phase if {
+	every phase in ["aanmelding", "screening", "mdo", "uitvoering", "afgesloten"] {
+		allowed(step("read_registration", prof("politie"), phase, {"requester_is_registrant": true}))
+	}
+}
+
+test_other_partner_does_not_read_a_registration if {
+	refused(step("read_registration", prof("ggz"), "aanmelding", {"requester_is_registrant": false}))
+	refused(step("read_registration", prof("ggz"), "mdo", {}))
+}
+
+test_staff_read_registrations_of_open_cases_only if {
+	allowed(step("read_registration", pr, "aanmelding", {}))
+	allowed(step("read_registration", ic, "screening", {}))
+	refused(step("read_registration", pr, "afgesloten", {}))
+}
+
+# --- screening -------------------------------------------------------------------------------
+
+test_staff_screen_with_advice if {
+	inp := object.union(step("screen_case", ic, "aanmelding", {}), {"aanmelding": aanmelding})
+	d := casework.decision with input as inp
+	d.allow == true
+	d.screening.outcome == "veiligheidshuis_case"
+	d.screening.criteria.meervoudige_problematiek.met == true
+}
+
+test_partners_do_not_screen if {
+	every pt in fx.partner_types {
+		refused(object.union(step("screen_case", prof(pt), "aanmelding", {}), {"aanmelding": aanmelding}))
+	}
+}
+
+test_screening_only_before_the_mdo if {
+	refused(object.union(step("screen_case", pr, "mdo", {}), {"aanmelding": aanmelding}))
+	refused(object.union(step("screen_case", pr, "afgesloten", {}), {"aanmelding": aanmelding}))
+}
+
+test_procesregisseur_decides_with_a_reason if {
+	inp := object.union(step("decide_screening", pr, "aanmelding", {}), {
+		"aanmelding": aanmelding,
+		"decision": {"decision": "veiligheidshuis_case", "reason": "follows the advice"},
+	})
+	d := casework.decision with input as inp
+	d.allow == true
+	d.check.valid == true
+	d.check.follows_advice == true
+}
+
+test_decision_without_reason_is_refused if {
+	inp := object.union(step("decide_screening", pr, "aanmelding", {}), {
+		"aanmelding": aanmelding,
+		"decision": {"decision": "terug_naar_keten", "reason": "  "},
+	})
+	refused(inp)
+}
+
+test_informatiecoordinator_does_not_decide if {
+	inp := object.union(step("decide_screening", ic, "aanmelding", {}), {
+		"aanmelding": aanmelding,
+		"decision": {"decision": "advies", "reason": "advice only"},
+	})
+	refused(inp)
+}
+
+# --- the table -------------------------------------------------------------------------------
+
+ggz(at_table) := {"oin": fx.oin.ggz, "partner_type": "ggz", "is_participant": at_table}
+
+ggz_target := {"operation": "invite", "targets": [ggz(false)]}
+
+test_procesregisseur_invites_and_removes_in_mdo if {
+	allowed(step("manage_participants", pr, "mdo", ggz_target))
+	allowed(step("manage_participants", pr, "uitvoering", ggz_target))
+	refused(step("manage_participants", pr, "aanmelding", ggz_target))
+	refused(step("manage_participants", pr, "afgesloten", ggz_target))
+}
+
+test_partners_do_not_manage_the_table if {
+	refused(step("manage_participants", prof("politie"), "mdo", ggz_target))
+	refused(step("manage_participants", ic, "mdo", ggz_target))
+}
+
+test_unknown_partner_is_not_invited if {
+	refused(step("manage_participants", pr, "mdo", {"operation": "invite", "targets": [{"oin": fx.outsider_oin, "partner_type": "", "is_participant": false}]}))
+	refused(step("manage_participants", pr, "mdo", {"operation": "invite", "targets": [ggz(false), {"oin": "12"}]}))
+	refused(step("manage_participants", pr, "mdo", {"operation": "invite"}))
+	refused(step("manage_participants", pr, "mdo", {"targets": [ggz(false)]}))
+}
+
+test_invite_only_absent_remove_only_present if {
+	refused(step("manage_participants", pr, "mdo", {"operation": "invite", "targets": [ggz(true)]}))
+	allowed(step("manage_participants", pr, "mdo", {"operation": "remove", "targets": [ggz(true)]}))
+	refused(step("manage_participants", pr, "mdo", {"operation": "remove", "targets": [ggz(false)]}))
+}
+
+test_only_the_invited_accept if {
+	allowed(step("accept_invitation", prof("ggz"), "mdo", {"requester_is_invited": true}))
+	refused(step("accept_invitation", prof("ggz"), "mdo", {"requester_is_invited": false}))
+	refused(step("accept_invitation", prof("ggz"), "afgesloten", {"requester_is_invited": true}))
+	refused(step("accept_invitation", fx.requester("ggz", "professional", "bevraging"), "mdo", {"requester_is_invited": true}))
+}
+
+test_casusregisseur_must_be_at_the_table if {
+	allowed(step("set_casusregisseur", pr, "mdo", {"targets": [ggz(true)]}))
+	refused(step("set_casusregisseur", pr, "mdo", {"targets": [ggz(false)]}))
+	refused(step("set_casusregisseur", pr, "mdo", {"targets": []}))
+	refused(step("set_casusregisseur", prof("ggz"), "mdo", {"targets": [ggz(true)]}))
+}
+
+# --- closing ---------------------------------------------------------------------------------
+
+test_procesregisseur_or_own_casusregisseur_closes if {
+	allowed(step("close_case", pr, "mdo", {}))
+	allowed(step("close_case", pr, "aanmelding", {}))
+	allowed(step("close_case", regisseur("ggz"), "uitvoering", {"requester_is_casusregisseur": true}))
+	refused(step("close_case", regisseur("ggz"), "uitvoering", {"requester_is_casusregisseur": false}))
+	refused(step("close_case", prof("ggz"), "uitvoering", {"requester_is_casusregisseur": true}))
+}
+
+test_closed_case_is_not_closed_again if {
+	refused(step("close_case", pr, "afgesloten", {}))
+}
+
+# --- retention -------------------------------------------------------------------------------
+
+test_procesregisseur_extends_retention_of_closed_cases_only if {
+	allowed(step("extend_retention", pr, "afgesloten", {}))
+	refused(step("extend_retention", pr, "mdo", {}))
+	refused(step("extend_retention", ic, "afgesloten", {}))
+	refused(step("extend_retention", regisseur("ggz"), "afgesloten", {"requester_is_casusregisseur": true}))
+}
+
+# --- read-back of own contributions -----------------------------------------------------------
+
+test_contributors_read_back_in_every_phase if {
+	every phase in ["aanmelding", "screening", "mdo", "uitvoering", "afgesloten"] {
+		allowed(step("read_own_contributions", prof("ggz"), phase, {}))
+	}
+	refused(step("read_own_contributions", fx.requester("ggz", "professional", "bevraging"), "afgesloten", {}))
+}
+
+# --- robustness ------------------------------------------------------------------------------
+
+test_decision_is_defined_and_refuses_for_garbage if {
+	d := casework.decision with input as {}
+	d.allow == false
+	d2 := casework.decision with input as {"action": "read_person", "requester": pr}
+	d2.allow == false
+	d3 := casework.decision with input as {"action": ["close_case"], "casework": "x", "case": 3}
+	d3.allow == false
+}
+
+test_person_level_actions_are_not_steps if {
+	refused(object.union(step("read_person", pr, "mdo", {}), {"action": "read_person"}))
+	refused(object.union(step("lookup", pr, "mdo", {}), {"action": "lookup"}))
+}
