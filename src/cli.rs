@@ -319,8 +319,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes =
                 std::fs::read(&bundle).with_context(|| format!("reading {}", bundle.display()))?;
             let parsed = vhgate::policy::bundle::Bundle::from_tar_gz(&bytes)?;
-            match vhgate::policy::bundle::validate(&parsed.sources) {
-                Ok(_) => {
+            match vhgate::policy::bundle::validate_bundle(&parsed) {
+                Ok(validated) => {
+                    for note in &validated.notes {
+                        println!("NOTE {note}");
+                    }
                     println!("bundle revision {} is valid", parsed.manifest.revision);
                     Ok(())
                 }

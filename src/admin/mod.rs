@@ -7,7 +7,7 @@ pub mod store;
 use std::sync::Arc;
 
 use crate::gateway::{Caller, Gateway, GatewayError};
-use crate::policy::bundle::{validate, Bundle, ValidationProblem};
+use crate::policy::bundle::{validate_bundle, Bundle, ValidationProblem};
 use crate::policy::{PolicyEngine, PolicyError};
 use crate::store::StoreError;
 pub use store::BundleRecord;
@@ -39,16 +39,18 @@ fn actor(caller: &Caller) -> String {
 /// Reads and validates a bundle; the manifest's revision must be the content hash.
 fn prepare(bytes: &[u8]) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
-    let runtime = bundle.sources.without_tests();
-    let revision = runtime.revision();
+    let revision = bundle.revision();
     if bundle.manifest.revision != revision {
         return Err(AdminError::Bundle(format!(
             ".manifest revision {} is not the content hash {revision} (build bundles with `vhgate policy build`)",
             bundle.manifest.revision
         )));
     }
-    let engine = validate(&bundle.sources).map_err(AdminError::Invalid)?;
-    Ok((revision, Arc::new(engine)))
+    let validated = validate_bundle(&bundle).map_err(AdminError::Invalid)?;
+    for note in &validated.notes {
+        tracing::warn!(%revision, "bundle validation: {note}");
+    }
+    Ok((revision, validated.engine))
 }
 
 /// [`prepare`] off the async workers: validation compiles and runs the bundle's tests (about

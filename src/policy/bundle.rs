@@ -25,6 +25,17 @@ pub struct Manifest {
     pub roots: Vec<String>,
     #[serde(default)]
     pub rego_version: Option<u32>,
+    /// Which compiled module resolves which entrypoint (OPA's `wasm` manifest entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wasm: Vec<WasmResolver>,
+}
+
+/// One `wasm` entry of an OPA manifest: `{"entrypoint": "vhgate/decision/decision",
+/// "module": "/policy.wasm"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WasmResolver {
+    pub entrypoint: String,
+    pub module: String,
 }
 
 /// A bundle read into memory.
@@ -35,6 +46,9 @@ pub struct Bundle {
     pub sources: PolicySources,
     /// `.signatures.json`, if the bundle carries one (checked by the admin layer).
     pub signatures: Option<String>,
+    /// An OPA-compiled `policy.wasm` (path in the bundle, bytes), if the bundle carries one:
+    /// then that module is the policy (feature `opa-wasm`), and the Rego files serve its tests.
+    pub wasm: Option<(String, Vec<u8>)>,
 }
 
 fn invalid(message: impl Into<String>) -> PolicyError {
@@ -78,6 +92,7 @@ impl Bundle {
         let mut modules = Vec::new();
         let mut data = Vec::new();
         let mut signatures = None;
+        let mut wasm = None;
         let entries = archive
             .entries()
             .map_err(|e| invalid(format!("not a gzipped tar: {e}")))?;
@@ -93,6 +108,10 @@ impl Bundle {
                 return Err(invalid("only regular files are allowed in a bundle"));
             }
             let path = clean_path(&entry.path().map_err(|e| invalid(e.to_string()))?)?;
+            if path.rsplit('/').next() == Some("policy.wasm") {
+                read_wasm(&mut entry, path, &mut wasm)?;
+                continue;
+            }
             let mut text = String::new();
             entry
                 .read_to_string(&mut text)
@@ -128,7 +147,8 @@ impl Bundle {
         if manifest.rego_version.is_some_and(|v| v != 1) {
             return Err(invalid(".manifest: only rego_version 1 is accepted"));
         }
-        if modules.is_empty() {
+        check_wasm_manifest(&manifest, wasm.as_ref())?;
+        if modules.is_empty() && wasm.is_none() {
             return Err(invalid("the bundle has no Rego modules"));
         }
         modules.sort();
@@ -137,7 +157,23 @@ impl Bundle {
             manifest,
             sources: PolicySources { modules, data },
             signatures,
+            wasm,
         })
+    }
+
+    /// The revision the gateway logs for this bundle: the content hash of its runtime modules
+    /// and data and, for a WASM bundle, of `policy.wasm` too. The manifest must name it.
+    pub fn revision(&self) -> String {
+        let rego = self.sources.without_tests().revision();
+        let Some((_, bytes)) = &self.wasm else {
+            return rego;
+        };
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [rego.as_bytes(), b"policy.wasm", bytes] {
+            ctx.update(part);
+            ctx.update(&[0]);
+        }
+        hex::encode(&ctx.finish().as_ref()[..16])
     }
 
     /// Builds a bundle from a policy directory (`*.rego` incl. tests, `data/*.json` merged
@@ -160,6 +196,7 @@ impl Bundle {
             revision: PolicySources::read_dir(dir, false)?.revision(),
             roots: vec!["vhgate".into(), "convenant".into()],
             rego_version: Some(1),
+            wasm: Vec::new(),
         };
         let io = |e: std::io::Error| invalid(format!("writing the bundle: {e}"));
         let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
@@ -219,16 +256,30 @@ fn probe(partner_type: &str, region: &str, fields: serde_json::Value) -> serde_j
 /// Validates a bundle: compile, its own tests, decision shape, and vhgate's safety properties.
 /// Returns the prepared engine when everything holds.
 pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<ValidationProblem>> {
-    let problem = |location: &str, message: String| ValidationProblem {
-        location: location.into(),
-        message,
-    };
     let runtime: PolicySources = sources.without_tests();
     let engine = match RegorusEngine::prepare(&runtime) {
         Ok(e) => e,
         Err(PolicyError::Parse { path, message }) => return Err(vec![problem(&path, message)]),
         Err(e) => return Err(vec![problem("bundle", e.to_string())]),
     };
+    let mut problems = test_problems(sources);
+    problems.extend(safety_problems(&engine, sources));
+    if problems.is_empty() {
+        Ok(engine)
+    } else {
+        Err(problems)
+    }
+}
+
+fn problem(location: &str, message: String) -> ValidationProblem {
+    ValidationProblem {
+        location: location.into(),
+        message,
+    }
+}
+
+/// Failures of the bundle's own `test_` rules (run on its Rego source, with regorus).
+fn test_problems(sources: &PolicySources) -> Vec<ValidationProblem> {
     let mut problems = Vec::new();
     match testing::run_tests_on(sources) {
         Ok(results) => problems.extend(results.into_iter().filter(|r| !r.passed).map(|r| {
@@ -239,8 +290,13 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         })),
         Err(e) => problems.push(problem("tests", e.to_string())),
     }
+    problems
+}
 
-    // Built-in safety properties, whatever the bundle's own tests say.
+/// vhgate's built-in safety properties, probed through the prepared engine (whichever it is),
+/// whatever the bundle's own tests say.
+fn safety_problems(engine: &dyn PolicyEngine, sources: &PolicySources) -> Vec<ValidationProblem> {
+    let mut problems = Vec::new();
     let decide = |input: serde_json::Value| -> Result<Decision, String> {
         let input: PolicyInput = serde_json::from_value(input).map_err(|e| e.to_string())?;
         engine.decide(&input).map_err(|e| e.to_string())
@@ -309,8 +365,112 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         )),
         Err(e) => problems.push(problem("safety: decision shape", e)),
     }
+    problems
+}
+
+// --- Bundles with an OPA-compiled policy.wasm (feature `opa-wasm`) -------------------------
+
+/// Why a gateway without the feature refuses a WASM bundle.
+const WITHOUT_OPA_WASM: &str = "this gateway was built without the opa-wasm feature, so it \
+                                cannot evaluate an OPA-compiled policy.wasm (rebuild with \
+                                `--features opa-wasm`, or propose a Rego bundle)";
+
+/// Reads a bundle's `policy.wasm` (one per bundle), or refuses it without the feature.
+fn read_wasm(
+    entry: &mut impl Read,
+    path: String,
+    slot: &mut Option<(String, Vec<u8>)>,
+) -> Result<(), PolicyError> {
+    if !cfg!(feature = "opa-wasm") {
+        return Err(invalid(format!("{path}: {WITHOUT_OPA_WASM}")));
+    }
+    if let Some((first, _)) = slot {
+        return Err(invalid(format!(
+            "{path}: only one policy.wasm per bundle is supported (also {first})"
+        )));
+    }
+    let mut bytes = Vec::new();
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| invalid(format!("{path}: {e}")))?;
+    *slot = Some((path, bytes));
+    Ok(())
+}
+
+/// The manifest's `wasm` entries must name the bundle's policy.wasm, and only it.
+fn check_wasm_manifest(
+    manifest: &Manifest,
+    wasm: Option<&(String, Vec<u8>)>,
+) -> Result<(), PolicyError> {
+    for resolver in &manifest.wasm {
+        let module = resolver.module.trim_start_matches('/');
+        if wasm.is_none_or(|(path, _)| path != module) {
+            return Err(invalid(format!(
+                ".manifest: wasm entrypoint {} names module {}, which is not the bundle's policy.wasm",
+                resolver.entrypoint, resolver.module
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A bundle that passed validation: its prepared engine, and what validation could not check.
+pub struct Validated {
+    pub engine: std::sync::Arc<dyn PolicyEngine>,
+    /// Checks that did not (or could not) run as for a Rego bundle, for the operator to read.
+    pub notes: Vec<String>,
+}
+
+/// Validates a bundle with the engine it needs: Rego ([`validate`]) or, for a bundle that
+/// carries a `policy.wasm`, OPA-compiled WASM (feature `opa-wasm`; refused without it).
+pub fn validate_bundle(bundle: &Bundle) -> Result<Validated, Vec<ValidationProblem>> {
+    let Some((path, bytes)) = &bundle.wasm else {
+        return validate(&bundle.sources).map(|engine| Validated {
+            engine: std::sync::Arc::new(engine),
+            notes: Vec::new(),
+        });
+    };
+    #[cfg(not(feature = "opa-wasm"))]
+    {
+        let _ = bytes;
+        Err(vec![problem(path, WITHOUT_OPA_WASM.into())])
+    }
+    #[cfg(feature = "opa-wasm")]
+    {
+        validate_wasm(bundle, path, bytes)
+    }
+}
+
+/// A WASM bundle: the module compiles and exports the vhgate entrypoints, the Rego source it
+/// ships (if any) passes its `test_` rules, and the safety probes hold on the compiled module.
+#[cfg(feature = "opa-wasm")]
+fn validate_wasm(
+    bundle: &Bundle,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Validated, Vec<ValidationProblem>> {
+    let engine = super::WasmEngine::prepare(bytes, &bundle.sources.data, bundle.revision())
+        .map_err(|e| vec![problem(path, e.to_string())])?;
+    let mut notes = Vec::new();
+    let mut problems = Vec::new();
+    if bundle.sources.modules.is_empty() {
+        notes.push(format!(
+            "{path}: the bundle carries no Rego source, so no test_ rules could run; only the \
+             built-in safety probes checked the compiled policy"
+        ));
+    } else {
+        notes.push(format!(
+            "the test_ rules ran on the bundle's Rego source (regorus), not on {path}; the \
+             built-in safety probes ran on {path}"
+        ));
+        problems.extend(test_problems(&bundle.sources));
+    }
+    problems.extend(safety_problems(&engine, &bundle.sources));
     if problems.is_empty() {
-        Ok(engine)
+        Ok(Validated {
+            engine: std::sync::Arc::new(engine),
+            notes,
+        })
     } else {
         Err(problems)
     }
