@@ -7,7 +7,10 @@
 //!   tests/data/opa-wasm/vhgate_stub.wasm (a hand-written module with vhgate's entrypoints: no
 //!   OPA compiler is available where vhgate is built).
 //! * Bundles carrying a policy.wasm: read, revision, validation through the WASM engine.
+//! * End to end: a WASM bundle proposed and approved through the admin API decides requests.
 #![cfg(feature = "opa-wasm")]
+
+mod common;
 
 use std::path::{Path, PathBuf};
 
@@ -327,12 +330,18 @@ fn runaway_policy_is_stopped_and_the_engine_recovers() {
 
 /// A bundle with the stub module, the shipped convenant as data.json, and optional Rego.
 fn wasm_bundle(manifest_module: &str, rego: Option<&str>) -> Vec<u8> {
+    wasm_bundle_with(stub_wasm(), manifest_module, rego)
+}
+
+/// A bundle with `wasm` as policy.wasm, the shipped convenant as data.json, optional Rego,
+/// and a manifest naming its content hash.
+fn wasm_bundle_with(wasm: Vec<u8>, manifest_module: &str, rego: Option<&str>) -> Vec<u8> {
     let mut files: Vec<(String, Vec<u8>)> = vec![
         (
             "data.json".into(),
             serde_json::to_vec(&convenant_data()[0].1).expect("json"),
         ),
-        ("policy.wasm".into(), stub_wasm()),
+        ("policy.wasm".into(), wasm),
     ];
     if let Some(text) = rego {
         files.push(("extra.rego".into(), text.as_bytes().to_vec()));
@@ -430,20 +439,7 @@ fn the_safety_probes_run_against_the_wasm_engine() {
         .position(|w| w == needle)
         .expect("the stub's decision text");
     wasm[at..at + needle.len()].copy_from_slice(br#""allow":true "#);
-    let bundle = Bundle {
-        manifest: vhgate::policy::bundle::Manifest {
-            revision: "x".into(),
-            roots: vec![],
-            rego_version: None,
-            wasm: vec![],
-        },
-        sources: vhgate::policy::PolicySources {
-            modules: vec![],
-            data: convenant_data(),
-        },
-        signatures: None,
-        wasm: Some(("policy.wasm".into(), wasm)),
-    };
+    let bundle = Bundle::from_tar_gz(&wasm_bundle_with(wasm, "/policy.wasm", None)).expect("read");
     let problems = validate_bundle(&bundle).err().unwrap_or_default();
     let locations: Vec<&str> = problems.iter().map(|p| p.location.as_str()).collect();
     assert!(
@@ -453,11 +449,9 @@ fn the_safety_probes_run_against_the_wasm_engine() {
     );
 
     // A module without vhgate's entrypoints is refused, naming the module.
-    let mut bundle = bundle;
-    bundle.wasm = Some((
-        "policy.wasm".into(),
-        std::fs::read(fixtures().join("srenatus/policy.wasm")).expect("wasm"),
-    ));
+    let srenatus = std::fs::read(fixtures().join("srenatus/policy.wasm")).expect("wasm");
+    let bundle =
+        Bundle::from_tar_gz(&wasm_bundle_with(srenatus, "/policy.wasm", None)).expect("read");
     let problems = validate_bundle(&bundle).err().unwrap_or_default();
     assert!(
         problems
@@ -465,4 +459,53 @@ fn the_safety_probes_run_against_the_wasm_engine() {
             .any(|p| p.location == "policy.wasm" && p.message.contains("entrypoint")),
         "{problems:?}"
     );
+}
+
+// --- End to end: propose, approve, decide ------------------------------------------------
+
+on_both_backends!(a_wasm_bundle_is_proposed_approved_and_decides);
+
+async fn a_wasm_bundle_is_proposed_approved_and_decides(env: &common::Env) {
+    let vh = env.client("veiligheidshuis");
+    let admin = |sub: &str| {
+        vh.sign(&vhgate::auth::Claims {
+            sub: sub.into(),
+            ..vh.claims("convenant_administrator", "beheer")
+        })
+    };
+    let (alice, bob) = (admin("beheerder-alice"), admin("beheerder-bob"));
+    let post = |token: String, path: String, body: Vec<u8>| {
+        let request = vh.http.post(env.url(&path)).bearer_auth(token).body(body);
+        async move {
+            let r = request.send().await.expect("request");
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, proposed) = post(
+        alice,
+        "/v1/admin/policy-bundles".into(),
+        wasm_bundle("/policy.wasm", None),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{proposed}");
+    let rev = proposed["revision"].as_str().expect("revision").to_string();
+    let (status, body) = post(
+        bob,
+        format!("/v1/admin/policy-bundles/{rev}/approve"),
+        vec![],
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(env.gateway().policy().revision(), rev);
+
+    // The stub denies and withholds every field: the request is refused by the stub's decision.
+    let politie = env.client("politie");
+    let token = politie.token("professional", "casusoverleg");
+    let r = politie
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body["decision"]["reasons"]
+        .to_string()
+        .contains("test policy: denied"));
 }
