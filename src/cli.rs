@@ -526,8 +526,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
-            match vhgate::policy::bundle::validate(&parsed.sources) {
-                Ok(_) => {
+            match vhgate::policy::bundle::validate_bundle(&parsed) {
+                Ok(validated) => {
+                    for note in &validated.notes {
+                        println!("NOTE {note}");
+                    }
                     println!("bundle revision {} is valid", parsed.manifest.revision);
                     Ok(())
                 }

@@ -150,3 +150,31 @@ fn malformed_archives_are_refused() {
         .unwrap_or_default();
     assert!(err.contains("unsafe path"), "{err}");
 }
+
+/// Without the `opa-wasm` feature a bundle carrying an OPA-compiled policy.wasm is refused,
+/// saying why (with the feature, tests/opa_wasm.rs covers such bundles).
+#[cfg(not(feature = "opa-wasm"))]
+#[test]
+fn wasm_bundles_need_the_opa_wasm_feature() {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::default(),
+    ));
+    let files: [(&str, &[u8]); 3] = [
+        (".manifest", br#"{"revision": "x", "wasm": [{"entrypoint": "vhgate/decision/decision", "module": "/policy.wasm"}]}"#),
+        ("data.json", b"{}"),
+        ("policy.wasm", b"\0asm\x01\0\0\0"),
+    ];
+    for (name, bytes) in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_cksum();
+        tar.append_data(&mut header, name, bytes).expect("append");
+    }
+    let bytes = tar.into_inner().and_then(|gz| gz.finish()).expect("tar");
+    let err = Bundle::from_tar_gz(&bytes)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("built without the opa-wasm feature"), "{err}");
+}

@@ -12,9 +12,9 @@ pub mod store;
 use std::sync::Arc;
 
 use crate::gateway::{Caller, Gateway, GatewayError};
-use crate::policy::bundle::{validate, Bundle, ValidationProblem};
+use crate::policy::bundle::{prepare_engine, validate_bundle, Bundle, ValidationProblem};
 use crate::policy::signing::{BundleVerifier, SignatureError};
-use crate::policy::{PolicyEngine, PolicyError, RegorusEngine};
+use crate::policy::{PolicyEngine, PolicyError};
 use crate::store::StoreError;
 pub use store::BundleRecord;
 
@@ -72,17 +72,22 @@ fn prepare(
 ) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
     bundle.verify_signature(verifier)?;
-    let runtime = bundle.sources.without_tests();
-    let revision = runtime.revision();
+    let revision = bundle.revision();
     if bundle.manifest.revision != revision {
         return Err(AdminError::Bundle(format!(
             ".manifest revision {} is not the content hash {revision} (build bundles with `vhgate policy build`)",
             bundle.manifest.revision
         )));
     }
-    let engine: Arc<dyn PolicyEngine> = match check {
-        Check::Full => Arc::new(validate(&bundle.sources).map_err(AdminError::Invalid)?),
-        Check::Stored => Arc::new(RegorusEngine::prepare(&runtime)?),
+    let engine = match check {
+        Check::Full => {
+            let validated = validate_bundle(&bundle).map_err(AdminError::Invalid)?;
+            for note in &validated.notes {
+                tracing::warn!(%revision, "bundle validation: {note}");
+            }
+            validated.engine
+        }
+        Check::Stored => prepare_engine(&bundle)?,
     };
     Ok((revision, engine))
 }

@@ -26,6 +26,17 @@ pub struct Manifest {
     pub roots: Vec<String>,
     #[serde(default)]
     pub rego_version: Option<u32>,
+    /// Which compiled module resolves which entrypoint (OPA's `wasm` manifest entries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wasm: Vec<WasmResolver>,
+}
+
+/// One `wasm` entry of an OPA manifest: `{"entrypoint": "vhgate/decision/decision",
+/// "module": "/policy.wasm"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WasmResolver {
+    pub entrypoint: String,
+    pub module: String,
 }
 
 /// A bundle read into memory.
@@ -37,8 +48,11 @@ pub struct Bundle {
     /// `.signatures.json`, if the bundle carries one (checked by [`Bundle::verify_signature`]).
     pub signatures: Option<String>,
     /// Every other file as it is in the archive (name without a leading `/`, raw bytes): what a
-    /// signature covers.
+    /// signature covers, `policy.wasm` included.
     pub files: Vec<(String, Vec<u8>)>,
+    /// An OPA-compiled `policy.wasm` (path in the bundle, bytes), if the bundle carries one:
+    /// then that module is the policy (feature `opa-wasm`), and the Rego files serve its tests.
+    pub wasm: Option<(String, Vec<u8>)>,
 }
 
 fn invalid(message: impl Into<String>) -> PolicyError {
@@ -85,6 +99,7 @@ impl Bundle {
         let mut data = Vec::new();
         let mut signatures = None;
         let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        let mut wasm = None;
         let entries = archive
             .entries()
             .map_err(|e| invalid(format!("not a gzipped tar: {e}")))?;
@@ -104,6 +119,15 @@ impl Bundle {
             entry
                 .read_to_end(&mut raw)
                 .map_err(|e| invalid(format!("{path}: {e}")))?;
+            if path.rsplit('/').next() == Some("policy.wasm") {
+                if files.iter().any(|(p, _)| *p == path) {
+                    return Err(invalid(format!("{path}: appears twice")));
+                }
+                // Listed with the other files, so a signature must cover the module too.
+                files.push((path.clone(), raw.clone()));
+                read_wasm(raw, path, &mut wasm)?;
+                continue;
+            }
             let text = String::from_utf8(raw.clone())
                 .map_err(|_| invalid(format!("{path}: not UTF-8")))?;
             if path == SIGNATURES_FILE {
@@ -151,7 +175,8 @@ impl Bundle {
         if manifest.rego_version.is_some_and(|v| v != 1) {
             return Err(invalid(".manifest: only rego_version 1 is accepted"));
         }
-        if modules.is_empty() {
+        check_wasm_manifest(&manifest, wasm.as_ref())?;
+        if modules.is_empty() && wasm.is_none() {
             return Err(invalid("the bundle has no Rego modules"));
         }
         modules.sort();
@@ -161,6 +186,7 @@ impl Bundle {
             sources: PolicySources { modules, data },
             signatures,
             files,
+            wasm,
         })
     }
 
@@ -168,6 +194,21 @@ impl Bundle {
     /// [`BundleVerifier::verify`].
     pub fn verify_signature(&self, verifier: &BundleVerifier) -> Result<Verified, SignatureError> {
         verifier.verify(&self.files, self.signatures.as_deref())
+    }
+
+    /// The revision the gateway logs for this bundle: the content hash of its runtime modules
+    /// and data and, for a WASM bundle, of `policy.wasm` too. The manifest must name it.
+    pub fn revision(&self) -> String {
+        let rego = self.sources.without_tests().revision();
+        let Some((_, bytes)) = &self.wasm else {
+            return rego;
+        };
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        for part in [rego.as_bytes(), b"policy.wasm", bytes] {
+            ctx.update(part);
+            ctx.update(&[0]);
+        }
+        hex::encode(&ctx.finish().as_ref()[..16])
     }
 
     /// Builds a bundle from a policy directory (`*.rego` incl. tests, `data/*.json` merged
@@ -195,6 +236,7 @@ impl Bundle {
             revision: PolicySources::read_dir(dir, false)?.revision(),
             roots: vec!["vhgate".into(), "convenant".into()],
             rego_version: Some(1),
+            wasm: Vec::new(),
         };
         let mut files: Vec<(String, Vec<u8>)> = vec![
             (
@@ -266,16 +308,30 @@ fn probe(partner_type: &str, region: &str, fields: serde_json::Value) -> serde_j
 /// Validates a bundle: compile, its own tests, decision shape, and vhgate's safety properties.
 /// Returns the prepared engine when everything holds.
 pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<ValidationProblem>> {
-    let problem = |location: &str, message: String| ValidationProblem {
-        location: location.into(),
-        message,
-    };
     let runtime: PolicySources = sources.without_tests();
     let engine = match RegorusEngine::prepare(&runtime) {
         Ok(e) => e,
         Err(PolicyError::Parse { path, message }) => return Err(vec![problem(&path, message)]),
         Err(e) => return Err(vec![problem("bundle", e.to_string())]),
     };
+    let mut problems = test_problems(sources);
+    problems.extend(safety_problems(&engine, sources));
+    if problems.is_empty() {
+        Ok(engine)
+    } else {
+        Err(problems)
+    }
+}
+
+fn problem(location: &str, message: String) -> ValidationProblem {
+    ValidationProblem {
+        location: location.into(),
+        message,
+    }
+}
+
+/// Failures of the bundle's own `test_` rules (run on its Rego source, with regorus).
+fn test_problems(sources: &PolicySources) -> Vec<ValidationProblem> {
     let mut problems = Vec::new();
     match testing::run_tests_on(sources) {
         Ok(results) => problems.extend(results.into_iter().filter(|r| !r.passed).map(|r| {
@@ -286,8 +342,13 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         })),
         Err(e) => problems.push(problem("tests", e.to_string())),
     }
+    problems
+}
 
-    // Built-in safety properties, whatever the bundle's own tests say.
+/// vhgate's built-in safety properties, probed through the prepared engine (whichever it is),
+/// whatever the bundle's own tests say.
+fn safety_problems(engine: &dyn PolicyEngine, sources: &PolicySources) -> Vec<ValidationProblem> {
+    let mut problems = Vec::new();
     let decide = |input: serde_json::Value| -> Result<Decision, String> {
         let input: PolicyInput = serde_json::from_value(input).map_err(|e| e.to_string())?;
         engine.decide(&input).map_err(|e| e.to_string())
@@ -356,8 +417,129 @@ pub fn validate(sources: &PolicySources) -> Result<RegorusEngine, Vec<Validation
         )),
         Err(e) => problems.push(problem("safety: decision shape", e)),
     }
+    problems
+}
+
+// --- Bundles with an OPA-compiled policy.wasm (feature `opa-wasm`) -------------------------
+
+/// Why a gateway without the feature refuses a WASM bundle.
+const WITHOUT_OPA_WASM: &str = "this gateway was built without the opa-wasm feature, so it \
+                                cannot evaluate an OPA-compiled policy.wasm (rebuild with \
+                                `--features opa-wasm`, or propose a Rego bundle)";
+
+/// Keeps a bundle's `policy.wasm` (one per bundle), or refuses it without the feature.
+fn read_wasm(
+    bytes: Vec<u8>,
+    path: String,
+    slot: &mut Option<(String, Vec<u8>)>,
+) -> Result<(), PolicyError> {
+    if !cfg!(feature = "opa-wasm") {
+        return Err(invalid(format!("{path}: {WITHOUT_OPA_WASM}")));
+    }
+    if let Some((first, _)) = slot {
+        return Err(invalid(format!(
+            "{path}: only one policy.wasm per bundle is supported (also {first})"
+        )));
+    }
+    *slot = Some((path, bytes));
+    Ok(())
+}
+
+/// The manifest's `wasm` entries must name the bundle's policy.wasm, and only it.
+fn check_wasm_manifest(
+    manifest: &Manifest,
+    wasm: Option<&(String, Vec<u8>)>,
+) -> Result<(), PolicyError> {
+    for resolver in &manifest.wasm {
+        let module = resolver.module.trim_start_matches('/');
+        if wasm.is_none_or(|(path, _)| path != module) {
+            return Err(invalid(format!(
+                ".manifest: wasm entrypoint {} names module {}, which is not the bundle's policy.wasm",
+                resolver.entrypoint, resolver.module
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A bundle that passed validation: its prepared engine, and what validation could not check.
+pub struct Validated {
+    pub engine: std::sync::Arc<dyn PolicyEngine>,
+    /// Checks that did not (or could not) run as for a Rego bundle, for the operator to read.
+    pub notes: Vec<String>,
+}
+
+/// Validates a bundle with the engine it needs: Rego ([`validate`]) or, for a bundle that
+/// carries a `policy.wasm`, OPA-compiled WASM (feature `opa-wasm`; refused without it).
+pub fn validate_bundle(bundle: &Bundle) -> Result<Validated, Vec<ValidationProblem>> {
+    let Some((path, bytes)) = &bundle.wasm else {
+        return validate(&bundle.sources).map(|engine| Validated {
+            engine: std::sync::Arc::new(engine),
+            notes: Vec::new(),
+        });
+    };
+    #[cfg(not(feature = "opa-wasm"))]
+    {
+        let _ = bytes;
+        Err(vec![problem(path, WITHOUT_OPA_WASM.into())])
+    }
+    #[cfg(feature = "opa-wasm")]
+    {
+        validate_wasm(bundle, path, bytes)
+    }
+}
+
+/// The engine for a bundle that passed [`validate_bundle`] before (a stored proposal): compiled,
+/// without running its tests and probes again.
+pub fn prepare_engine(bundle: &Bundle) -> Result<std::sync::Arc<dyn PolicyEngine>, PolicyError> {
+    let Some((path, bytes)) = &bundle.wasm else {
+        return Ok(std::sync::Arc::new(RegorusEngine::prepare(
+            &bundle.sources.without_tests(),
+        )?));
+    };
+    #[cfg(not(feature = "opa-wasm"))]
+    {
+        let _ = bytes;
+        Err(invalid(format!("{path}: {WITHOUT_OPA_WASM}")))
+    }
+    #[cfg(feature = "opa-wasm")]
+    {
+        let engine = super::WasmEngine::prepare(bytes, &bundle.sources.data, bundle.revision())
+            .map_err(|e| invalid(format!("{path}: {e}")))?;
+        Ok(std::sync::Arc::new(engine))
+    }
+}
+
+/// A WASM bundle: the module compiles and exports the vhgate entrypoints, the Rego source it
+/// ships (if any) passes its `test_` rules, and the safety probes hold on the compiled module.
+#[cfg(feature = "opa-wasm")]
+fn validate_wasm(
+    bundle: &Bundle,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Validated, Vec<ValidationProblem>> {
+    let engine = super::WasmEngine::prepare(bytes, &bundle.sources.data, bundle.revision())
+        .map_err(|e| vec![problem(path, e.to_string())])?;
+    let mut notes = Vec::new();
+    let mut problems = Vec::new();
+    if bundle.sources.modules.is_empty() {
+        notes.push(format!(
+            "{path}: the bundle carries no Rego source, so no test_ rules could run; only the \
+             built-in safety probes checked the compiled policy"
+        ));
+    } else {
+        notes.push(format!(
+            "the test_ rules ran on the bundle's Rego source (regorus), not on {path}; the \
+             built-in safety probes ran on {path}"
+        ));
+        problems.extend(test_problems(&bundle.sources));
+    }
+    problems.extend(safety_problems(&engine, &bundle.sources));
     if problems.is_empty() {
-        Ok(engine)
+        Ok(Validated {
+            engine: std::sync::Arc::new(engine),
+            notes,
+        })
     } else {
         Err(problems)
     }

@@ -6,6 +6,8 @@ pub mod bundle;
 mod regorus_engine;
 pub mod signing;
 pub mod testing;
+#[cfg(feature = "opa-wasm")]
+pub mod wasm_engine;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use regorus_engine::RegorusEngine;
+#[cfg(feature = "opa-wasm")]
+pub use wasm_engine::WasmEngine;
 
 /// Errors of the policy layer.
 #[derive(Debug, thiserror::Error)]
