@@ -14,7 +14,7 @@ default conv := {}
 conv := data.convenant if is_object(data.convenant)
 
 # The actions the gateway knows; anything else is denied by doelmatigheid.
-known_actions := {"read_person", "lookup", "review_disclosures", "administer"}
+known_actions := {"read_person", "lookup", "review_disclosures", "administer", "read_signals"}
 
 # Actions that the decision rule decides (review_disclosures is decided by vhgate.access).
 person_level_actions := {"read_person", "lookup"}

@@ -131,7 +131,8 @@ impl App {
         tracing::info!(partners = registry.len(), policy_revision = %policy.revision(), "gateway prepared");
         let gateway = Arc::new(
             Gateway::new(record, policy, registry, writer, verifier, budget)
-                .with_embargo_reporting(config.log.report_embargo_existence),
+                .with_embargo_reporting(config.log.report_embargo_existence)
+                .with_signals_min_cell(config.signals.min_cell),
         );
         Ok(App {
             gateway,

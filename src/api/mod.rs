@@ -8,6 +8,7 @@ mod health;
 mod log;
 mod lookup;
 pub mod problem;
+mod signals;
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/v1/disclosures", get(disclosures::list))
         .route("/v1/disclosures/search", post(disclosures::search))
         .route("/v1/embargoes", post(disclosures::embargo))
+        .route("/v1/signals", get(signals::signals))
         .route(
             "/v1/subjects/access-report",
             get(disclosures::access_report).post(disclosures::access_report),

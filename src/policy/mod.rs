@@ -47,7 +47,10 @@ pub enum Action {
     Lookup,
     /// Review the disclosure log (privacy officer).
     ReviewDisclosures,
+    /// Administer the convenant (policy bundles, registry).
     Administer,
+    /// Read aggregate, non-personal signalling figures (`GET /v1/signals`).
+    ReadSignals,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -224,6 +227,11 @@ pub trait PolicyEngine: Send + Sync {
     fn may_review_disclosures(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
     /// May this requester administer the convenant (policy bundles, registry)?
     fn may_administer(&self, input: &PolicyInput) -> Result<bool, PolicyError>;
+    /// May this requester read the aggregate signalling figures? Fails closed: an engine that
+    /// does not implement the `read_signals` rule refuses everyone.
+    fn may_read_signals(&self, _input: &PolicyInput) -> Result<bool, PolicyError> {
+        Ok(false)
+    }
     /// Content hash of the policies and data this engine was prepared from.
     fn revision(&self) -> &str;
     /// Roles, purposes and partner types known to the convenant.

@@ -11,12 +11,15 @@ pub const DECISION_RULE: &str = "data.vhgate.decision.decision";
 pub const REVIEW_RULE: &str = "data.vhgate.access.review_disclosures";
 /// Rule that says whether the requester may administer the convenant.
 pub const ADMIN_RULE: &str = "data.vhgate.access.administer";
+/// Rule that says whether the requester may read the aggregate signalling figures.
+pub const SIGNALS_RULE: &str = "data.vhgate.access.read_signals";
 
 /// Regorus-backed [`PolicyEngine`].
 pub struct RegorusEngine {
     decision: CompiledPolicy,
     review: CompiledPolicy,
     admin: CompiledPolicy,
+    signals: CompiledPolicy,
     revision: String,
     convenant: ConvenantSummary,
 }
@@ -66,10 +69,12 @@ impl RegorusEngine {
         let decision = compile(&mut engine, DECISION_RULE)?;
         let review = compile(&mut engine, REVIEW_RULE)?;
         let admin = compile(&mut engine, ADMIN_RULE)?;
+        let signals = compile(&mut engine, SIGNALS_RULE)?;
         Ok(RegorusEngine {
             decision,
             review,
             admin,
+            signals,
             revision: sources.revision(),
             convenant: sources.convenant()?,
         })
@@ -110,6 +115,10 @@ impl PolicyEngine for RegorusEngine {
 
     fn may_administer(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
         Ok(self.eval(&self.admin, input)? == serde_json::Value::Bool(true))
+    }
+
+    fn may_read_signals(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
+        Ok(self.eval(&self.signals, input)? == serde_json::Value::Bool(true))
     }
 
     fn revision(&self) -> &str {
