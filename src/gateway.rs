@@ -740,13 +740,17 @@ impl Gateway {
         let mut out = Vec::with_capacity(regions.len());
         for region in regions {
             let facts = signal_store::case_facts(db, &region).await?;
-            let protector = Protector::new(&facts, self.signals_min_cell);
+            let draw = |label: &[u8]| self.record.signals_draw(label);
+            let protector = Protector::new(
+                &facts,
+                self.signals_min_cell,
+                &region,
+                &partner_types,
+                &draw,
+            );
             out.push(RegionSignals {
                 region,
-                periods: periods
-                    .iter()
-                    .map(|p| protector.period(p, &partner_types))
-                    .collect(),
+                periods: periods.iter().map(|p| protector.period(p)).collect(),
             });
         }
         Ok(signals::SignalsReport {

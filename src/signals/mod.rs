@@ -296,9 +296,49 @@ pub struct SignalsReport {
     pub regions: Vec<RegionSignals>,
 }
 
-/// Rounds to the nearest multiple of `base`, halves up.
-pub fn round_to(count: u64, base: u64) -> u64 {
-    (count + base / 2) / base * base
+/// Keyed pseudo-random numbers: the same label always gives the same number, and a reader of
+/// the figures cannot predict them (in the gateway: an HMAC under a key derived from the
+/// record key, [`crate::record::CaseRecord::signals_draw`]).
+pub type Draw<'a> = &'a (dyn Fn(&[u8]) -> u64 + Sync);
+
+/// Unbiased keyed rounding of one count to a multiple of `base`: a multiple stays, otherwise
+/// up when the remainder reaches the threshold `1 + draw % base` (probability
+/// `remainder / base`). `draw` is keyed by the series and the floor multiple, not by the count,
+/// so within a run of `base` counts the rounding is monotone: a growing count never makes a
+/// figure flip down and up again (which would tell that every boundary count differs).
+pub fn keyed_round(count: u64, base: u64, draw: u64) -> u64 {
+    let (floor, rem) = (count / base * base, count % base);
+    if rem > 0 && rem > draw % base {
+        floor + base
+    } else {
+        floor
+    }
+}
+
+/// Controlled rounding of a partition to the already rounded total: every cell goes to its
+/// floor or ceiling multiple of `base` and the cells add up to `rounded_total` exactly. The
+/// cells rounded up are the first cells (with a remainder) in `priority` order, which comes
+/// from keyed draws, so the choice says nothing a reader can use about the remainders.
+/// `rounded_total` must be the floor or ceiling multiple of the cells' sum.
+pub fn controlled_round(
+    cells: &[u64],
+    rounded_total: u64,
+    base: u64,
+    priority: &[usize],
+) -> Vec<u64> {
+    let mut out: Vec<u64> = cells.iter().map(|c| c / base * base).collect();
+    let floors: u64 = out.iter().sum();
+    let mut up = rounded_total.saturating_sub(floors) / base;
+    for &i in priority {
+        if up == 0 {
+            break;
+        }
+        if cells.get(i).is_some_and(|c| c % base > 0) {
+            out[i] += base;
+            up -= 1;
+        }
+    }
+    out
 }
 
 /// A period's published figure from the rounded cumulative counts at its start and end:
@@ -308,101 +348,160 @@ pub fn figure(rounded_start: u64, rounded_end: u64, k: u64) -> Option<u64> {
     rounded_end.checked_sub(rounded_start).filter(|v| *v >= k)
 }
 
+/// Series ids: `total`, `kind:..`, `phase:..`, `leefgebied:..`, `partner_type:..`,
+/// `with_plan`. Fixed lists, so the keys of an answer never depend on the data.
+fn series_of(partner_types: &[String]) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let kinds = CaseKind::ALL.iter().map(|k| format!("kind:{k}")).collect();
+    let phases = Phase::ALL.iter().map(|p| format!("phase:{p}")).collect();
+    let mut single: Vec<String> = Leefgebied::ALL
+        .iter()
+        .map(|l| format!("leefgebied:{l}"))
+        .collect();
+    single.extend(partner_types.iter().map(|t| format!("partner_type:{t}")));
+    single.push("with_plan".into());
+    (kinds, phases, single)
+}
+
+fn in_series(f: &CaseFacts, series: &str) -> bool {
+    match series.split_once(':') {
+        Some(("kind", k)) => f.kind == k,
+        Some(("phase", p)) => f.phase == p,
+        Some(("leefgebied", l)) => f.leefgebieden.contains(l),
+        Some(("partner_type", t)) => f.partner_types.contains(t),
+        _ => match series {
+            "total" => true,
+            "with_plan" => f.first_plan.is_some(),
+            _ => false,
+        },
+    }
+}
+
 /// The small-cell protection of one region's cases (module docs, points 2 to 5).
 pub struct Protector<'a> {
     k: u64,
+    region: String,
     /// Month index of each case's registration, in the order of `facts`.
     months: Vec<i32>,
     facts: &'a [CaseFacts],
+    partner_types: Vec<String>,
+    draw: Draw<'a>,
 }
 
 impl<'a> Protector<'a> {
-    pub fn new(facts: &'a [CaseFacts], min_cell: u32) -> Self {
+    pub fn new(
+        facts: &'a [CaseFacts],
+        min_cell: u32,
+        region: &str,
+        partner_types: &[String],
+        draw: Draw<'a>,
+    ) -> Self {
         Protector {
             k: u64::from(min_cell.max(1)),
+            region: region.to_string(),
             months: facts
                 .iter()
                 .map(|f| month_index(f.created_at.date_naive()))
                 .collect(),
             facts,
+            partner_types: partner_types.to_vec(),
+            draw,
         }
     }
 
-    /// `P_s(B)`: the rounded number of cases in series `s` registered before month `boundary`.
-    fn rounded_cumulative(&self, boundary: i32, in_series: &dyn Fn(&CaseFacts) -> bool) -> u64 {
-        let c = self
+    /// The keyed draw for a series at a value (a floor multiple, or a partition's counts).
+    /// Keyed by value, not by the boundary, so a series that did not change between two
+    /// boundaries is rounded the same at both and an empty period shows nothing.
+    fn draw(&self, what: &str, value: &str) -> u64 {
+        (self.draw)(format!("{}\n{what}\n{value}", self.region).as_bytes())
+    }
+
+    /// `P_s(B)` for every series: the keyed, controlled rounding of the number of cases
+    /// registered before month `boundary`. Depends on the boundary only, never on the query.
+    fn rounded_at(&self, boundary: i32) -> BTreeMap<String, u64> {
+        let (kinds, phases, single) = series_of(&self.partner_types);
+        let before: Vec<&CaseFacts> = self
             .facts
             .iter()
             .zip(&self.months)
-            .filter(|(f, m)| **m < boundary && in_series(f))
-            .count() as u64;
-        round_to(c, self.k)
+            .filter(|(_, m)| **m < boundary)
+            .map(|(f, _)| f)
+            .collect();
+        let count = |s: &str| before.iter().filter(|f| in_series(f, s)).count() as u64;
+        let mut out = BTreeMap::new();
+        let n = before.len() as u64;
+        let floor = |c: u64| (c / self.k * self.k).to_string();
+        let total = keyed_round(n, self.k, self.draw("total", &floor(n)));
+        out.insert("total".to_string(), total);
+        for group in [&kinds, &phases] {
+            let cells: Vec<u64> = group.iter().map(|s| count(s)).collect();
+            let key: Vec<String> = cells.iter().map(u64::to_string).collect();
+            let key = key.join(",");
+            let mut priority: Vec<(u64, usize)> = group
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (self.draw(s, &key), i))
+                .collect();
+            priority.sort_unstable();
+            let priority: Vec<usize> = priority.into_iter().map(|(_, i)| i).collect();
+            for (s, v) in group
+                .iter()
+                .zip(controlled_round(&cells, total, self.k, &priority))
+            {
+                out.insert(s.clone(), v);
+            }
+        }
+        for s in &single {
+            let c = count(s);
+            out.insert(
+                s.clone(),
+                keyed_round(c, self.k, self.draw(s, &c.to_string())),
+            );
+        }
+        out
     }
 
-    fn figure(&self, period: &Period, in_series: &dyn Fn(&CaseFacts) -> bool) -> Option<u64> {
-        figure(
-            self.rounded_cumulative(period.start, in_series),
-            self.rounded_cumulative(period.end, in_series),
+    /// The figures of one period.
+    pub fn period(&self, period: &Period) -> PeriodFigures {
+        let start = self.rounded_at(period.start);
+        let end = self.rounded_at(period.end);
+        let cell = |s: &str| match figure(
+            start.get(s).copied().unwrap_or(0),
+            end.get(s).copied().unwrap_or(0),
             self.k,
-        )
-    }
-
-    fn cell(&self, period: &Period, in_series: &dyn Fn(&CaseFacts) -> bool) -> Cell {
-        match self.figure(period, in_series) {
+        ) {
             Some(v) => Cell {
                 count: Some(v),
                 suppressed: false,
             },
             None => Cell::SUPPRESSED,
-        }
-    }
-
-    /// The figures of one period.
-    pub fn period(&self, period: &Period, partner_types: &[String]) -> PeriodFigures {
-        let cases = self.cell(period, &|_| true);
-        let mut by_kind: BTreeMap<String, Cell> = CaseKind::ALL
-            .iter()
-            .map(|k| {
-                (
-                    k.as_str().to_string(),
-                    self.cell(period, &|f| f.kind == k.as_str()),
-                )
-            })
-            .collect();
-        let mut by_phase: BTreeMap<String, Cell> = Phase::ALL
-            .iter()
-            .map(|p| {
-                (
-                    p.as_str().to_string(),
-                    self.cell(period, &|f| f.phase == p.as_str()),
-                )
-            })
-            .collect();
+        };
+        let table = |prefix: &str, keys: Vec<String>| -> BTreeMap<String, Cell> {
+            keys.into_iter()
+                .map(|key| {
+                    let c = cell(&format!("{prefix}:{key}"));
+                    (key, c)
+                })
+                .collect()
+        };
+        let cases = cell("total");
+        let mut by_kind = table(
+            "kind",
+            CaseKind::ALL.iter().map(|k| k.to_string()).collect(),
+        );
+        let mut by_phase = table("phase", Phase::ALL.iter().map(|p| p.to_string()).collect());
         if !cases.suppressed {
             complementary_suppression(&mut by_kind);
             complementary_suppression(&mut by_phase);
         }
-        let by_leefgebied = Leefgebied::ALL
-            .iter()
-            .map(|l| {
-                (
-                    l.as_str().to_string(),
-                    self.cell(period, &|f| f.leefgebieden.contains(l.as_str())),
-                )
-            })
-            .collect();
-        let by_partner_type = partner_types
-            .iter()
-            .map(|t| {
-                (
-                    t.clone(),
-                    self.cell(period, &|f| f.partner_types.contains(t)),
-                )
-            })
-            .collect();
-        let with_plan = self.cell(period, &|f| f.first_plan.is_some());
+        let by_leefgebied = table(
+            "leefgebied",
+            Leefgebied::ALL.iter().map(|l| l.to_string()).collect(),
+        );
+        let by_partner_type = table("partner_type", self.partner_types.clone());
+        let with_plan = cell("with_plan");
+        // Each boundary is known to within base - 1, so a figure of 3k means more than k cases.
         let median_days = match with_plan.count {
-            Some(v) if v >= 2 * self.k => self.median_days(period),
+            Some(v) if v >= 3 * self.k => self.median_days(period),
             _ => None,
         };
         PeriodFigures {

@@ -20,11 +20,24 @@ fn query(g: Granularity, from: Option<NaiveDate>, until: Option<NaiveDate>) -> S
 }
 
 #[test]
-fn rounds_half_up_to_the_base() {
-    let r: Vec<u64> = (0..=13).map(|c| round_to(c, 5)).collect();
-    assert_eq!(r, [0, 0, 0, 5, 5, 5, 5, 5, 10, 10, 10, 10, 10, 15]);
-    assert_eq!(round_to(2, 4), 4);
-    assert_eq!(round_to(1, 4), 0);
+fn keyed_rounding_goes_to_a_neighbouring_multiple() {
+    assert_eq!(keyed_round(10, 5, 3), 10, "multiples stay");
+    assert_eq!(keyed_round(0, 5, 0), 0);
+    // Remainder 2: up when draw % 5 is 0 or 1 (threshold 1 + draw % 5 at most 2).
+    assert_eq!(keyed_round(12, 5, 0), 15);
+    assert_eq!(keyed_round(12, 5, 6), 15);
+    assert_eq!(keyed_round(12, 5, 2), 10);
+    assert_eq!(keyed_round(3, 5, 4), 0);
+    // Monotone for one draw.
+    for draw in 0..5 {
+        let r: Vec<u64> = (10..15).map(|c| keyed_round(c, 5, draw)).collect();
+        assert!(r.windows(2).all(|w| w[0] <= w[1]), "{r:?}");
+    }
+    // Controlled: floors [5, 0, 0], one cell up, the first with a remainder in priority order.
+    assert_eq!(controlled_round(&[7, 2, 0], 10, 5, &[2, 1, 0]), [5, 5, 0]);
+    assert_eq!(controlled_round(&[7, 2, 0], 10, 5, &[0, 1, 2]), [10, 0, 0]);
+    assert_eq!(controlled_round(&[7, 2, 0], 5, 5, &[0, 1, 2]), [5, 0, 0]);
+    assert_eq!(controlled_round(&[7, 2, 0], 15, 5, &[2, 0, 1]), [10, 5, 0]);
 }
 
 #[test]
@@ -74,18 +87,13 @@ fn windows_are_whole_ended_calendar_periods() {
     assert!(periods(&query(Granularity::Month, Some(d(1999, 1, 1)), None), today).is_err());
 }
 
-/// The observation of one series: the rounded cumulative counts at every boundary, which
-/// determine every figure of every granularity (and so every suppression decision).
-fn observe(cumulative: &[u64], k: u64) -> Vec<u64> {
-    cumulative.iter().map(|c| round_to(*c, k)).collect()
-}
-
-/// The brute-force attacker. `data` holds, per possible dataset, what was published (the
-/// observation), the true cell values capped at k (k stands for "k or more", which may be
-/// pinned) and whether the dataset lies away from the enumeration's edges (at an edge the
-/// attacker's knowledge would come from the enumeration bound, not from the figures). Returns
-/// how many small true counts (below k) of interior datasets have only one value consistent
-/// with their observation, i.e. could be derived.
+/// The brute-force attacker. `data` holds, per possible dataset and per way the unknown key
+/// could have made the rounding choices, what was published (the observation), the true cell
+/// values capped at k (k stands for "k or more", which may be pinned) and whether the dataset
+/// lies away from the enumeration's edges (at an edge the attacker's knowledge would come from
+/// the enumeration bound, not from the figures). Returns how many small true counts (below k)
+/// of interior datasets have only one value consistent with an observation, i.e. could be
+/// derived by combining everything published.
 fn small_pins(data: &[(Vec<u64>, Vec<u64>, bool)], k: u64) -> usize {
     let mut seen: HashMap<&[u64], Vec<BTreeSet<u64>>> = HashMap::new();
     for (obs, cells, _) in data {
@@ -109,21 +117,52 @@ fn small_pins(data: &[(Vec<u64>, Vec<u64>, bool)], k: u64) -> usize {
         .sum()
 }
 
-/// A quarter and its three months of one series, for every start value and month counts:
-/// querying the quarter and its months (or any overlapping window, which is a difference of
-/// the same boundaries) never pins a count below k.
+/// Every way keyed rounding may round one count (the attacker does not know the key).
+fn keyed_options(count: u64, k: u64) -> Vec<u64> {
+    let mut o: Vec<u64> = (0..k).map(|draw| keyed_round(count, k, draw)).collect();
+    o.sort_unstable();
+    o.dedup();
+    o
+}
+
+/// Every combination of one option per boundary.
+fn combinations(options: &[Vec<u64>]) -> Vec<Vec<u64>> {
+    options.iter().fold(vec![vec![]], |acc, opts| {
+        acc.iter()
+            .flat_map(|prefix| {
+                opts.iter().map(move |o| {
+                    let mut v = prefix.clone();
+                    v.push(*o);
+                    v
+                })
+            })
+            .collect()
+    })
+}
+
+/// One series over a quarter: the cumulative counts at its four month boundaries, every start
+/// value and month counts. Querying the quarter and its months (or any overlapping window,
+/// which is a difference of the same boundaries) never pins a count below k.
 fn quarter_attack(k: u64) -> usize {
-    let m_max = 3 * k + 6;
+    let m_max = 2 * k + 4;
     let mut data = Vec::new();
-    for c0 in 0..4 * k {
+    for c0 in 0..3 * k {
         for m1 in 0..m_max {
             for m2 in 0..m_max {
                 for m3 in 0..m_max {
                     let c = [c0, c0 + m1, c0 + m1 + m2, c0 + m1 + m2 + m3];
                     let cells = [m1, m2, m3, m1 + m2 + m3].map(|v| v.min(k)).to_vec();
-                    let interior =
-                        m1.max(m2).max(m3) <= m_max - k - 2 && (k..=3 * k - 2).contains(&c0);
-                    data.push((observe(&c, k), cells, interior));
+                    let interior = m1.max(m2).max(m3) <= m_max - k - 1 && (k..=2 * k).contains(&c0);
+                    let options: Vec<Vec<u64>> = c.iter().map(|c| keyed_options(*c, k)).collect();
+                    // The rounding is a monotone keyed function of the count: equal counts
+                    // round alike and the figures never go down.
+                    for obs in combinations(&options) {
+                        let consistent = (0..3).all(|i| obs[i] <= obs[i + 1])
+                            && (0..4).all(|i| (0..4).all(|j| c[i] != c[j] || obs[i] == obs[j]));
+                        if consistent {
+                            data.push((obs, cells.clone(), interior));
+                        }
+                    }
                 }
             }
         }
@@ -133,8 +172,24 @@ fn quarter_attack(k: u64) -> usize {
 
 #[test]
 fn differencing_a_quarter_and_its_months_pins_no_small_count() {
-    assert_eq!(quarter_attack(5), 0, "k = 5");
-    assert_eq!(quarter_attack(4), 0, "k = 4");
+    for k in [4, 5] {
+        assert_eq!(quarter_attack(k), 0, "k = {k}");
+    }
+}
+
+/// Every way the protection may round a partition of two cells and its total at one boundary.
+fn partition_options(a: u64, b: u64, k: u64) -> Vec<Vec<u64>> {
+    let mut out = Vec::new();
+    for total in keyed_options(a + b, k) {
+        for priority in [[0, 1], [1, 0]] {
+            let mut v = controlled_round(&[a, b], total, k, &priority);
+            v.push(total);
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// A partition (two kinds) and its total over one month: the total minus the other cell, or
@@ -143,15 +198,22 @@ fn partition_attack(k: u64, range: u64) -> usize {
     let mut data = Vec::new();
     for a0 in 0..range {
         for b0 in 0..range {
+            let start = partition_options(a0, b0, k);
             for ma in 0..range {
                 for mb in 0..range {
-                    let mut obs = observe(&[a0, a0 + ma], k);
-                    obs.extend(observe(&[b0, b0 + mb], k));
-                    obs.extend(observe(&[a0 + b0, a0 + b0 + ma + mb], k));
+                    let end = partition_options(a0 + ma, b0 + mb, k);
                     let cells: Vec<u64> = [ma, mb, ma + mb].iter().map(|v| (*v).min(k)).collect();
-                    let lim = range - 2 * k;
-                    let interior = a0.max(b0).max(ma).max(mb) <= lim;
-                    data.push((obs, cells, interior));
+                    let interior = a0.max(b0).max(ma).max(mb) <= range - 2 * k;
+                    for s in &start {
+                        for e in &end {
+                            // Equal counts (an empty month) are rounded alike.
+                            if ma == 0 && mb == 0 && s != e {
+                                continue;
+                            }
+                            let obs: Vec<u64> = s.iter().chain(e).copied().collect();
+                            data.push((obs, cells.clone(), interior));
+                        }
+                    }
                 }
             }
         }
@@ -161,21 +223,39 @@ fn partition_attack(k: u64, range: u64) -> usize {
 
 #[test]
 fn differencing_a_partition_against_its_total_pins_no_small_count() {
-    assert_eq!(partition_attack(5, 20), 0, "k = 5");
+    assert_eq!(partition_attack(5, 18), 0, "k = 5");
     assert_eq!(partition_attack(4, 16), 0, "k = 4");
 }
 
 #[test]
 fn a_threshold_of_three_would_let_differencing_pin_counts() {
-    // Why signals.min_cell has a floor of 4 (module docs, point 2).
+    // Why signals.min_cell has a floor of 4 (module docs, point 2): one series alone would
+    // be safe, a partition and its total are not.
+    assert_eq!(quarter_attack(3), 0);
     assert!(partition_attack(3, 14) > 0);
 }
 
+/// Deterministic rounding to the nearest multiple, halves up (what a naive implementation
+/// would do).
+fn half_up(c: u64, k: u64) -> u64 {
+    (c + k / 2) / k * k
+}
+
 #[test]
-fn suppression_on_the_true_count_would_leak() {
-    // The naive alternative (suppress when the true count is below k, then round each figure
-    // on its own) lets quarter - months pin a month: months 4, 7, 7 (quarter 18).
-    let naive = |c: u64| if c < 5 { None } else { Some(round_to(c, 5)) };
+fn naive_rounding_or_true_count_suppression_would_leak() {
+    // 1. Rounding each figure of a partition on its own, deterministically: the total and the
+    //    cells' known intervals pin cells. Four phases of 3 cases each (12, published 10):
+    //    each phase shows 5, so each is at least 3, and their sum is at most 12: all are 3.
+    let cells = [3u64, 3, 3, 3];
+    let shown: Vec<u64> = cells.iter().map(|c| half_up(*c, 5)).collect();
+    let total = half_up(cells.iter().sum(), 5);
+    assert_eq!((shown.as_slice(), total), (&[5u64, 5, 5, 5][..], 10));
+    let least: u64 = shown.iter().map(|s| s - 2).sum(); // each >= 3
+    assert_eq!(least, total + 2); // = the most the total can be: every cell is exactly 3
+                                  // 2. Suppressing on the true count, then rounding each query on its own: months 4, 7, 7
+                                  //    (quarter 18) publish as -, 5, 5 and 20, so month 1 >= 18 - 7 - 7 = 4 and (being
+                                  //    suppressed) <= 4.
+    let naive = |c: u64| if c < 5 { None } else { Some(half_up(c, 5)) };
     let (m, q) = ([4u64, 7, 7], 18u64);
     assert_eq!(naive(m[0]), None);
     let (q_pub, m2, m3) = (
@@ -183,16 +263,13 @@ fn suppression_on_the_true_count_would_leak() {
         naive(m[1]).unwrap(),
         naive(m[2]).unwrap(),
     );
-    // q >= q_pub - 2, m <= m_pub + 2: m1 >= 18 - 7 - 7 = 4, and suppressed means m1 <= 4.
     assert_eq!(q_pub - 2 - (m2 + 2) - (m3 + 2), 4);
-    // Ours publishes only differences of rounded cumulative counts: the quarter is the sum of
-    // its months, so subtracting reveals only another published figure.
+    // Ours: a quarter is the difference of the same rounded boundaries as its months, so
+    // subtracting months from it only gives back another published figure.
     let c = [0u64, 4, 11, 18];
-    let p = observe(&c, 5);
-    let months: Vec<Option<u64>> = (0..3).map(|i| figure(p[i], p[i + 1], 5)).collect();
-    let quarter = figure(p[0], p[3], 5);
-    assert_eq!(months, [Some(5), Some(5), Some(10)]);
-    assert_eq!(quarter, Some(20));
+    let p: Vec<u64> = c.iter().map(|c| keyed_round(*c, 5, 1)).collect();
+    let months: u64 = (0..3).map(|i| p[i + 1] - p[i]).sum();
+    assert_eq!(months, p[3] - p[0]);
 }
 
 fn at(y: i32, m: u32, day: u32) -> DateTime<Utc> {
@@ -228,9 +305,8 @@ fn counts(v: &serde_json::Value, out: &mut Vec<u64>) {
     }
 }
 
-#[test]
-fn a_small_region_shows_no_count_below_k() {
-    // January 2025: 9 persoon and 2 systeem cases; one gebied case in February.
+/// January 2025: 9 persoon and 2 systeem cases; one gebied case in February.
+fn small_region() -> Vec<CaseFacts> {
     let mut facts = Vec::new();
     for i in 0..9 {
         let mut f = case(
@@ -268,80 +344,133 @@ fn a_small_region_shows_no_count_below_k() {
         &["veiligheid"],
         &["gemeente"],
     ));
-    let types: Vec<String> = ["politie", "ggz", "rvdk", "gemeente"]
+    facts
+}
+
+fn types() -> Vec<String> {
+    ["politie", "ggz", "rvdk", "gemeente"]
         .map(String::from)
-        .to_vec();
-    let protector = Protector::new(&facts, 5);
+        .to_vec()
+}
+
+fn hash_draw(label: &[u8]) -> u64 {
+    u64::from_be_bytes(crate::crypto::sha256(label)[..8].try_into().unwrap())
+}
+
+#[test]
+fn a_small_region_shows_no_count_below_k() {
+    let facts = small_region();
+    let types = types();
     let today = d(2026, 1, 15);
+    let q1 = || {
+        query(
+            Granularity::Quarter,
+            Some(d(2025, 1, 1)),
+            Some(d(2025, 4, 1)),
+        )
+    };
     let months = periods(
         &query(Granularity::Month, Some(d(2025, 1, 1)), Some(d(2025, 4, 1))),
         today,
     )
     .unwrap();
-    let quarter = periods(
-        &query(
-            Granularity::Quarter,
-            Some(d(2025, 1, 1)),
-            Some(d(2025, 4, 1)),
-        ),
-        today,
-    )
-    .unwrap();
-    let m: Vec<PeriodFigures> = months.iter().map(|p| protector.period(p, &types)).collect();
-    let q = protector.period(&quarter[0], &types);
-
-    let mut all = Vec::new();
-    counts(&serde_json::to_value(&m).unwrap(), &mut all);
-    counts(&serde_json::to_value(&q).unwrap(), &mut all);
-    assert!(!all.is_empty());
-    assert!(all.iter().all(|n| *n >= 5 && n % 5 == 0), "{all:?}");
-
-    // January: 11 cases -> 10; persoon 9 -> 10; systeem (2) and gebied (0) suppressed.
-    assert_eq!(m[0].cases.count, Some(10));
-    assert!(m[0].by_kind["systeem"].suppressed);
-    assert!(m[0].by_kind["gebied"].suppressed);
-    assert_eq!(m[0].by_kind["persoon"].count, Some(10));
-    assert!(m[0].by_phase["screening"].suppressed, "1 case");
-    assert!(m[0].by_partner_type["rvdk"].suppressed, "2 cases");
-    // 3 cases round to 5: a rounded figure, never the true small count.
-    assert_eq!(m[0].by_leefgebied["verslaving"].count, Some(5));
-    assert_eq!(m[0].by_partner_type["politie"].count, Some(10));
-    // 9 cases with a plan round to 10 = 2k: the median (of 10..=18 days) shows.
-    assert_eq!(m[0].time_to_plan.cases_with_plan.count, Some(10));
-    assert_eq!(m[0].time_to_plan.median_days, Some(14));
-    // February (one gebied case) and March (none) show nothing at all.
-    for month in &m[1..] {
-        assert!(month.cases.suppressed);
-        assert!(month.by_kind.values().all(|c| c.suppressed));
+    let quarter = periods(&q1(), today).unwrap();
+    let draws: [&(dyn Fn(&[u8]) -> u64 + Sync); 3] = [&|_| 0, &|_| u64::MAX, &hash_draw];
+    for draw in draws {
+        let protector = Protector::new(&facts, 5, "test", &types, draw);
+        let m: Vec<PeriodFigures> = months.iter().map(|p| protector.period(p)).collect();
+        let q = protector.period(&quarter[0]);
+        let mut all = Vec::new();
+        counts(&serde_json::to_value(&m).unwrap(), &mut all);
+        counts(&serde_json::to_value(&q).unwrap(), &mut all);
+        assert!(!all.is_empty());
+        assert!(all.iter().all(|n| *n >= 5 && n % 5 == 0), "{all:?}");
+        // March has no cases: nothing to show, whatever the rounding.
+        assert!(m[2].cases.suppressed);
+        // Every series: the quarter is exactly the sum of its months (telescoping), so
+        // subtracting published months from the quarter reveals only published figures.
+        let p: Vec<BTreeMap<String, u64>> = [0, 1, 2, 3]
+            .iter()
+            .map(|i| protector.rounded_at(months[0].start + i))
+            .collect();
+        for s in p[0].keys() {
+            let sum: i64 = (0..3).map(|i| p[i + 1][s] as i64 - p[i][s] as i64).sum();
+            assert_eq!(sum, p[3][s] as i64 - p[0][s] as i64, "{s}");
+        }
+        // The partitions add up to the rounded total at every boundary.
+        for b in &p {
+            let kinds: u64 = b
+                .iter()
+                .filter(|(s, _)| s.starts_with("kind:"))
+                .map(|(_, v)| v)
+                .sum();
+            let phases: u64 = b
+                .iter()
+                .filter(|(s, _)| s.starts_with("phase:"))
+                .map(|(_, v)| v)
+                .sum();
+            assert_eq!(kinds, b["total"]);
+            assert_eq!(phases, b["total"]);
+        }
     }
-    // The quarter holds 12 cases but is the sum of its published months: 10, not a figure
-    // from which February's single case could be told.
-    assert_eq!(q.cases.count, Some(10));
+    // Always rounding up (draw 0): January has 11 cases -> 15; persoon 9 -> 10 and systeem
+    // 2 -> 5 (a rounded figure, never the true 2); the total stays consistent.
+    let protector = Protector::new(&facts, 5, "test", &types, &|_| 0);
+    let jan = protector.period(&months[0]);
+    assert_eq!(jan.cases.count, Some(15));
+    assert_eq!(jan.by_kind["persoon"].count, Some(10));
+    // gebied (0) is suppressed, so systeem (the smallest shown kind) is too: the total minus
+    // persoon must not fill in one blank.
+    assert!(jan.by_kind["gebied"].suppressed);
+    assert!(jan.by_kind["systeem"].suppressed);
+    // Draw 4 (never below a remainder) rounds single counts down: 11 -> 10; the partition
+    // then rounds one cell up to add up (persoon 9 -> 10, systeem 2 -> 0).
+    let protector = Protector::new(&facts, 5, "test", &types, &|_| 4);
+    let jan = protector.period(&months[0]);
+    assert_eq!(jan.cases.count, Some(10));
+    assert_eq!(jan.by_kind["persoon"].count, Some(10));
+    assert!(jan.by_kind["systeem"].suppressed);
+    assert!(
+        jan.by_leefgebied["verslaving"].suppressed,
+        "3 round down to 0"
+    );
+    assert_eq!(jan.by_partner_type["politie"].count, Some(5));
+    // Not 3k cases with a plan: no median.
+    assert_eq!(jan.time_to_plan.median_days, None);
 }
 
 #[test]
-fn medians_need_twice_k_cases_with_a_plan() {
-    let facts: Vec<CaseFacts> = (0..12)
+fn the_same_figure_is_always_rounded_the_same_way() {
+    // Repeating a query (or asking it as part of another window) gives no second sample.
+    let facts = small_region();
+    let types = types();
+    let one = Protector::new(&facts, 5, "test", &types, &hash_draw);
+    let two = Protector::new(&facts, 5, "test", &types, &hash_draw);
+    let b = month_index(d(2025, 2, 1));
+    assert_eq!(one.rounded_at(b), two.rounded_at(b));
+}
+
+#[test]
+fn medians_need_three_times_k_cases_with_a_plan() {
+    let facts: Vec<CaseFacts> = (0..16)
         .map(|i| {
             let mut f = case(at(2025, 3, 1 + i), "persoon", "uitvoering", &[], &[]);
             f.first_plan = Some(f.created_at + chrono::Duration::days(i64::from(i) * 2));
             f
         })
         .collect();
-    let protector = Protector::new(&facts, 5);
     let p = periods(
         &query(Granularity::Month, Some(d(2025, 3, 1)), Some(d(2025, 4, 1))),
         d(2025, 6, 1),
     )
     .unwrap();
-    let f = protector.period(&p[0], &[]);
-    // 12 rounds to 10 = 2k, so the median (of 0, 2, .., 22) shows.
+    // 16 rounds to 15 (draw 4: down) = 3k: the median (of 0, 2, .., 30) shows.
+    let f = Protector::new(&facts, 5, "r", &[], &|_| 4).period(&p[0]);
+    assert_eq!(f.time_to_plan.cases_with_plan.count, Some(15));
+    assert_eq!(f.time_to_plan.median_days, Some(15));
+    // 12 cases: at most 15 shown... rounding down gives 10 < 3k: no median.
+    let f = Protector::new(&facts[..12], 5, "r", &[], &|_| 4).period(&p[0]);
     assert_eq!(f.time_to_plan.cases_with_plan.count, Some(10));
-    assert_eq!(f.time_to_plan.median_days, Some(11));
-    // 7 cases round to 5 < 2k: no median.
-    let protector = Protector::new(&facts[..7], 5);
-    let f = protector.period(&p[0], &[]);
-    assert_eq!(f.time_to_plan.cases_with_plan.count, Some(5));
     assert_eq!(f.time_to_plan.median_days, None);
 }
 
