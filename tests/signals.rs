@@ -172,28 +172,36 @@ async fn small_cells_never_show(env: &Env) {
     }
     let months = &bodies[0];
     let march = period(months, REGION, "2025-03");
-    // 9 cases round to 10; 2 systeem, 2 at a ggz table and 0 gebied are suppressed; 3 with a
-    // verslaving item show as the rounded 5, never as 3.
-    assert_eq!(march["cases"]["count"], 10);
-    assert_eq!(march["by_kind"]["systeem"]["suppressed"], true);
-    assert_eq!(march["by_kind"]["gebied"]["suppressed"], true);
-    assert_eq!(march["by_kind"]["persoon"]["count"], 5);
-    assert_eq!(march["by_partner_type"]["politie"]["count"], 10);
-    assert_eq!(march["by_partner_type"]["ggz"]["suppressed"], true);
-    assert_eq!(march["by_leefgebied"]["verslaving"]["count"], 5);
-    assert_eq!(march["time_to_plan"]["cases_with_plan"]["count"], 5);
-    assert_eq!(march["time_to_plan"]["median_days"], Value::Null);
-    // April's single gebied case: nothing to see, in April or by differencing.
-    let april = period(months, REGION, "2025-04");
-    assert_eq!(april["cases"]["suppressed"], true);
+    // 9 cases: rounded (with a key the reader does not know) to 5 or 10, never shown as 9.
+    let n = march["cases"]["count"].as_u64().expect("march shown");
+    assert!(n == 5 || n == 10, "{n}");
+    // The empty months before are suppressed, whatever the rounding.
+    assert_eq!(
+        period(months, REGION, "2025-01")["cases"]["suppressed"],
+        true
+    );
+    assert_eq!(
+        period(months, REGION, "2025-02")["cases"]["suppressed"],
+        true
+    );
     let q1 = period(&bodies[1], REGION, "2025-Q1");
-    let q2 = period(&bodies[1], REGION, "2025-Q2");
     let year = period(&bodies[2], REGION, "2025");
-    // A quarter is the sum of its published months and a year of its quarters: subtracting
-    // one granularity from another reveals nothing (Q2 - April - May - June stays 0).
-    assert_eq!(q1["cases"]["count"], 10);
-    assert_eq!(q2["cases"]["suppressed"], true);
-    assert_eq!(year["cases"]["count"], 10);
+    // A quarter is exactly the sum of its published months (January and February add 0),
+    // so subtracting one granularity from another reveals nothing new.
+    assert_eq!(q1["cases"]["count"], march["cases"]["count"]);
+    assert_eq!(
+        year["cases"]["count"], 10,
+        "10 cases in 2025: a multiple stays"
+    );
+    // Asking again gives exactly the same figures: no second sample to average.
+    let again = vh
+        .get(
+            env,
+            &format!("/v1/signals?region={REGION}&period=month&from=2025-01&until=2025-07"),
+            &token,
+        )
+        .await;
+    assert_eq!(&again.body, months);
     // The window is snapped to whole months: mid-February to mid-April = Feb, Mar, Apr.
     let labels: Vec<&str> = bodies[3]["regions"][0]["periods"]
         .as_array()

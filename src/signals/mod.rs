@@ -28,33 +28,44 @@
 //!    between two month boundaries and nothing else can be asked.
 //! 2. **Rounded cumulative counts: one canonical answer.** For every figure (series `s`, e.g.
 //!    "leefgebied verslaving") and every month boundary `B`, let `C_s(B)` be the number of the
-//!    region's cases registered before `B` that are in `s`. Only
-//!    `P_s(B) = round(C_s(B))` to the nearest multiple of the rounding base `b` (= k) is ever
-//!    used, and a period's figure is `V = P_s(end) - P_s(start)`. Because every figure of every
-//!    granularity is a difference of the *same* rounded values, a quarter is exactly the sum of
-//!    its months, a year of its quarters, and overlapping windows differ by a published figure:
-//!    whatever an attacker combines, they learn nothing beyond the sequence `P_s`. From `P_s`
-//!    each `C_s(B)` is only known to lie in a run of `b` consecutive integers, so any count
-//!    between two boundaries always has at least two values consistent with everything
-//!    published (the unit tests check this exhaustively with a brute-force attacker, for one
-//!    series over a quarter and for a partition with its total). This is why the threshold
-//!    may not be set below [`MIN_CELL_FLOOR`]: with b = 3 the brute force pins zero counts in a
-//!    partition from the total.
-//! 3. **Threshold suppression.** A figure below k (including 0 and the negative differences
-//!    rounding can produce) is never shown: it is `null` with `"suppressed": true`. The
-//!    decision depends only on the published rounded values, never on the true count: a
-//!    suppression bit taken from the true count is itself information, and the brute force
-//!    shows it lets an attacker pin small counts.
-//! 4. **Complementary suppression.** In the tables that partition the cases (kind, phase),
-//!    when exactly one cell is suppressed and the total is shown, the smallest shown cell is
-//!    suppressed too, so a reader cannot fill in the blank by subtraction. (With rounding the
-//!    subtraction would only give another rounded figure; this keeps each table honest on its
-//!    own.) Figures are rounded independently and need not add up to the total.
-//! 5. **Medians** of time to plan are shown only when the rounded count of cases with a plan
-//!    is at least 2k, which guarantees at least k true cases behind the median (again without
-//!    looking at the true count).
+//!    region's cases registered before `B` that are in `s`. Only a rounded `P_s(B)` (a
+//!    multiple of the base b = k) is ever used, and a period's figure is
+//!    `V = P_s(end) - P_s(start)`. Because every figure of every granularity is a difference of
+//!    the *same* rounded values, a quarter is exactly the sum of its months, a year of its
+//!    quarters, and overlapping windows differ by a published figure: whatever an attacker
+//!    combines, they learn nothing beyond the sequence `P_s`.
+//! 3. **Keyed rounding.** `P_s(B)` is the floor or the ceiling multiple of `C_s(B)`, chosen by
+//!    an HMAC under a key derived from the record key ([`keyed_round`]): unbiased, unknown to
+//!    the reader, and always the same for the same value (asking again gives no second
+//!    sample). It is keyed by the series and the floor multiple, so it is monotone in the
+//!    count (figures of a growing series never flip down and up, which would tell that every
+//!    boundary count differs), and an unchanged series rounds the same at both ends of a
+//!    period (an empty period shows nothing). The partitions (kind, phase) use controlled
+//!    rounding ([`controlled_round`]): cells go to a neighbouring multiple and add up to the
+//!    rounded total exactly, the cells rounded up chosen by keyed draws. Deterministic
+//!    rounding to the nearest multiple is not enough: with four phases of 3 cases, each shows
+//!    5 (so at least 3) and the total of 12 shows 10 (so at most 12), which pins all four.
+//!    The unit tests check the scheme with a brute-force attacker that enumerates every
+//!    dataset and every way the unknown key could have rounded it: for one series over a
+//!    quarter and its months, and for a two-cell partition with its total, no count below k
+//!    is ever the only value consistent with everything published. With k = 3 the partition
+//!    attack finds pins, hence the floor [`MIN_CELL_FLOOR`] = 4.
+//! 4. **Threshold suppression.** A figure below k (including 0 and negative differences) is
+//!    never shown: it is `null` with `"suppressed": true`. Figures of k or more are rounded,
+//!    so a shown 5 may stand for anything from 1 to 9 cases. The decision depends only on the
+//!    published rounded values, never on the true count: a suppression bit taken from the
+//!    true count is itself information, and lets an attacker pin small counts (tested).
+//! 5. **Complementary suppression.** In the partitions, when exactly one cell is suppressed
+//!    and the total is shown, the smallest shown cell is suppressed too, so a reader cannot
+//!    fill in the blank by subtraction within one table.
+//! 6. **Medians** of time to plan are shown only when the rounded count of cases with a plan
+//!    is at least 3k; each boundary is known to within b - 1, so that guarantees more than k
+//!    true cases behind the median, again without looking at the true count.
 //!
 //! # Residual risk
+//! The brute force covers one series and a two-cell partition over short windows; larger
+//! partitions over many boundaries are argued, not enumerated. Rotating the record key
+//! re-draws the rounding, which gives an attacker who kept old answers a second sample.
 //! Phase, leefgebieden, participants and plans of an *ended* cohort still change as cases
 //! progress, so the same query on two days can differ. A rounded figure only changes when
 //! the underlying count crosses a rounding boundary, and it does not say which case moved;
@@ -73,7 +84,7 @@ use crate::domain::{CaseKind, Leefgebied, Phase};
 
 /// Default small-cell threshold k.
 pub const DEFAULT_MIN_CELL: u32 = 5;
-/// The smallest threshold the configuration accepts (see the module docs, point 2).
+/// The smallest threshold the configuration accepts (see the module docs, point 3).
 pub const MIN_CELL_FLOOR: u32 = 4;
 /// The largest threshold the configuration accepts.
 pub const MIN_CELL_CEILING: u32 = 100;
@@ -343,7 +354,7 @@ pub fn controlled_round(
 
 /// A period's published figure from the rounded cumulative counts at its start and end:
 /// `V = P(end) - P(start)` if at least k, else suppressed. It depends on published values
-/// only (module docs, point 3).
+/// only (module docs, point 4).
 pub fn figure(rounded_start: u64, rounded_end: u64, k: u64) -> Option<u64> {
     rounded_end.checked_sub(rounded_start).filter(|v| *v >= k)
 }
@@ -376,7 +387,7 @@ fn in_series(f: &CaseFacts, series: &str) -> bool {
     }
 }
 
-/// The small-cell protection of one region's cases (module docs, points 2 to 5).
+/// The small-cell protection of one region's cases (module docs, points 2 to 6).
 pub struct Protector<'a> {
     k: u64,
     region: String,
@@ -543,7 +554,7 @@ impl<'a> Protector<'a> {
 }
 
 /// If exactly one cell of a partition is suppressed while its total is shown, suppresses the
-/// smallest shown cell too (module docs, point 4).
+/// smallest shown cell too (module docs, point 5).
 pub fn complementary_suppression(cells: &mut BTreeMap<String, Cell>) {
     if cells.values().filter(|c| c.suppressed).count() != 1 {
         return;

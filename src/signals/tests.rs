@@ -229,7 +229,7 @@ fn differencing_a_partition_against_its_total_pins_no_small_count() {
 
 #[test]
 fn a_threshold_of_three_would_let_differencing_pin_counts() {
-    // Why signals.min_cell has a floor of 4 (module docs, point 2): one series alone would
+    // Why signals.min_cell has a floor of 4 (module docs, point 3): one series alone would
     // be safe, a partition and its total are not.
     assert_eq!(quarter_attack(3), 0);
     assert!(partition_attack(3, 14) > 0);
