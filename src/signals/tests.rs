@@ -152,7 +152,7 @@ fn quarter_attack(k: u64) -> usize {
                 for m3 in 0..m_max {
                     let c = [c0, c0 + m1, c0 + m1 + m2, c0 + m1 + m2 + m3];
                     let cells = [m1, m2, m3, m1 + m2 + m3].map(|v| v.min(k)).to_vec();
-                    let interior = m1.max(m2).max(m3) <= m_max - k - 1 && (k..=2 * k).contains(&c0);
+                    let interior = m1.max(m2).max(m3) < m_max - k && (k..=2 * k).contains(&c0);
                     let options: Vec<Vec<u64>> = c.iter().map(|c| keyed_options(*c, k)).collect();
                     // The rounding is a monotone keyed function of the count: equal counts
                     // round alike and the figures never go down.
@@ -375,7 +375,7 @@ fn a_small_region_shows_no_count_below_k() {
     )
     .unwrap();
     let quarter = periods(&q1(), today).unwrap();
-    let draws: [&(dyn Fn(&[u8]) -> u64 + Sync); 3] = [&|_| 0, &|_| u64::MAX, &hash_draw];
+    let draws: [Draw; 3] = [&|_| 0, &|_| u64::MAX, &hash_draw];
     for draw in draws {
         let protector = Protector::new(&facts, 5, "test", &types, draw);
         let m: Vec<PeriodFigures> = months.iter().map(|p| protector.period(p)).collect();
