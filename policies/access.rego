@@ -23,3 +23,14 @@ administer if {
 	lib.action == "administer"
 	doelmatigheid.holds
 }
+
+# Reading signals (aggregate, non-personal figures with small cells suppressed) is true only
+# when doelmatigheid holds for action read_signals: with the convenant as it stands, a
+# procesregisseur, informatiecoordinator or convenant_administrator of the Veiligheidshuis
+# acting for purpose signalering. Which roles may signal lives in the convenant data.
+default read_signals := false
+
+read_signals if {
+	lib.action == "read_signals"
+	doelmatigheid.holds
+}

@@ -90,3 +90,59 @@ test_privacy_officer_may_not_administer_nor_administrator_review if {
 	not may_administer(fx.review)
 	not may_review(administration)
 }
+
+# Signalling: aggregate figures for Veiligheidshuis staff with purpose signalering.
+signals := object.union(
+	fx.review,
+	{"action": "read_signals", "requester": fx.requester("veiligheidshuis", "procesregisseur", "signalering")},
+)
+
+may_read_signals(inp) if {
+	access.read_signals with input as inp
+}
+
+test_veiligheidshuis_staff_for_signalering_may_read_signals if {
+	may_read_signals(signals)
+	may_read_signals(fx.with_requester(signals, {"role": "informatiecoordinator"}))
+	may_read_signals(fx.with_requester(signals, {"role": "convenant_administrator"}))
+	access.read_signals == true with input as signals
+}
+
+test_signals_need_the_signalering_purpose if {
+	not may_read_signals(fx.with_requester(signals, {"purpose": "procesregie"}))
+	not may_read_signals(fx.with_requester(signals, {"purpose": "toezicht"}))
+	not may_read_signals(fx.with_requester(signals, {"purpose": "beheer"}))
+}
+
+test_other_roles_may_not_read_signals if {
+	not may_read_signals(fx.with_requester(signals, {"role": "privacy_officer"}))
+	not may_read_signals(fx.with_requester(signals, {"role": "casusregisseur"}))
+	not may_read_signals(fx.with_requester(signals, {"role": "professional"}))
+}
+
+test_partners_may_not_read_signals if {
+	every pt in fx.partner_types {
+		pt != "veiligheidshuis"
+		not may_read_signals(object.union(signals, {"requester": fx.requester(pt, "procesregisseur", "signalering")}))
+		not may_read_signals(object.union(signals, {"requester": fx.requester(pt, "professional", "signalering")}))
+	}
+}
+
+test_signals_need_an_identified_requester if {
+	not may_read_signals(fx.with_requester(signals, {"sub": ""}))
+	not may_read_signals(fx.with_requester(signals, {"oin": "1234"}))
+}
+
+test_signalering_allows_no_person_level_action if {
+	not may_read_signals(object.union(signals, {"action": "read_person"}))
+	not may_review(signals)
+	not may_administer(signals)
+	not may_read_signals(fx.read)
+	not may_read_signals(fx.lookup)
+	not may_read_signals(fx.review)
+}
+
+test_read_signals_is_false_not_undefined_for_garbage if {
+	access.read_signals == false with input as {}
+	access.read_signals == false with input as {"action": "read_signals"}
+}

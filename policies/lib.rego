@@ -18,7 +18,7 @@ known_actions := {
 	"read_person", "lookup", "review_disclosures", "administer",
 	"register_case", "read_registration", "screen_case", "decide_screening",
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
-	"extend_retention", "read_own_contributions",
+	"extend_retention", "read_own_contributions", "read_signals",
 }
 
 # Actions that the decision rule decides (review_disclosures is decided by vhgate.access).

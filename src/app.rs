@@ -136,7 +136,8 @@ impl App {
         let gateway = Arc::new(
             Gateway::new(record, policy, registry, writer, verifier, budget)
                 .with_embargo_reporting(config.log.report_embargo_existence)
-                .with_bundle_verifier(bundle_verifier),
+                .with_bundle_verifier(bundle_verifier)
+                .with_signals_min_cell(config.signals.min_cell),
         );
         Ok(App {
             gateway,

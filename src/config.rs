@@ -33,6 +33,25 @@ pub struct Config {
     pub secrets: SecretsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    pub signals: SignalsConfig,
+}
+
+/// Aggregate signalling figures (`GET /v1/signals`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignalsConfig {
+    /// The small-cell threshold k: no figure below it is ever shown, and published figures are
+    /// rounded to multiples of it (see [`crate::signals`]). Default 5; at least
+    /// [`crate::signals::MIN_CELL_FLOOR`].
+    pub min_cell: u32,
+}
+
+impl Default for SignalsConfig {
+    fn default() -> Self {
+        SignalsConfig {
+            min_cell: crate::signals::DEFAULT_MIN_CELL,
+        }
+    }
 }
 
 /// Where and as whom the gateway listens.
@@ -390,6 +409,18 @@ impl Config {
                 "must be between 1 and 900 (DESIGN.md §3)",
             );
         }
+        if self.signals.min_cell < crate::signals::MIN_CELL_FLOOR
+            || self.signals.min_cell > crate::signals::MIN_CELL_CEILING
+        {
+            return invalid(
+                "signals.min_cell",
+                &format!(
+                    "must be between {} and {} (smaller thresholds let differencing reveal small counts)",
+                    crate::signals::MIN_CELL_FLOOR,
+                    crate::signals::MIN_CELL_CEILING
+                ),
+            );
+        }
         if self.server.max_connections == 0 {
             return invalid("server.max_connections", "must be at least 1");
         }
@@ -422,5 +453,13 @@ mod tests {
         let mut c = Config::default();
         c.auth.max_token_lifetime_secs = 3600;
         assert!(c.validate().is_err());
+        for k in [0, 1, 2, 3, 101] {
+            let mut c = Config::default();
+            c.signals.min_cell = k;
+            assert!(c.validate().is_err(), "min_cell {k} accepted");
+        }
+        let mut c = Config::default();
+        c.signals.min_cell = 4;
+        assert!(c.validate().is_ok());
     }
 }

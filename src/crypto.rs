@@ -118,16 +118,34 @@ impl Pseudonymizer {
 pub struct RecordCipher {
     key: LessSafeKey,
     rng: SystemRandom,
+    /// HMAC key derived from the record key for the signalling figures' keyed rounding: stable
+    /// for as long as the record key (so the same figure is always rounded the same way) and
+    /// unknown to readers of the figures.
+    signals: hmac::Key,
 }
 
 impl RecordCipher {
     pub fn new(key: &[u8; 32]) -> Result<Self, CryptoError> {
         let unbound = UnboundKey::new(&aead::AES_256_GCM, key)
             .map_err(|_| CryptoError::KeyLength("record key".into()))?;
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, key),
+            b"vhgate-signals-rounding-v1",
+        );
         Ok(RecordCipher {
             key: LessSafeKey::new(unbound),
             rng: SystemRandom::new(),
+            signals: hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()),
         })
+    }
+
+    /// A keyed pseudo-random number for `label` (the signalling figures' rounding choices):
+    /// the same label always gives the same number; without the key it cannot be predicted.
+    pub fn signals_draw(&self, label: &[u8]) -> u64 {
+        let tag = hmac::sign(&self.signals, label);
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(&tag.as_ref()[..8]);
+        u64::from_be_bytes(eight)
     }
 
     /// Encrypts a BSN; `context` (the person id) is bound as associated data so a ciphertext

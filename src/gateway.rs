@@ -61,6 +61,8 @@ pub enum GatewayError {
     Store(#[from] StoreError),
     #[error("transparency log: {0}")]
     Tree(#[from] TreeError),
+    #[error("signals: {0}")]
+    Signals(#[from] crate::signals::SignalsError),
 }
 
 /// An authenticated caller: organisation from the certificate, professional from the token.
@@ -243,6 +245,7 @@ pub struct Gateway {
     report_embargo_existence: bool,
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
+    signals_min_cell: u32,
 }
 
 /// RFC 3339 UTC with microseconds: the time format of log entries.
@@ -273,6 +276,7 @@ impl Gateway {
             budget,
             report_embargo_existence: false,
             bundle_verifier: Arc::default(),
+            signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
         }
     }
 
@@ -288,6 +292,13 @@ impl Gateway {
     /// The keys policy bundles are verified with.
     pub fn bundle_verifier(&self) -> Arc<crate::policy::signing::BundleVerifier> {
         self.bundle_verifier.clone()
+    }
+
+    /// Sets the small-cell threshold of the signalling figures (`signals.min_cell`), never
+    /// below [`crate::signals::MIN_CELL_FLOOR`].
+    pub fn with_signals_min_cell(mut self, min_cell: u32) -> Self {
+        self.signals_min_cell = min_cell.max(crate::signals::MIN_CELL_FLOOR);
+        self
     }
 
     /// Lets access reports say that something is held back under an embargo (see
@@ -771,6 +782,77 @@ impl Gateway {
         if !allowed {
             return Err(GatewayError::Forbidden(
                 "administering the convenant needs the convenant_administrator role with purpose beheer".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Aggregate, non-personal signalling figures per region and ended calendar period, with
+    /// small cells suppressed (see [`crate::signals`] for the protection and its threat model).
+    pub async fn signals(
+        &self,
+        caller: &Caller,
+        query: &crate::signals::SignalsQuery,
+    ) -> Result<crate::signals::SignalsReport, GatewayError> {
+        use crate::signals::{self, store as signal_store, Protector, RegionSignals};
+        self.require_signaller(caller)?;
+        let periods = signals::periods(query, crate::record::now().date_naive())?;
+        let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+            return Err(signals::SignalsError::Query("no period".into()).into());
+        };
+        let (from, until) = (first.start, last.end);
+        let db = self.record.db();
+        let regions = match &query.region {
+            Some(r) => vec![r.clone()],
+            None => signal_store::regions(db).await?,
+        };
+        // A fixed list (the convenant's partner types), so the keys never depend on the data.
+        let partner_types: Vec<String> = self
+            .policy()
+            .convenant()
+            .partner_types
+            .iter()
+            .cloned()
+            .collect();
+        let mut out = Vec::with_capacity(regions.len());
+        for region in regions {
+            let facts = signal_store::case_facts(db, &region).await?;
+            let draw = |label: &[u8]| self.record.signals_draw(label);
+            let protector = Protector::new(
+                &facts,
+                self.signals_min_cell,
+                &region,
+                &partner_types,
+                &draw,
+            );
+            out.push(RegionSignals {
+                region,
+                periods: periods.iter().map(|p| protector.period(p)).collect(),
+            });
+        }
+        Ok(signals::SignalsReport {
+            period: query.granularity,
+            from: signals::month_start_date(from),
+            until: signals::month_start_date(until),
+            min_cell: self.signals_min_cell,
+            rounding_base: self.signals_min_cell,
+            regions: out,
+        })
+    }
+
+    /// Refuses unless the caller may read signalling figures (the convenant's access policy).
+    fn require_signaller(&self, caller: &Caller) -> Result<(), GatewayError> {
+        let allowed = self
+            .policy()
+            .may_read_signals(&access_input(caller, Action::ReadSignals))
+            .map_err(|source| GatewayError::Policy {
+                source,
+                disclosure_id: None,
+            })?;
+        if !allowed {
+            return Err(GatewayError::Forbidden(
+                "signalling figures need a Veiligheidshuis staff role with purpose signalering"
+                    .into(),
             ));
         }
         Ok(())

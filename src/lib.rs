@@ -20,6 +20,7 @@ pub mod policy;
 pub mod record;
 pub mod registry;
 pub mod server;
+pub mod signals;
 pub mod store;
 pub mod tls;
 pub mod witness;

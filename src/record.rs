@@ -188,6 +188,11 @@ impl CaseRecord {
         &self.db
     }
 
+    /// Keyed pseudo-random draws for the signalling figures' rounding (see [`crate::signals`]).
+    pub fn signals_draw(&self, label: &[u8]) -> u64 {
+        self.cipher.signals_draw(label)
+    }
+
     pub fn pseudonymizer(&self) -> &Pseudonymizer {
         &self.pseudonymizer
     }

@@ -10,6 +10,7 @@ mod log;
 mod lookup;
 pub mod problem;
 mod registry;
+mod signals;
 
 use std::sync::Arc;
 
@@ -69,6 +70,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/v1/disclosures", get(disclosures::list))
         .route("/v1/disclosures/search", post(disclosures::search))
         .route("/v1/embargoes", post(disclosures::embargo))
+        .route("/v1/signals", get(signals::signals))
         .route(
             "/v1/subjects/access-report",
             get(disclosures::access_report).post(disclosures::access_report),

@@ -132,6 +132,7 @@ impl From<GatewayError> for Problem {
                 p.retry_after = true;
                 p
             }
+            GatewayError::Signals(e) => Problem::bad_request("invalid-query", e.to_string()),
             GatewayError::Tree(TreeError::Range(detail)) => Problem::new(
                 StatusCode::BAD_REQUEST,
                 "invalid-range",

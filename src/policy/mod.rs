@@ -52,6 +52,7 @@ pub enum Action {
     Lookup,
     /// Review the disclosure log (privacy officer).
     ReviewDisclosures,
+    /// Administer the convenant (policy bundles, registry).
     Administer,
     /// Register a case (aanmelding), any partner.
     RegisterCase,
@@ -73,6 +74,8 @@ pub enum Action {
     ExtendRetention,
     /// Read back one's own organisation's contributions to a case (in every phase).
     ReadOwnContributions,
+    /// Read aggregate, non-personal signalling figures (`GET /v1/signals`).
+    ReadSignals,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -312,6 +315,12 @@ pub trait PolicyEngine: Send + Sync {
         Err(PolicyError::Eval(
             "this policy engine does not decide casework steps".into(),
         ))
+    }
+
+    /// May this requester read the aggregate signalling figures? Fails closed: an engine that
+    /// does not implement the `read_signals` rule refuses everyone.
+    fn may_read_signals(&self, _input: &PolicyInput) -> Result<bool, PolicyError> {
+        Ok(false)
     }
     /// Content hash of the policies and data this engine was prepared from.
     fn revision(&self) -> &str;

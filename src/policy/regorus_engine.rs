@@ -16,6 +16,8 @@ pub const REVIEW_RULE: &str = "data.vhgate.access.review_disclosures";
 pub const ADMIN_RULE: &str = "data.vhgate.access.administer";
 /// Rule that decides a step of the case life cycle.
 pub const CASEWORK_RULE: &str = "data.vhgate.casework.decision";
+/// Rule that says whether the requester may read the aggregate signalling figures.
+pub const SIGNALS_RULE: &str = "data.vhgate.access.read_signals";
 
 /// Regorus-backed [`PolicyEngine`].
 pub struct RegorusEngine {
@@ -23,6 +25,7 @@ pub struct RegorusEngine {
     review: CompiledPolicy,
     admin: CompiledPolicy,
     casework: CompiledPolicy,
+    signals: CompiledPolicy,
     revision: String,
     convenant: ConvenantSummary,
 }
@@ -73,11 +76,13 @@ impl RegorusEngine {
         let review = compile(&mut engine, REVIEW_RULE)?;
         let admin = compile(&mut engine, ADMIN_RULE)?;
         let casework = compile(&mut engine, CASEWORK_RULE)?;
+        let signals = compile(&mut engine, SIGNALS_RULE)?;
         Ok(RegorusEngine {
             decision,
             review,
             admin,
             casework,
+            signals,
             revision: sources.revision(),
             convenant: sources.convenant()?,
         })
@@ -126,6 +131,10 @@ impl PolicyEngine for RegorusEngine {
             return Err(PolicyError::Shape(format!("{CASEWORK_RULE} is undefined")));
         }
         serde_json::from_value(out).map_err(|e| PolicyError::Shape(e.to_string()))
+    }
+
+    fn may_read_signals(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
+        Ok(self.eval(&self.signals, input)? == serde_json::Value::Bool(true))
     }
 
     fn revision(&self) -> &str {
