@@ -24,8 +24,11 @@ pub struct RegorusEngine {
     decision: CompiledPolicy,
     review: CompiledPolicy,
     admin: CompiledPolicy,
-    casework: CompiledPolicy,
-    signals: CompiledPolicy,
+    /// Entry points newer than some stored bundles: absent in a bundle made before them, the
+    /// engine still loads (so an upgrade can start on the approved bundle) and refuses what
+    /// they would decide.
+    casework: Option<CompiledPolicy>,
+    signals: Option<CompiledPolicy>,
     revision: String,
     convenant: ConvenantSummary,
 }
@@ -75,8 +78,17 @@ impl RegorusEngine {
         let decision = compile(&mut engine, DECISION_RULE)?;
         let review = compile(&mut engine, REVIEW_RULE)?;
         let admin = compile(&mut engine, ADMIN_RULE)?;
-        let casework = compile(&mut engine, CASEWORK_RULE)?;
-        let signals = compile(&mut engine, SIGNALS_RULE)?;
+        let optional =
+            |engine: &mut Engine, rule: &str| match engine.compile_with_entrypoint(&rule.into()) {
+                Ok(policy) => Ok(Some(policy)),
+                Err(e) if e.to_string().contains("not a valid rule path") => Ok(None),
+                Err(e) => Err(PolicyError::Parse {
+                    path: rule.to_string(),
+                    message: e.to_string(),
+                }),
+            };
+        let casework = optional(&mut engine, CASEWORK_RULE)?;
+        let signals = optional(&mut engine, SIGNALS_RULE)?;
         Ok(RegorusEngine {
             decision,
             review,
@@ -126,7 +138,12 @@ impl PolicyEngine for RegorusEngine {
     }
 
     fn decide_casework(&self, input: &CaseworkInput) -> Result<CaseworkDecision, PolicyError> {
-        let out = self.eval(&self.casework, input)?;
+        let Some(casework) = &self.casework else {
+            return Err(PolicyError::Eval(format!(
+                "{CASEWORK_RULE} is not in this policy bundle"
+            )));
+        };
+        let out = self.eval(casework, input)?;
         if out.is_null() {
             return Err(PolicyError::Shape(format!("{CASEWORK_RULE} is undefined")));
         }
@@ -134,7 +151,10 @@ impl PolicyEngine for RegorusEngine {
     }
 
     fn may_read_signals(&self, input: &PolicyInput) -> Result<bool, PolicyError> {
-        Ok(self.eval(&self.signals, input)? == serde_json::Value::Bool(true))
+        let Some(signals) = &self.signals else {
+            return Ok(false);
+        };
+        Ok(self.eval(signals, input)? == serde_json::Value::Bool(true))
     }
 
     fn revision(&self) -> &str {
@@ -143,5 +163,36 @@ impl PolicyEngine for RegorusEngine {
 
     fn convenant(&self) -> &ConvenantSummary {
         &self.convenant
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bundle approved before the case life cycle and signalling existed still loads after
+    /// an upgrade, and refuses those steps.
+    #[test]
+    fn bundles_without_newer_entry_points_load_and_refuse_them() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut sources = PolicySources::read_dir(&dir, false).expect("policies");
+        sources
+            .modules
+            .retain(|(path, _)| !path.ends_with("casework.rego"));
+        for (path, text) in &mut sources.modules {
+            if path.ends_with("access.rego") {
+                *text = text.replace("read_signals", "read_signals_old");
+            }
+        }
+        let engine = RegorusEngine::prepare(&sources).expect("an older bundle loads");
+        assert!(engine.casework.is_none() && engine.signals.is_none());
+        let input: PolicyInput = serde_json::from_value(serde_json::json!({
+            "action": "read_signals", "now": "2026-01-01T00:00:00Z",
+            "requester": {"oin": "", "partner_type": "veiligheidshuis", "role": "procesregisseur",
+                          "purpose": "signalering", "sub": ""},
+            "budget": {"used": 0}
+        }))
+        .expect("input");
+        assert!(!engine.may_read_signals(&input).expect("decided"));
     }
 }
