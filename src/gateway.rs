@@ -772,17 +772,32 @@ impl Gateway {
 
     /// Refuses unless the caller may administer the convenant (the convenant's access policy).
     pub fn require_administrator(&self, caller: &Caller) -> Result<(), GatewayError> {
-        let allowed = self
-            .policy()
-            .may_administer(&access_input(caller, Action::Administer))
-            .map_err(|source| GatewayError::Policy {
-                source,
-                disclosure_id: None,
+        self.require_access(
+            caller,
+            Action::Administer,
+            |policy, input| policy.may_administer(input),
+            "administering the convenant needs the convenant_administrator role with purpose beheer",
+        )
+    }
+
+    /// Asks one of the access rules (`may`) about the caller acting for `action`; refuses with
+    /// `refusal` unless it says yes. A failing rule refuses too.
+    fn require_access(
+        &self,
+        caller: &Caller,
+        action: Action,
+        may: impl FnOnce(&dyn PolicyEngine, &PolicyInput) -> Result<bool, PolicyError>,
+        refusal: &str,
+    ) -> Result<(), GatewayError> {
+        let allowed =
+            may(self.policy().as_ref(), &access_input(caller, action)).map_err(|source| {
+                GatewayError::Policy {
+                    source,
+                    disclosure_id: None,
+                }
             })?;
         if !allowed {
-            return Err(GatewayError::Forbidden(
-                "administering the convenant needs the convenant_administrator role with purpose beheer".into(),
-            ));
+            return Err(GatewayError::Forbidden(refusal.into()));
         }
         Ok(())
     }
@@ -842,38 +857,22 @@ impl Gateway {
 
     /// Refuses unless the caller may read signalling figures (the convenant's access policy).
     fn require_signaller(&self, caller: &Caller) -> Result<(), GatewayError> {
-        let allowed = self
-            .policy()
-            .may_read_signals(&access_input(caller, Action::ReadSignals))
-            .map_err(|source| GatewayError::Policy {
-                source,
-                disclosure_id: None,
-            })?;
-        if !allowed {
-            return Err(GatewayError::Forbidden(
-                "signalling figures need a Veiligheidshuis staff role with purpose signalering"
-                    .into(),
-            ));
-        }
-        Ok(())
+        self.require_access(
+            caller,
+            Action::ReadSignals,
+            |policy, input| policy.may_read_signals(input),
+            "signalling figures need a Veiligheidshuis staff role with purpose signalering",
+        )
     }
 
     /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
     fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
-        let allowed = self
-            .policy()
-            .may_review_disclosures(&access_input(caller, Action::ReviewDisclosures))
-            .map_err(|source| GatewayError::Policy {
-                source,
-                disclosure_id: None,
-            })?;
-        if !allowed {
-            return Err(GatewayError::Forbidden(
-                "reviewing the disclosure log needs the privacy_officer role with purpose toezicht"
-                    .into(),
-            ));
-        }
-        Ok(())
+        self.require_access(
+            caller,
+            Action::ReviewDisclosures,
+            |policy, input| policy.may_review_disclosures(input),
+            "reviewing the disclosure log needs the privacy_officer role with purpose toezicht",
+        )
     }
 
     /// Log entries about the person with this BSN (searched by its pseudonym), for the privacy
