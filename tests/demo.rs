@@ -291,6 +291,27 @@ async fn printed_commands_run_in_bash(env: &Env) {
     assert!(stdout.contains("CASE="), "{stdout}");
 }
 
+/// Every body, as printed, is the JSON the test sends once bash has filled in the variables.
+#[test]
+fn printed_bodies_expand_in_bash() {
+    let values: BTreeMap<&str, String> = walk::VARIABLES
+        .iter()
+        .map(|v| (*v, format!("{}-1", v.to_lowercase())))
+        .collect();
+    let assignments: String = values.iter().map(|(k, v)| format!("{k}={v}; ")).collect();
+    for s in walk::walkthrough(today()) {
+        let Some(body) = &s.body else { continue };
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!("{assignments}printf %s {}", walk::shell_body(body)))
+            .output()
+            .expect("bash");
+        let printed: Value = serde_json::from_slice(&out.stdout).expect("JSON from bash");
+        let sent: Value = serde_json::from_str(&walk::substitute(body, &values)).expect("JSON");
+        assert_eq!(printed, sent, "{}", s.key);
+    }
+}
+
 on_both_backends!(
     seeds_a_case_in_every_phase,
     walkthrough_runs_against_the_server,

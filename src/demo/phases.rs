@@ -300,8 +300,9 @@ pub async fn seed_casework(gw: &Gateway, pki: &DevPkiLayout) -> Result<PhaseCase
         "casusregisseur uitvoering",
         casework::set_casusregisseur(gw, &vhh, uitvoering, &oin("reclassering")?).await,
     )?;
-    // TODO(lead, after merging the plan branch): add these through the afspraken step of
-    // crate::casework (logged, moves the case to uitvoering) instead of the record directly.
+    // TODO(lead, after merging the plan and information branches): add these through the
+    // afspraken step of crate::casework (logged) instead of the record directly, and let the
+    // partners contribute a few information items here and in the mdo case.
     let today = Utc::now().date_naive();
     for (partner, action, days, status) in [
         (

@@ -307,6 +307,16 @@ pub fn substitute(text: &str, values: &BTreeMap<&str, String>) -> String {
     out
 }
 
+/// A JSON body as one shell word: single-quoted, with its shell variables expanded (each
+/// `$VAR` becomes `'"$VAR"'`). Bodies hold no single quotes (a unit test checks).
+pub fn shell_body(body: &str) -> String {
+    let mut quoted = body.to_string();
+    for v in VARIABLES {
+        quoted = quoted.replace(&format!("${v}"), &format!("'\"${v}\"'"));
+    }
+    format!("'{quoted}'")
+}
+
 /// Renders the walk-through as shell commands: the tokens first, then one comment line and
 /// one curl command per step (plus a capture line where the step fills a variable).
 pub fn render(steps: &[WalkStep], base: &str, certs: &Path, exe: &str) -> String {
@@ -358,11 +368,11 @@ pub fn render(steps: &[WalkStep], base: &str, certs: &Path, exe: &str) -> String
             let _ = write!(cmd, " -H 'Idempotency-Key: {k}'");
         }
         if let Some(body) = &s.body {
-            let mut quoted = body.clone();
-            for v in VARIABLES {
-                quoted = quoted.replace(&format!("${v}"), &format!("'\"${v}\"'"));
-            }
-            let _ = write!(cmd, " -H 'Content-Type: application/json' -d '{quoted}'");
+            let _ = write!(
+                cmd,
+                " -H 'Content-Type: application/json' -d {}",
+                shell_body(body)
+            );
         }
         let _ = write!(cmd, " \"{base}{}\"", s.path);
         if s.captures.is_empty() {
