@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use vhgate::app::App;
 use vhgate::bench::BenchOptions;
 use vhgate::config::Config;
-use vhgate::demo::{dev_config, dev_token, prepare, DemoIds};
+use vhgate::demo::{dev_config, dev_token, prepare, seed_casework, walk, DemoIds, PhaseCases};
 
 use vhgate::admin::client::check_revision;
 use vhgate::disclosure::checkpoint::{read_signer_key_file, NoteVerifier};
@@ -1006,16 +1006,16 @@ async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()
     let mut config = dev_config(Config::load(None)?, &pki, dir);
     config.server.listen = listen;
     let ids = prepare(&config, &pki).await?;
-    let server = App::build(config).await?.start().await?;
-    print_walkthrough(&server.addr, certs, &ids);
+    let app = App::build(config).await?;
+    // The phase cases go through the gateway's own casework steps, so they need the gateway.
+    let phases = seed_casework(&app.gateway, &pki).await?;
+    let server = app.start().await?;
+    print_walkthrough(&server.addr, certs, &ids, &phases);
     server.run_until_signal().await;
     Ok(())
 }
 
-/// A registration for the walkthrough (no BSN: a name with a date of birth).
-const DEMO_REGISTRATION: &str = r#"{"kind":"persoon","region":"oost-brabant","reason":"overlast en verslaving, eerdere aanpak zonder resultaat","persons":[{"naam":"Demo Persoon","geboortedatum":"1990-01-01"}],"problems":[{"leefgebied":"verslaving","leads_to":["crimineel"]},{"leefgebied":"wonen","leads_to":["overlast"]}],"chains":{"needed":["strafrecht","zorg"],"dwang_en_drang":true},"system":{"family":true}}"#;
-
-fn print_walkthrough(addr: &SocketAddr, certs: &Path, ids: &DemoIds) {
+fn print_walkthrough(addr: &SocketAddr, certs: &Path, ids: &DemoIds, phases: &PhaseCases) {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "vhgate".into());
@@ -1054,12 +1054,6 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
 {t5}
 {c5} -H "Authorization: Bearer $TOKEN" "{base}/v1/disclosures?limit=5"
 
-# 6. The case life cycle: politie registers a case (idempotent: repeat it, same case), then the
-#    procesregisseur reads the screening advice (put the case_id from the answer in CASE).
-{t6}
-{c6} -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' -H 'Idempotency-Key: demo-1' -d '{reg}' {base}/v1/cases
-{t7}
-{c5} -H "Authorization: Bearer $TOKEN" {base}/v1/cases/$CASE/screening
 "#,
         t1 = token("TOKEN", "reclassering", "professional", "casusoverleg"),
         c1 = curl("reclassering"),
@@ -1068,10 +1062,6 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
         t3 = token("TOKEN", "woningcorporatie", "professional", "casusoverleg"),
         c3 = curl("woningcorporatie"),
         t5 = token("TOKEN", "veiligheidshuis", "privacy_officer", "toezicht"),
-        t6 = token("TOKEN", "politie", "professional", "casusoverleg"),
-        c6 = curl("politie"),
-        t7 = token("TOKEN", "veiligheidshuis", "procesregisseur", "procesregie"),
-        reg = DEMO_REGISTRATION,
         c5 = curl("veiligheidshuis"),
         uc = ids.uden_case,
         up = ids.uden_man,
@@ -1079,4 +1069,11 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
         gm = ids.gezin_mother,
         ob = ids.oss_youth_bsn,
     );
+    println!("# Seeded cases in every phase of the life cycle (through the gateway's own steps;");
+    println!("# vernietigd: closed, retention ended, person data destroyed):");
+    for (phase, case) in phases.list() {
+        println!("#   {phase:<12} {case}");
+    }
+    let steps = walk::walkthrough(chrono::Utc::now().date_naive());
+    println!("\n{}", walk::render(&steps, &base, certs, &exe));
 }

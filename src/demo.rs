@@ -1,6 +1,14 @@
 //! The demo convenant: the demo partners (with their dev token keys) and the example cases of
 //! seed 003 (Veiligheidshuis Maas & Leijgraaf), fictionalised: names, BSNs (valid elfproef, in
-//! a test range) and details are invented.
+//! a test range) and details are invented. [`seed_casework`] adds a case in every phase of the
+//! life cycle through the gateway's own steps, and [`walk`] is the walk-through of one family
+//! case from aanmelding to closing that `vhgate demo` prints as curl commands.
+
+mod phases;
+pub mod store;
+pub mod walk;
+
+pub use phases::{seed_casework, PhaseCases};
 
 use chrono::{Duration, NaiveDate, Utc};
 
@@ -33,6 +41,9 @@ pub enum SeedError {
     Pki(#[from] PkiError),
     #[error("token: {0}")]
     Token(String),
+    /// A casework step of the seeding was refused or failed.
+    #[error("seeding step {step}: {message}")]
+    Step { step: String, message: String },
 }
 
 /// Points `config` at a dev PKI (server certificate, CA, CRL) and a data folder that holds the
@@ -82,6 +93,19 @@ pub fn dev_token(
             "token lifetime must be between 1 and 900 seconds".into(),
         ));
     }
+    let thumbprint = partner_thumbprint(pki, partner)?;
+    let key_path = pki.partner_jwt_key(partner);
+    let key = std::fs::read_to_string(&key_path).map_err(|e| SeedError::File {
+        path: key_path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let sub = sub.unwrap_or_else(|| format!("{partner}-medewerker-1"));
+    let claims = Claims::fresh(p.oin, &sub, audience, ttl_secs, role, purpose, &thumbprint);
+    sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))
+}
+
+/// The `x5t#S256` thumbprint of a demo partner's dev client certificate.
+fn partner_thumbprint(pki: &DevPkiLayout, partner: &str) -> Result<String, SeedError> {
     let cert_path = pki.partner_cert(partner);
     let cert = crate::tls::load_certs(&cert_path).map_err(|e| SeedError::File {
         path: cert_path.display().to_string(),
@@ -91,15 +115,7 @@ pub fn dev_token(
         path: cert_path.display().to_string(),
         message: "no certificate".into(),
     })?;
-    let key_path = pki.partner_jwt_key(partner);
-    let key = std::fs::read_to_string(&key_path).map_err(|e| SeedError::File {
-        path: key_path.display().to_string(),
-        message: e.to_string(),
-    })?;
-    let sub = sub.unwrap_or_else(|| format!("{partner}-medewerker-1"));
-    let thumbprint = crate::tls::thumbprint(first);
-    let claims = Claims::fresh(p.oin, &sub, audience, ttl_secs, role, purpose, &thumbprint);
-    sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))
+    Ok(crate::tls::thumbprint(first))
 }
 
 /// Ids of the seeded cases and persons, for the demo walk-through and tests.
