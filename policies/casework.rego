@@ -10,12 +10,17 @@
 #   - the role may take the step (data.convenant.casework.roles[action], "*" = every role);
 #   - the case (all steps but register_case) is of this convenant's region and in a phase the
 #     step needs (below); a closed case allows only read-back of one's own registration;
-#   - the step's own condition (registrant, invited, target at the table, valid decision).
+#   - the step's own condition (registrant, invited, target at the table, valid decision;
+#     for the plan van aanpak: at the table, the afspraak's partner, casusregisseur or
+#     procesregisseur).
 #
 # Input: the common input (action, requester, case) plus input.casework:
 #   {"registered_by", "requester_is_registrant", "casusregisseur", "requester_is_casusregisseur",
-#    "invited": [oin], "requester_is_invited", "operation": "invite" | "remove",
-#    "targets": [{"oin", "partner_type", "is_participant"}]}
+#    "invited": [oin], "requester_is_invited",
+#    "operation": "invite" | "remove" (manage_participants), "start" | "opschalen" | "afschalen"
+#    (escalate_case),
+#    "targets": [{"oin", "partner_type", "is_participant"}] (for create_afspraak and
+#    update_afspraak: the partner the afspraak is for)}
 # and, for screen_case and decide_screening, input.aanmelding (and input.decision), the
 # screening document of policies/screening.rego.
 package vhgate.casework
@@ -29,6 +34,7 @@ steps := {
 	"register_case", "read_registration", "screen_case", "decide_screening",
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
 	"extend_retention", "read_own_contributions",
+	"create_afspraak", "read_plan", "update_afspraak", "read_attention", "escalate_case",
 }
 
 # The phases in which each step may happen (read_registration: see below).
@@ -43,6 +49,12 @@ step_phases := {
 	# Read-back of one's own contributions: in every phase, closed included (the gateway
 	# returns only the items the requester's organisation contributed).
 	"read_own_contributions": {"aanmelding", "screening", "mdo", "uitvoering", "afgesloten"},
+	# The plan van aanpak is made at the MDO and carried out (and monitored) in uitvoering.
+	"create_afspraak": {"mdo", "uitvoering"},
+	"read_plan": {"mdo", "uitvoering"},
+	"update_afspraak": {"mdo", "uitvoering"},
+	"read_attention": {"mdo", "uitvoering"},
+	"escalate_case": {"mdo", "uitvoering"},
 }
 
 default facts := {}
@@ -85,7 +97,18 @@ deny contains sprintf("role %q may not take step %q (convenant casework roles: %
 
 deny contains sprintf("step %q needs a case, and none was given", [lib.action]) if {
 	lib.action in steps
+	not lib.action in region_steps
 	not lib.has_case
+}
+
+# Steps that may also be taken across the region's open cases, without a case: the
+# procesregisseur's attention list.
+region_steps := {"read_attention"}
+
+deny contains sprintf("only the procesregisseur (procesregie) takes step %q across the region's cases", [lib.action]) if {
+	lib.action in region_steps
+	not lib.has_case
+	not procesregisseur
 }
 
 deny contains "the case has no region" if {
@@ -225,6 +248,84 @@ deny contains "a casusregisseur closes only the case it directs" if {
 	lib.action == "close_case"
 	lib.role == "casusregisseur"
 	not flag("requester_is_casusregisseur")
+}
+
+# --- the plan van aanpak (afspraken, monitoring, op- en afschalen) ---------------------------
+
+requester_at_table if lib.case_doc.requester_is_participant == true
+
+# The procesregisseur: Veiligheidshuis staff in that role, acting for procesregie.
+procesregisseur if {
+	procesregie_staff
+	lib.role == "procesregisseur"
+}
+
+# The case's own casusregisseur (its organisation directs this case).
+casusregisseur_of_case if {
+	lib.role == "casusregisseur"
+	flag("requester_is_casusregisseur")
+}
+
+# create_afspraak and update_afspraak name the one partner the afspraak is for (targets).
+deny contains sprintf("step %q names exactly one partner (the afspraak's), not %d", [lib.action, count(targets)]) if {
+	lib.action in {"create_afspraak", "update_afspraak"}
+	count(targets) != 1
+}
+
+# create_afspraak: a participant makes an afspraak for a partner at the table.
+deny contains "only a participant of the case makes afspraken in its plan van aanpak" if {
+	lib.action == "create_afspraak"
+	not requester_at_table
+}
+
+deny contains sprintf("partner %v is not a partner in the convenant", [lib.show(t.oin)]) if {
+	lib.action == "create_afspraak"
+	some t in targets
+	not target_known(t)
+}
+
+deny contains sprintf("an afspraak is for a participant of the case (%v is not)", [lib.show(t.oin)]) if {
+	lib.action == "create_afspraak"
+	some t in targets
+	not t.is_participant == true
+}
+
+# read_plan: the afspraken and the escalation history, for the partners at the table and
+# Veiligheidshuis staff acting for procesregie.
+deny contains "only participants of the case and Veiligheidshuis staff (procesregie) read its plan van aanpak" if {
+	lib.action == "read_plan"
+	not requester_at_table
+	not procesregie_staff
+}
+
+# update_afspraak: the partner the afspraak is for (while at the table), the casusregisseur or
+# the procesregisseur.
+afspraak_partner if {
+	requester_at_table
+	some t in targets
+	t.oin == lib.oin
+}
+
+deny contains "only the partner the afspraak is for (at the table), the case's casusregisseur or the procesregisseur changes an afspraak" if {
+	lib.action == "update_afspraak"
+	not afspraak_partner
+	not casusregisseur_of_case
+	not procesregisseur
+}
+
+# read_attention and escalate_case: bewaken en forceren (seed 004) is the procesregisseur's
+# task, and the casusregisseur's for its own case.
+deny contains sprintf("only the procesregisseur (procesregie) or the case's casusregisseur may take step %q", [lib.action]) if {
+	lib.action in {"read_attention", "escalate_case"}
+	not procesregisseur
+	not casusregisseur_of_case
+}
+
+# escalate_case: a first level (start), or up (opschalen) or down (afschalen) the AVE ladder.
+deny contains sprintf("escalate_case needs operation start, opschalen or afschalen, not %v", [lib.show(operation)]) if {
+	lib.action == "escalate_case"
+	operation != ""
+	not operation in {"start", "opschalen", "afschalen"}
 }
 
 # --- the decision ----------------------------------------------------------------------------

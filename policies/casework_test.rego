@@ -217,6 +217,100 @@ test_contributors_read_back_in_every_phase if {
 	refused(step("read_own_contributions", fx.requester("ggz", "professional", "bevraging"), "afgesloten", {}))
 }
 
+# --- the plan van aanpak ---------------------------------------------------------------------
+
+# A step by a requester who sits at the table (or not).
+at_table(action, req, phase, facts, present) := object.union(step(action, req, phase, facts), {"case": {"requester_is_participant": present}})
+
+for_ggz(present) := {"targets": [ggz(present)]}
+
+test_participant_makes_afspraken_for_participants if {
+	allowed(at_table("create_afspraak", prof("politie"), "mdo", for_ggz(true), true))
+	allowed(at_table("create_afspraak", prof("politie"), "uitvoering", for_ggz(true), true))
+	allowed(at_table("create_afspraak", fx.requester("politie", "professional", "nazorg"), "uitvoering", for_ggz(true), true))
+}
+
+test_afspraak_needs_both_sides_at_the_table if {
+	refused(at_table("create_afspraak", prof("politie"), "mdo", for_ggz(true), false))
+	refused(at_table("create_afspraak", prof("politie"), "mdo", for_ggz(false), true))
+	refused(at_table("create_afspraak", prof("politie"), "mdo", {"targets": [{"oin": fx.outsider_oin, "partner_type": "", "is_participant": true}]}, true))
+	refused(at_table("create_afspraak", prof("politie"), "mdo", {"targets": []}, true))
+	refused(at_table("create_afspraak", prof("politie"), "mdo", {"targets": [ggz(true), ggz(true)]}, true))
+}
+
+test_afspraken_only_at_and_after_the_mdo if {
+	every phase in ["aanmelding", "screening", "afgesloten"] {
+		refused(at_table("create_afspraak", prof("politie"), phase, for_ggz(true), true))
+		refused(at_table("read_plan", prof("politie"), phase, {}, true))
+		refused(at_table("update_afspraak", prof("ggz"), phase, for_ggz(true), true))
+	}
+}
+
+test_afspraken_need_a_purpose_that_lists_them if {
+	refused(at_table("create_afspraak", fx.requester("politie", "professional", "bevraging"), "mdo", for_ggz(true), true))
+	refused(at_table("read_plan", fx.requester("veiligheidshuis", "privacy_officer", "toezicht"), "mdo", {}, false))
+}
+
+test_participants_and_procesregie_staff_read_the_plan if {
+	allowed(at_table("read_plan", prof("ggz"), "uitvoering", {}, true))
+	allowed(at_table("read_plan", pr, "uitvoering", {}, false))
+	allowed(at_table("read_plan", ic, "mdo", {}, false))
+	refused(at_table("read_plan", prof("ggz"), "uitvoering", {}, false))
+	refused(at_table("read_plan", fx.requester("veiligheidshuis", "procesregisseur", "casusoverleg"), "uitvoering", {}, false))
+}
+
+test_afspraak_changed_by_its_partner_casusregisseur_or_procesregisseur if {
+	allowed(at_table("update_afspraak", prof("ggz"), "uitvoering", for_ggz(true), true))
+	allowed(at_table("update_afspraak", regisseur("politie"), "uitvoering", object.union(for_ggz(true), {"requester_is_casusregisseur": true}), true))
+	allowed(at_table("update_afspraak", pr, "uitvoering", for_ggz(true), false))
+}
+
+test_others_do_not_change_an_afspraak if {
+	# Another participant, the partner once removed from the table, a casusregisseur of
+	# another case, the informatiecoordinator.
+	refused(at_table("update_afspraak", prof("politie"), "uitvoering", for_ggz(true), true))
+	refused(at_table("update_afspraak", prof("ggz"), "uitvoering", for_ggz(false), false))
+	refused(at_table("update_afspraak", regisseur("politie"), "uitvoering", for_ggz(true), true))
+	refused(at_table("update_afspraak", ic, "uitvoering", for_ggz(true), false))
+	refused(at_table("update_afspraak", prof("ggz"), "uitvoering", {"targets": []}, true))
+}
+
+test_procesregisseur_and_own_casusregisseur_watch_and_escalate if {
+	every action in ["read_attention", "escalate_case"] {
+		allowed(at_table(action, pr, "uitvoering", {"operation": "opschalen"}, false))
+		allowed(at_table(action, regisseur("ggz"), "mdo", {"operation": "start", "requester_is_casusregisseur": true}, true))
+		refused(at_table(action, regisseur("ggz"), "mdo", {"operation": "start", "requester_is_casusregisseur": false}, true))
+		refused(at_table(action, prof("ggz"), "uitvoering", {"operation": "afschalen", "requester_is_casusregisseur": true}, true))
+		refused(at_table(action, ic, "uitvoering", {"operation": "afschalen"}, false))
+		refused(at_table(action, pr, "afgesloten", {"operation": "afschalen"}, false))
+		refused(at_table(action, pr, "screening", {"operation": "start"}, false))
+	}
+}
+
+region_step(action, req) := {
+	"action": action,
+	"now": fx.now,
+	"requester": req,
+	"budget": {"used": 0},
+	"fields": [],
+	"casework": {},
+}
+
+test_only_the_procesregisseur_reads_attention_across_the_region if {
+	allowed(region_step("read_attention", pr))
+	refused(region_step("read_attention", ic))
+	refused(region_step("read_attention", regisseur("ggz")))
+	refused(region_step("read_attention", object.union(regisseur("ggz"), {"purpose": "procesregie"})))
+	refused(region_step("escalate_case", pr))
+	refused(region_step("read_plan", pr))
+}
+
+test_escalation_names_a_direction if {
+	allowed(at_table("escalate_case", pr, "uitvoering", {"operation": "afschalen"}, false))
+	allowed(at_table("escalate_case", pr, "uitvoering", {}, false))
+	refused(at_table("escalate_case", pr, "uitvoering", {"operation": "sideways"}, false))
+}
+
 # --- robustness ------------------------------------------------------------------------------
 
 test_decision_is_defined_and_refuses_for_garbage if {

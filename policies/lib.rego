@@ -19,6 +19,7 @@ known_actions := {
 	"register_case", "read_registration", "screen_case", "decide_screening",
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
 	"extend_retention", "read_own_contributions", "read_signals",
+	"create_afspraak", "read_plan", "update_afspraak", "read_attention", "escalate_case",
 }
 
 # Actions that the decision rule decides (review_disclosures is decided by vhgate.access).

@@ -8,6 +8,7 @@ mod disclosures;
 mod health;
 mod log;
 mod lookup;
+mod plan;
 pub mod problem;
 mod registry;
 mod signals;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::gateway::{Caller, Gateway};
@@ -65,6 +66,20 @@ pub fn router(gateway: AppState) -> Router {
         .route(
             "/v1/cases/{case_id}/retention",
             post(casework::extend_retention),
+        )
+        .route(
+            "/v1/cases/{case_id}/afspraken",
+            get(plan::list).post(plan::create),
+        )
+        .route(
+            "/v1/cases/{case_id}/afspraken/{afspraak_id}",
+            patch(plan::update),
+        )
+        .route("/v1/cases/{case_id}/attention", get(plan::attention))
+        .route("/v1/attention", get(plan::region_attention))
+        .route(
+            "/v1/cases/{case_id}/escalation",
+            get(plan::escalation_history).post(plan::escalate),
         )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))

@@ -6,6 +6,8 @@
 //! (`data.vhgate.casework.decision`) and recorded in the disclosure log, refusals included,
 //! before the caller hears the answer. Entries name the subject by pseudonym only.
 
+pub mod plan;
+pub mod plan_store;
 pub mod store;
 
 use chrono::NaiveDate;
@@ -208,13 +210,18 @@ pub struct StepResult {
 }
 
 /// A loaded case with what the policy input needs.
-struct Loaded {
-    case: Case,
-    participants: Vec<Participant>,
-    invited: Vec<String>,
+pub(crate) struct Loaded {
+    pub(crate) case: Case,
+    pub(crate) participants: Vec<Participant>,
+    pub(crate) invited: Vec<String>,
 }
 
-fn entry_for(gw: &Gateway, caller: &Caller, event: Event, case: Option<CaseId>) -> NewEntry {
+pub(crate) fn entry_for(
+    gw: &Gateway,
+    caller: &Caller,
+    event: Event,
+    case: Option<CaseId>,
+) -> NewEntry {
     let mut entry = gw.base_entry(event, caller.record(), caller.traceparent.clone());
     entry.case_id = case.map(|c| c.0);
     entry
@@ -233,7 +240,7 @@ async fn case_subject(gw: &Gateway, case: CaseId) -> Result<Option<SubjectRecord
 }
 
 /// Loads the case, or logs a 404 and refuses.
-async fn load(
+pub(crate) async fn load(
     gw: &Gateway,
     entry: &mut NewEntry,
     case_id: CaseId,
@@ -260,7 +267,7 @@ async fn load(
     })
 }
 
-fn case_input(caller: &Caller, l: &Loaded) -> CaseInput {
+pub(crate) fn case_input(caller: &Caller, l: &Loaded) -> CaseInput {
     CaseInput {
         id: l.case.id.to_string(),
         kind: l.case.kind.as_str().into(),
@@ -279,7 +286,7 @@ fn case_input(caller: &Caller, l: &Loaded) -> CaseInput {
     }
 }
 
-fn facts(caller: &Caller, l: &Loaded) -> CaseworkFacts {
+pub(crate) fn facts(caller: &Caller, l: &Loaded) -> CaseworkFacts {
     let me = caller.partner.oin.as_str();
     CaseworkFacts {
         registered_by: Some(l.case.registered_by.clone()),
@@ -293,7 +300,7 @@ fn facts(caller: &Caller, l: &Loaded) -> CaseworkFacts {
     }
 }
 
-fn target(gw: &Gateway, l: &Loaded, oin: &Oin) -> TargetInput {
+pub(crate) fn target(gw: &Gateway, l: &Loaded, oin: &Oin) -> TargetInput {
     TargetInput {
         oin: oin.as_str().to_string(),
         partner_type: gw
@@ -305,7 +312,7 @@ fn target(gw: &Gateway, l: &Loaded, oin: &Oin) -> TargetInput {
     }
 }
 
-fn base_input(caller: &Caller, action: Action, case: CaseInput) -> PolicyInput {
+pub(crate) fn base_input(caller: &Caller, action: Action, case: CaseInput) -> PolicyInput {
     PolicyInput {
         action,
         now: timestamp(crate::record::now()),
@@ -318,7 +325,7 @@ fn base_input(caller: &Caller, action: Action, case: CaseInput) -> PolicyInput {
 }
 
 /// Asks the casework policy; a refusal is logged (403) and returned as a denial.
-async fn decide(
+pub(crate) async fn decide(
     gw: &Gateway,
     entry: &mut NewEntry,
     input: &CaseworkInput,
@@ -351,7 +358,11 @@ async fn decide(
 }
 
 /// Marks the entry allowed with `status` and commits it; the answer may go out after this.
-async fn allow(gw: &Gateway, mut entry: NewEntry, status: u16) -> Result<(), CaseworkError> {
+pub(crate) async fn allow(
+    gw: &Gateway,
+    mut entry: NewEntry,
+    status: u16,
+) -> Result<(), CaseworkError> {
     entry.status = status;
     entry.outcome = Outcome::Allowed;
     gw.commit(entry).await?;
@@ -711,7 +722,7 @@ pub async fn decide_screening(
     Ok(out)
 }
 
-fn caller_oin(caller: &Caller) -> Result<Oin, CaseworkError> {
+pub(crate) fn caller_oin(caller: &Caller) -> Result<Oin, CaseworkError> {
     caller
         .partner
         .oin

@@ -278,14 +278,16 @@ pub struct Destroyed {
     pub afspraken: u64,
 }
 
-/// Destroys a case's person data in one transaction: its information items, afspraken, the
-/// link to its persons and the persons no other case knows, the registration (reason and
+/// Destroys a case's person data in one transaction: its information items, afspraken with
+/// their monitoring notes, the escalation history (its reasons), the link to its persons and the persons no other case knows, the registration (reason and
 /// screening document), invitations, idempotency keys and screening decisions (their reasons),
 /// and the closing reason. The case row (no person data) and the participants remain, with a
 /// destruction record. The disclosure log is not touched: it holds pseudonyms and hashes only.
 pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError> {
     const PERSONS: &str = "SELECT person_id FROM case_persons WHERE case_id = $1";
     const ITEMS: &str = "DELETE FROM information_items WHERE case_id = $1";
+    // Monitoring notes first: they reference the afspraken.
+    const NOTES: &str = "DELETE FROM afspraak_notes WHERE case_id = $1";
     const AFSPRAKEN: &str = "DELETE FROM afspraken WHERE case_id = $1";
     const LINKS: &str = "DELETE FROM case_persons WHERE case_id = $1";
     const PERSON: &str = "DELETE FROM persons WHERE id = $1 \
@@ -296,6 +298,7 @@ pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError
         "DELETE FROM case_invitations WHERE case_id = $1",
         "DELETE FROM case_idempotency WHERE case_id = $1",
         "DELETE FROM case_screening_decisions WHERE case_id = $1",
+        "DELETE FROM case_escalations WHERE case_id = $1",
         "UPDATE case_closures SET reason = '' WHERE case_id = $1",
     ];
     const MARK: &str =
@@ -305,6 +308,7 @@ pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError
         let mut tx = p.begin().await?;
         let persons: Vec<(Uuid,)> = sqlx::query_as(PERSONS).bind(case.0).fetch_all(&mut *tx).await?;
         let items = sqlx::query(ITEMS).bind(case.0).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(NOTES).bind(case.0).execute(&mut *tx).await?;
         let afspraken = sqlx::query(AFSPRAKEN).bind(case.0).execute(&mut *tx).await?.rows_affected();
         sqlx::query(LINKS).bind(case.0).execute(&mut *tx).await?;
         let mut gone = 0;

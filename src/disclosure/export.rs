@@ -33,6 +33,12 @@ fn event_name(event: Event) -> &'static str {
         Event::RetentionExtended => "vhgate.retention_extended",
         Event::CaseDestroyed => "vhgate.case_destroyed",
         Event::ReadOwnContributions => "vhgate.read_own_contributions",
+        Event::CreateAfspraak => "vhgate.create_afspraak",
+        Event::ReadAfspraken => "vhgate.read_afspraken",
+        Event::UpdateAfspraak => "vhgate.update_afspraak",
+        Event::ReadAttention => "vhgate.read_attention",
+        Event::EscalateCase => "vhgate.escalate_case",
+        Event::ReadEscalation => "vhgate.read_escalation",
     }
 }
 
@@ -102,6 +108,11 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::RetentionExtended => "extend_retention",
         Event::CaseDestroyed => "destroy_case",
         Event::ReadOwnContributions => "read_own_contributions",
+        Event::CreateAfspraak => "create_afspraak",
+        Event::ReadAfspraken | Event::ReadEscalation => "read_plan",
+        Event::UpdateAfspraak => "update_afspraak",
+        Event::ReadAttention => "read_attention",
+        Event::EscalateCase => "escalate_case",
     };
     json!({
         "decision_id": e.id.to_string(),

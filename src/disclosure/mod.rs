@@ -52,6 +52,18 @@ pub enum Event {
     CaseDestroyed,
     /// An organisation read back its own contributions to a case.
     ReadOwnContributions,
+    /// An afspraak was added to the plan van aanpak.
+    CreateAfspraak,
+    /// The plan van aanpak (afspraken and monitoring notes) was read.
+    ReadAfspraken,
+    /// An afspraak's status or due date changed, or a monitoring note was added.
+    UpdateAfspraak,
+    /// The afspraken needing attention (overdue, stalled, gestagneerd) were read.
+    ReadAttention,
+    /// The case was escalated or de-escalated on the AVE ladder.
+    EscalateCase,
+    /// The escalation history was read.
+    ReadEscalation,
 }
 
 impl Event {
@@ -74,6 +86,12 @@ impl Event {
             Event::RetentionExtended => "retention_extended",
             Event::CaseDestroyed => "case_destroyed",
             Event::ReadOwnContributions => "read_own_contributions",
+            Event::CreateAfspraak => "create_afspraak",
+            Event::ReadAfspraken => "read_afspraken",
+            Event::UpdateAfspraak => "update_afspraak",
+            Event::ReadAttention => "read_attention",
+            Event::EscalateCase => "escalate_case",
+            Event::ReadEscalation => "read_escalation",
         }
     }
 }

@@ -76,6 +76,17 @@ pub enum Action {
     ReadOwnContributions,
     /// Read aggregate, non-personal signalling figures (`GET /v1/signals`).
     ReadSignals,
+    /// Make an afspraak of the plan van aanpak (a participant, for a participant).
+    CreateAfspraak,
+    /// Read the plan van aanpak and the escalation history (participants, procesregie staff).
+    ReadPlan,
+    /// Change an afspraak's status or due date, or add a monitoring note (its partner, the
+    /// casusregisseur, the procesregisseur).
+    UpdateAfspraak,
+    /// Read which afspraken need attention (procesregisseur, the casusregisseur).
+    ReadAttention,
+    /// Op- or afschalen on the AVE ladder (procesregisseur, the casusregisseur).
+    EscalateCase,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -298,6 +309,9 @@ pub struct ConvenantSummary {
     /// Days a closed case's data is kept before it is destroyed
     /// (`data.convenant.retention.days_after_closing`); `None`: nothing is destroyed.
     pub retention_days: Option<i64>,
+    /// Days without a change after which an open afspraak counts as stalled
+    /// (`data.convenant.casework.stall_after_days`); `None`: the gateway's default.
+    pub stall_after_days: Option<i64>,
 }
 
 /// A prepared policy engine. Implementations prepare once and are shared by all requests.
@@ -459,6 +473,14 @@ impl PolicySources {
                 .filter(|d| *d >= 0)
             {
                 summary.retention_days = Some(days);
+            }
+            if let Some(days) = conv
+                .get("casework")
+                .and_then(|r| r.get("stall_after_days"))
+                .and_then(|d| d.as_i64())
+                .filter(|d| *d > 0)
+            {
+                summary.stall_after_days = Some(days);
             }
         }
         if summary.roles.is_empty()
