@@ -19,6 +19,7 @@ known_actions := {
 	"register_case", "read_registration", "screen_case", "decide_screening",
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
 	"extend_retention", "read_own_contributions", "read_signals",
+	"contribute_information", "correct_information", "withdraw_information", "read_recipients",
 }
 
 # Actions that the decision rule decides (review_disclosures is decided by vhgate.access).

@@ -40,12 +40,12 @@ impl From<CaseworkError> for Problem {
     }
 }
 
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(body)
         .map_err(|e| Problem::bad_request("invalid-body", format!("{e}; see /openapi.json")))
 }
 
-fn case_id(raw: &str) -> Result<CaseId, Problem> {
+pub(super) fn case_id(raw: &str) -> Result<CaseId, Problem> {
     raw.parse()
         .map_err(|e| Problem::bad_request("invalid-case-id", format!("{e}")))
 }
@@ -56,7 +56,7 @@ fn oin(raw: &str) -> Result<Oin, Problem> {
 }
 
 /// A non-blank text of at most `max` characters, trimmed.
-fn text(field: &str, value: &str, max: usize) -> Result<String, Problem> {
+pub(super) fn text(field: &str, value: &str, max: usize) -> Result<String, Problem> {
     let t = value.trim();
     if t.is_empty() || t.chars().count() > max {
         return Err(Problem::bad_request(
@@ -84,7 +84,7 @@ fn identifier(field: &str, value: &str) -> Result<String, Problem> {
 }
 
 /// Adds the `Disclosure-Id` header.
-fn with_disclosure_id(mut res: Response, id: &str) -> Response {
+pub(super) fn with_disclosure_id(mut res: Response, id: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(id) {
         res.headers_mut().insert("disclosure-id", v);
     }

@@ -6,6 +6,7 @@ mod cases;
 mod casework;
 mod disclosures;
 mod health;
+mod information;
 mod log;
 mod lookup;
 pub mod problem;
@@ -65,6 +66,22 @@ pub fn router(gateway: AppState) -> Router {
         .route(
             "/v1/cases/{case_id}/retention",
             post(casework::extend_retention),
+        )
+        .route(
+            "/v1/cases/{case_id}/information",
+            post(information::contribute),
+        )
+        .route(
+            "/v1/cases/{case_id}/information/{item_id}/correction",
+            post(information::correct),
+        )
+        .route(
+            "/v1/cases/{case_id}/information/{item_id}/withdrawal",
+            post(information::withdraw),
+        )
+        .route(
+            "/v1/cases/{case_id}/information/{item_id}/recipients",
+            get(information::recipients),
         )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))

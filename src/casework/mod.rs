@@ -6,6 +6,7 @@
 //! (`data.vhgate.casework.decision`) and recorded in the disclosure log, refusals included,
 //! before the caller hears the answer. Entries name the subject by pseudonym only.
 
+pub mod information;
 pub mod store;
 
 use chrono::NaiveDate;
@@ -290,6 +291,7 @@ fn facts(caller: &Caller, l: &Loaded) -> CaseworkFacts {
         requester_is_invited: l.invited.iter().any(|o| o == me),
         operation: None,
         targets: vec![],
+        information: None,
     }
 }
 

@@ -33,6 +33,10 @@ fn event_name(event: Event) -> &'static str {
         Event::RetentionExtended => "vhgate.retention_extended",
         Event::CaseDestroyed => "vhgate.case_destroyed",
         Event::ReadOwnContributions => "vhgate.read_own_contributions",
+        Event::ContributeInformation => "vhgate.contribute_information",
+        Event::CorrectInformation => "vhgate.correct_information",
+        Event::WithdrawInformation => "vhgate.withdraw_information",
+        Event::ReadRecipients => "vhgate.read_recipients",
     }
 }
 
@@ -102,6 +106,10 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::RetentionExtended => "extend_retention",
         Event::CaseDestroyed => "destroy_case",
         Event::ReadOwnContributions => "read_own_contributions",
+        Event::ContributeInformation => "contribute_information",
+        Event::CorrectInformation => "correct_information",
+        Event::WithdrawInformation => "withdraw_information",
+        Event::ReadRecipients => "read_recipients",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -52,6 +52,14 @@ pub enum Event {
     CaseDestroyed,
     /// An organisation read back its own contributions to a case.
     ReadOwnContributions,
+    /// A participant contributed an information item to a case.
+    ContributeInformation,
+    /// The contributor corrected its item (a new version replaces the old one).
+    CorrectInformation,
+    /// The contributor withdrew its item (content erased).
+    WithdrawInformation,
+    /// The recipients of an item were listed (GDPR art. 19).
+    ReadRecipients,
 }
 
 impl Event {
@@ -74,6 +82,10 @@ impl Event {
             Event::RetentionExtended => "retention_extended",
             Event::CaseDestroyed => "case_destroyed",
             Event::ReadOwnContributions => "read_own_contributions",
+            Event::ContributeInformation => "contribute_information",
+            Event::CorrectInformation => "correct_information",
+            Event::WithdrawInformation => "withdraw_information",
+            Event::ReadRecipients => "read_recipients",
         }
     }
 }
