@@ -15,6 +15,7 @@ on_both_backends!(
     bad_contributions_get_clear_problem_json,
     a_correction_lists_the_readers_of_the_old_version,
     a_withdrawal_erases_the_content_and_lists_the_recipients,
+    withdrawn_items_are_not_counted_in_the_signals,
     openapi_describes_the_information_routes,
 );
 
@@ -622,6 +623,41 @@ async fn a_withdrawal_erases_the_content_and_lists_the_recipients(env: &Env) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     one_entry(env, before, "withdraw_information", 409, &["again"]).await;
     env.assert_log_intact().await;
+}
+
+/// Cases of the demo region with an item on `leefgebied`, as the signalling figures count them.
+async fn cases_with(env: &Env, leefgebied: &str) -> usize {
+    vhgate::signals::store::case_facts(&env.db, "oost-brabant")
+        .await
+        .expect("case facts")
+        .iter()
+        .filter(|c| c.leefgebieden.contains(leefgebied))
+        .count()
+}
+
+async fn withdrawn_items_are_not_counted_in_the_signals(env: &Env) {
+    let gemeente = env.client("gemeente");
+    let case = env.ids.uden_case;
+    let before = cases_with(env, "opleiding_dagbesteding").await;
+    let r = contribute(
+        env,
+        &gemeente,
+        case,
+        &item(
+            env.ids.uden_man,
+            "opleiding_dagbesteding",
+            "overig",
+            "Dagbesteding via wijkteam vanaf januari.",
+            "gemeente_sociaal_domein",
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["item_id"].as_str().expect("item id").to_string();
+    assert_eq!(cases_with(env, "opleiding_dagbesteding").await, before + 1);
+    let r = withdraw(env, &gemeente, case, &id, "verkeerde casus").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(cases_with(env, "opleiding_dagbesteding").await, before);
 }
 
 async fn openapi_describes_the_information_routes(env: &Env) {
