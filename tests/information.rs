@@ -357,6 +357,10 @@ async fn bad_contributions_get_clear_problem_json(env: &Env) {
         assert!(reasons.contains(reason), "{reason} not in {reasons}");
         let e = one_entry(env, before, "contribute_information", 403, &[WONEN]).await;
         assert_eq!(e["disclosed"], json!([]));
+        if body["person_id"] == env.ids.oss_youth.to_string() {
+            // Not attributed to the case's own person.
+            assert!(e["subject"].is_null(), "{e}");
+        }
     }
 
     // Malformed bodies (400, before anything is decided or shared).
@@ -420,7 +424,13 @@ async fn bad_contributions_get_clear_problem_json(env: &Env) {
     )
     .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
-    one_entry(env, before, "withdraw_information", 404, &["wrong person"]).await;
+    assert_eq!(r.problem(), "not-found");
+    assert_eq!(r.body["detail"], "no such information item in this case");
+    let e = one_entry(env, before, "withdraw_information", 404, &["wrong person"]).await;
+    assert_eq!(
+        r.headers.get("disclosure-id").and_then(|v| v.to_str().ok()),
+        e["id"].as_str()
+    );
 }
 
 async fn a_correction_lists_the_readers_of_the_old_version(env: &Env) {

@@ -22,6 +22,16 @@ impl From<InformationError> for Problem {
     fn from(e: InformationError) -> Self {
         match e {
             InformationError::Casework(e) => e.into(),
+            InformationError::ItemNotFound { disclosure_id } => {
+                let mut p = Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "not-found",
+                    "Not found",
+                    "no such information item in this case",
+                );
+                p.disclosure_id = Some(disclosure_id.to_string());
+                p
+            }
             InformationError::NotActive {
                 detail,
                 disclosure_id,

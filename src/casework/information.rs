@@ -38,6 +38,9 @@ pub const ACTIEF: &str = "actief";
 pub enum InformationError {
     #[error(transparent)]
     Casework(#[from] CaseworkError),
+    /// No such item in this case (logged).
+    #[error("no such information item in this case")]
+    ItemNotFound { disclosure_id: DisclosureId },
     /// The item was corrected or withdrawn before: only its active version can change.
     #[error("{detail}")]
     NotActive {
@@ -215,7 +218,7 @@ async fn item_not_found(
     entry.reasons = vec!["no such information item in this case".into()];
     let disclosure_id = DisclosureId(entry.id);
     gw.commit(entry.clone()).await?;
-    Ok(GatewayError::NotFound { disclosure_id }.into())
+    Ok(InformationError::ItemNotFound { disclosure_id })
 }
 
 /// Logs a refusal for an item that is no longer active (409).
@@ -284,6 +287,11 @@ pub async fn contribute(
     let mut entry = entry_for(gw, caller, Event::ContributeInformation, Some(case_id));
     let l = load(gw, &mut entry, case_id).await?;
     let person_in_case = person_subject(gw, &mut entry, case_id, c.person_id).await?;
+    if !person_in_case {
+        // The request is about someone who is not a person of this case: name no subject
+        // rather than the case's first person.
+        entry.subject = None;
+    }
     let info = InformationFacts {
         category: c.category.as_str().into(),
         leefgebied: c.leefgebied.as_str().into(),
