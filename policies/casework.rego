@@ -1,5 +1,6 @@
 # The case life cycle (DESIGN.md §1): registration (aanmelding), screening and triage, the MDO
-# table (invitations, removal, the one casusregisseur) and closing. Every step shares
+# table (invitations, removal, the one casusregisseur), closing, and information items
+# (contribution, correction, withdrawal, their recipients). Every step shares
 # person-level data, so every step is decided here and logged by the gateway.
 #
 # Entry point: data.vhgate.casework.decision = {"allow", "reasons", "screening"?, "check"?}
@@ -35,6 +36,7 @@ steps := {
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
 	"extend_retention", "read_own_contributions",
 	"create_afspraak", "read_plan", "update_afspraak", "read_attention", "escalate_case",
+	"contribute_information", "correct_information", "withdraw_information", "read_recipients",
 }
 
 # The phases in which each step may happen (read_registration: see below).
@@ -55,6 +57,13 @@ step_phases := {
 	"update_afspraak": {"mdo", "uitvoering"},
 	"read_attention": {"mdo", "uitvoering"},
 	"escalate_case": {"mdo", "uitvoering"},
+	# Information is contributed at the table: while the MDO is prepared and the plan runs.
+	"contribute_information": {"mdo", "uitvoering"},
+	# Rectification, erasure and telling the recipients (GDPR art. 16, 17, 19) outlive the
+	# case's sharing: in every phase, closed included.
+	"correct_information": {"aanmelding", "screening", "mdo", "uitvoering", "afgesloten"},
+	"withdraw_information": {"aanmelding", "screening", "mdo", "uitvoering", "afgesloten"},
+	"read_recipients": {"aanmelding", "screening", "mdo", "uitvoering", "afgesloten"},
 }
 
 default facts := {}
@@ -326,6 +335,139 @@ deny contains sprintf("escalate_case needs operation start, opschalen or afschal
 	lib.action == "escalate_case"
 	operation != ""
 	not operation in {"start", "opschalen", "afschalen"}
+}
+
+# --- information items -----------------------------------------------------------------------
+#
+# input.casework.information: {"category", "leefgebied", "ground", "status", "contributed_by",
+#   "contributor_partner_type", "requester_is_contributor", "person_in_case"} (never content).
+# A participant contributes an item about a person of the case on a contribution ground of
+# the convenant (data.convenant.casework.contribution_grounds) that is open to its partner type
+# and covers the item's category; only the contributing organisation corrects or withdraws it
+# (the status check, 409, is the gateway's) and sees who received it, and so may
+# Veiligheidshuis staff for procesregie (the Veiligheidshuis coordinates telling the recipients,
+# GDPR art. 19, for the network).
+
+information_steps := {"contribute_information", "correct_information", "withdraw_information", "read_recipients"}
+
+default info := {}
+
+info := facts.information if is_object(facts.information)
+
+info_text(k) := info[k] if is_string(info[k])
+
+info_text(k) := "" if not is_string(info[k])
+
+info_flag(k) if info[k] == true
+
+default grounds := {}
+
+grounds := lib.conv.casework.contribution_grounds if is_object(lib.conv.casework.contribution_grounds)
+
+ground_known(g) if is_object(grounds[g])
+
+ground_partner_types(g) := grounds[g].partner_types if is_array(grounds[g].partner_types)
+
+ground_partner_types(g) := [] if not is_array(grounds[g].partner_types)
+
+ground_categories(g) := grounds[g].categories if is_array(grounds[g].categories)
+
+ground_categories(g) := [] if not is_array(grounds[g].categories)
+
+ground_open_to(g, pt) if "*" in ground_partner_types(g)
+
+ground_open_to(g, pt) if pt in ground_partner_types(g)
+
+# Some ground open to the requester's partner type covers category `cat`.
+may_contribute_category(cat) if {
+	some g, _ in grounds
+	ground_open_to(g, lib.partner_type)
+	cat in ground_categories(g)
+}
+
+deny contains sprintf("step %q names no information item", [lib.action]) if {
+	lib.action in information_steps
+	count(info) == 0
+}
+
+deny contains "only a participant of the case (at the MDO table) contributes information" if {
+	lib.action == "contribute_information"
+	not lib.case_doc.requester_is_participant == true
+}
+
+deny contains "the person is not a person of this case" if {
+	lib.action == "contribute_information"
+	count(info) > 0
+	not info_flag("person_in_case")
+}
+
+deny contains "category bsn is never an information item: a BSN is recorded on the person, where the policy decides it per recipient" if {
+	lib.action == "contribute_information"
+	info_text("category") == "bsn"
+}
+
+deny contains sprintf("category %q is not a category of the convenant", [cat]) if {
+	lib.action == "contribute_information"
+	count(info) > 0
+	cat := info_text("category")
+	not lib.has_key(lib.conv.categories, cat)
+}
+
+deny contains sprintf("partner type %q may not contribute category %q: no contribution ground of the convenant open to it covers that category", [lib.partner_type, cat]) if {
+	lib.action == "contribute_information"
+	cat := info_text("category")
+	cat != "bsn"
+	lib.has_key(lib.conv.categories, cat)
+	not may_contribute_category(cat)
+}
+
+deny contains sprintf("leefgebied %q is not a leefgebied of the convenant", [lg]) if {
+	lib.action == "contribute_information"
+	count(info) > 0
+	lg := info_text("leefgebied")
+	not lg in lib.known_leefgebieden
+}
+
+deny contains "the contribution names no legal ground" if {
+	lib.action == "contribute_information"
+	count(info) > 0
+	info_text("ground") == ""
+}
+
+deny contains sprintf("ground %q is not a contribution ground of the convenant (known: %v)", [g, sort([k | some k, _ in grounds])]) if {
+	lib.action == "contribute_information"
+	g := info_text("ground")
+	g != ""
+	not ground_known(g)
+}
+
+deny contains sprintf("ground %q is not open to partner type %q (only to %v)", [g, lib.partner_type, ground_partner_types(g)]) if {
+	lib.action == "contribute_information"
+	g := info_text("ground")
+	ground_known(g)
+	not ground_open_to(g, lib.partner_type)
+}
+
+deny contains sprintf("ground %q does not cover category %q (only %v)", [g, cat, ground_categories(g)]) if {
+	lib.action == "contribute_information"
+	g := info_text("ground")
+	ground_known(g)
+	cat := info_text("category")
+	cat != "bsn"
+	not cat in ground_categories(g)
+}
+
+deny contains sprintf("only the contributing organisation may take step %q on an item", [lib.action]) if {
+	lib.action in {"correct_information", "withdraw_information"}
+	count(info) > 0
+	not info_flag("requester_is_contributor")
+}
+
+deny contains "only the contributing organisation (or Veiligheidshuis staff for procesregie) sees who received an item" if {
+	lib.action == "read_recipients"
+	count(info) > 0
+	not info_flag("requester_is_contributor")
+	not procesregie_staff
 }
 
 # --- the decision ----------------------------------------------------------------------------

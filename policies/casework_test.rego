@@ -326,3 +326,119 @@ test_person_level_actions_are_not_steps if {
 	refused(object.union(step("read_person", pr, "mdo", {}), {"action": "read_person"}))
 	refused(object.union(step("lookup", pr, "mdo", {}), {"action": "lookup"}))
 }
+
+# --- information items -------------------------------------------------------------------------
+
+contribution(pt, cat, lg, ground) := {
+	"category": cat,
+	"leefgebied": lg,
+	"ground": ground,
+	"status": "actief",
+	"contributed_by": fx.oin[pt],
+	"contributor_partner_type": pt,
+	"requester_is_contributor": true,
+	"person_in_case": true,
+}
+
+at_table(inp) := object.union(inp, {"case": {"requester_is_participant": true}})
+
+in_phase(inp, phase) := object.union(inp, {"case": {"phase": phase}})
+
+contribute(pt, info) := at_table(step("contribute_information", prof(pt), "uitvoering", {"information": info}))
+
+reasons_of(inp) := rs if {
+	d := casework.decision with input as inp
+	rs := {r | some r in d.reasons}
+}
+
+test_participants_contribute_on_a_fitting_ground if {
+	allowed(contribute("politie", contribution("politie", "strafrechtelijk", "justitie", "wpg_politie")))
+	allowed(contribute("om", contribution("om", "strafrechtelijk", "justitie", "wjsg_om")))
+	allowed(contribute("reclassering", contribution("reclassering", "bijzonder", "verslaving", "reclassering_toezicht")))
+	allowed(contribute("gemeente", contribution("gemeente", "overig", "schulden", "gemeente_sociaal_domein")))
+	allowed(contribute("ggz", contribution("ggz", "bijzonder", "psychische_gezondheid", "ggz_toestemming")))
+	allowed(contribute("veilig_thuis", contribution("veilig_thuis", "bijzonder", "veiligheid", "wmo_veilig_thuis")))
+	every pt in fx.partner_types {
+		allowed(contribute(pt, contribution(pt, "overig", "wonen", "convenant_zvh")))
+	}
+}
+
+test_only_participants_contribute if {
+	inp := step("contribute_information", prof("politie"), "uitvoering", {"information": contribution("politie", "overig", "wonen", "convenant_zvh")})
+	refused(inp)
+	"only a participant of the case (at the MDO table) contributes information" in reasons_of(inp)
+	refused(object.union(contribute("politie", contribution("politie", "overig", "wonen", "convenant_zvh")), {"requester": {"purpose": "bevraging"}}))
+}
+
+test_contributions_only_in_mdo_and_uitvoering if {
+	inp := contribute("gemeente", contribution("gemeente", "overig", "wonen", "convenant_zvh"))
+	allowed(in_phase(inp, "mdo"))
+	every phase in ["aanmelding", "screening", "afgesloten"] {
+		refused(in_phase(inp, phase))
+	}
+}
+
+test_strafrechtelijk_only_from_strafrecht_partners if {
+	inp := contribute("gemeente", contribution("gemeente", "strafrechtelijk", "justitie", "convenant_zvh"))
+	refused(inp)
+	`partner type "gemeente" may not contribute category "strafrechtelijk": no contribution ground of the convenant open to it covers that category` in reasons_of(inp)
+	every pt in ["gemeente", "ggz", "veilig_thuis", "woningcorporatie", "rvdk"] {
+		refused(contribute(pt, contribution(pt, "strafrechtelijk", "justitie", "convenant_zvh")))
+	}
+	refused(contribute("woningcorporatie", contribution("woningcorporatie", "bijzonder", "verslaving", "convenant_zvh")))
+}
+
+test_a_bsn_is_never_an_item if {
+	inp := contribute("politie", contribution("politie", "bsn", "justitie", "wpg_politie"))
+	refused(inp)
+	"category bsn is never an information item: a BSN is recorded on the person, where the policy decides it per recipient" in reasons_of(inp)
+}
+
+test_the_ground_must_exist_fit_and_cover if {
+	unknown := contribute("politie", contribution("politie", "overig", "wonen", "avg_algemeen"))
+	refused(unknown)
+	some r in reasons_of(unknown)
+	startswith(r, `ground "avg_algemeen" is not a contribution ground of the convenant`)
+
+	other := contribute("gemeente", contribution("gemeente", "overig", "wonen", "wpg_politie"))
+	`ground "wpg_politie" is not open to partner type "gemeente" (only to ["politie"])` in reasons_of(other)
+
+	narrow := contribute("politie", contribution("politie", "strafrechtelijk", "justitie", "convenant_zvh"))
+	`ground "convenant_zvh" does not cover category "strafrechtelijk" (only ["identificerend", "overig"])` in reasons_of(narrow)
+
+	none := contribute("politie", contribution("politie", "overig", "wonen", ""))
+	"the contribution names no legal ground" in reasons_of(none)
+}
+
+test_leefgebied_and_person_must_be_known if {
+	lg := contribute("politie", contribution("politie", "overig", "astrologie", "convenant_zvh"))
+	`leefgebied "astrologie" is not a leefgebied of the convenant` in reasons_of(lg)
+	outside := contribute("politie", object.union(contribution("politie", "overig", "wonen", "convenant_zvh"), {"person_in_case": false}))
+	"the person is not a person of this case" in reasons_of(outside)
+	refused(at_table(step("contribute_information", prof("politie"), "uitvoering", {})))
+}
+
+test_only_the_contributor_corrects_and_withdraws_in_every_phase if {
+	own := {"information": contribution("ggz", "bijzonder", "psychische_gezondheid", "ggz_toestemming")}
+	theirs := {"information": object.union(own.information, {"requester_is_contributor": false})}
+	every action in ["correct_information", "withdraw_information"] {
+		every phase in ["aanmelding", "screening", "mdo", "uitvoering", "afgesloten"] {
+			allowed(step(action, prof("ggz"), phase, own))
+		}
+		refused(step(action, prof("politie"), "uitvoering", theirs))
+		refused(step(action, pr, "uitvoering", theirs))
+		refused(step(action, fx.requester("ggz", "professional", "bevraging"), "uitvoering", own))
+	}
+	`only the contributing organisation may take step "correct_information" on an item` in reasons_of(step("correct_information", prof("politie"), "mdo", theirs))
+}
+
+test_recipients_for_the_contributor_and_procesregie if {
+	own := {"information": contribution("ggz", "bijzonder", "psychische_gezondheid", "ggz_toestemming")}
+	theirs := {"information": object.union(own.information, {"requester_is_contributor": false})}
+	allowed(step("read_recipients", prof("ggz"), "afgesloten", own))
+	allowed(step("read_recipients", pr, "uitvoering", theirs))
+	allowed(step("read_recipients", ic, "afgesloten", theirs))
+	inp := step("read_recipients", prof("politie"), "uitvoering", theirs)
+	refused(inp)
+	"only the contributing organisation (or Veiligheidshuis staff for procesregie) sees who received an item" in reasons_of(inp)
+}

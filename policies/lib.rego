@@ -20,6 +20,7 @@ known_actions := {
 	"manage_participants", "accept_invitation", "set_casusregisseur", "close_case",
 	"extend_retention", "read_own_contributions", "read_signals",
 	"create_afspraak", "read_plan", "update_afspraak", "read_attention", "escalate_case",
+	"contribute_information", "correct_information", "withdraw_information", "read_recipients",
 }
 
 # Actions that the decision rule decides (review_disclosures is decided by vhgate.access).

@@ -248,12 +248,14 @@ impl CaseRecord {
             .map_err(StoreError::from)
     }
 
-    /// Information items about a person in a case, oldest first.
+    /// The active information items about a person in a case, oldest first (corrected and
+    /// withdrawn versions are never disclosed again).
     pub async fn items(&self, case: CaseId, person: PersonId) -> Result<Vec<Item>, StoreError> {
         const SQL: &str = "SELECT i.id, i.leefgebied, i.category, i.content, i.contributed_by, \
                            p.name AS contributor_name, i.recorded_at FROM information_items i \
                            JOIN partners p ON p.oin = i.contributed_by \
-                           WHERE i.case_id = $1 AND i.person_id = $2 ORDER BY i.recorded_at, i.id";
+                           WHERE i.case_id = $1 AND i.person_id = $2 AND i.status = 'actief' \
+                           ORDER BY i.recorded_at, i.id";
         let rows: Vec<ItemRow> = with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_all(p).await)?;
         rows.into_iter()
             .map(|r| {

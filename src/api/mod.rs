@@ -6,6 +6,7 @@ mod cases;
 mod casework;
 mod disclosures;
 mod health;
+mod information;
 mod log;
 mod lookup;
 mod plan;
@@ -80,6 +81,22 @@ pub fn router(gateway: AppState) -> Router {
         .route(
             "/v1/cases/{case_id}/escalation",
             get(plan::escalation_history).post(plan::escalate),
+        )
+        .route(
+            "/v1/cases/{case_id}/information",
+            post(information::contribute),
+        )
+        .route(
+            "/v1/cases/{case_id}/information/{item_id}/correction",
+            post(information::correct),
+        )
+        .route(
+            "/v1/cases/{case_id}/information/{item_id}/withdrawal",
+            post(information::withdraw),
+        )
+        .route(
+            "/v1/cases/{case_id}/information/{item_id}/recipients",
+            get(information::recipients),
         )
         .route("/v1/lookup", post(lookup::lookup))
         .route("/v1/disclosures", get(disclosures::list))

@@ -8,6 +8,7 @@
 
 pub mod plan;
 pub mod plan_store;
+pub mod information;
 pub mod store;
 
 use chrono::NaiveDate;
@@ -297,6 +298,7 @@ pub(crate) fn facts(caller: &Caller, l: &Loaded) -> CaseworkFacts {
         requester_is_invited: l.invited.iter().any(|o| o == me),
         operation: None,
         targets: vec![],
+        information: None,
     }
 }
 

@@ -39,6 +39,10 @@ fn event_name(event: Event) -> &'static str {
         Event::ReadAttention => "vhgate.read_attention",
         Event::EscalateCase => "vhgate.escalate_case",
         Event::ReadEscalation => "vhgate.read_escalation",
+        Event::ContributeInformation => "vhgate.contribute_information",
+        Event::CorrectInformation => "vhgate.correct_information",
+        Event::WithdrawInformation => "vhgate.withdraw_information",
+        Event::ReadRecipients => "vhgate.read_recipients",
     }
 }
 
@@ -113,6 +117,10 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::UpdateAfspraak => "update_afspraak",
         Event::ReadAttention => "read_attention",
         Event::EscalateCase => "escalate_case",
+        Event::ContributeInformation => "contribute_information",
+        Event::CorrectInformation => "correct_information",
+        Event::WithdrawInformation => "withdraw_information",
+        Event::ReadRecipients => "read_recipients",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -64,6 +64,14 @@ pub enum Event {
     EscalateCase,
     /// The escalation history was read.
     ReadEscalation,
+    /// A participant contributed an information item to a case.
+    ContributeInformation,
+    /// The contributor corrected its item (a new version replaces the old one).
+    CorrectInformation,
+    /// The contributor withdrew its item (content erased).
+    WithdrawInformation,
+    /// The recipients of an item were listed (GDPR art. 19).
+    ReadRecipients,
 }
 
 impl Event {
@@ -92,6 +100,10 @@ impl Event {
             Event::ReadAttention => "read_attention",
             Event::EscalateCase => "escalate_case",
             Event::ReadEscalation => "read_escalation",
+            Event::ContributeInformation => "contribute_information",
+            Event::CorrectInformation => "correct_information",
+            Event::WithdrawInformation => "withdraw_information",
+            Event::ReadRecipients => "read_recipients",
         }
     }
 }

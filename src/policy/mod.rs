@@ -87,6 +87,14 @@ pub enum Action {
     ReadAttention,
     /// Op- or afschalen on the AVE ladder (procesregisseur, the casusregisseur).
     EscalateCase,
+    /// Contribute an information item to a case (a participant, on a ground of the convenant).
+    ContributeInformation,
+    /// Correct one's own information item (a new version replaces it; GDPR art. 16).
+    CorrectInformation,
+    /// Withdraw one's own information item (its content is erased; GDPR art. 17).
+    WithdrawInformation,
+    /// List who received one's own information item (to tell them; GDPR art. 19).
+    ReadRecipients,
 }
 
 /// The requesting organisation and professional, from the certificate and the token.
@@ -170,6 +178,27 @@ pub struct CaseworkFacts {
     pub operation: Option<String>,
     #[serde(default)]
     pub targets: Vec<TargetInput>,
+    /// The information item a step is about (contribute, correct, withdraw, recipients).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub information: Option<InformationFacts>,
+}
+
+/// What the casework policy knows about an information item: never its content or the
+/// reason of a change, only its classification, its ground and who contributed it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct InformationFacts {
+    pub category: String,
+    pub leefgebied: String,
+    /// The legal ground (a key of `data.convenant.casework.contribution_grounds`); empty for
+    /// items recorded before grounds were.
+    pub ground: String,
+    /// `actief`, `gecorrigeerd` or `ingetrokken` (`actief` for a new contribution).
+    pub status: String,
+    pub contributed_by: String,
+    pub contributor_partner_type: String,
+    pub requester_is_contributor: bool,
+    /// The person the item is about is a person of this case.
+    pub person_in_case: bool,
 }
 
 /// A partner a step is about (invited, removed, named casusregisseur).

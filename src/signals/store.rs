@@ -44,7 +44,7 @@ pub async fn case_facts(db: &Db, region: &str) -> Result<Vec<CaseFacts>, StoreEr
     const CASES: &str = "SELECT id, kind, phase, created_at FROM cases WHERE region = $1";
     const LEEFGEBIEDEN: &str =
         "SELECT DISTINCT i.case_id, i.leefgebied AS tag FROM information_items i \
-                                JOIN cases c ON c.id = i.case_id WHERE c.region = $1";
+                                JOIN cases c ON c.id = i.case_id WHERE c.region = $1 AND i.status = 'actief'";
     // Past participants count too: the partner was involved in the case.
     const PARTNERS: &str =
         "SELECT DISTINCT cp.case_id, p.partner_type AS tag FROM case_participants cp \
