@@ -13,11 +13,6 @@ use serde_json::Value;
 use vhgate::demo::{seed_casework, walk, PhaseCases};
 use vhgate::domain::Phase;
 
-/// TODO(lead): set to true (then drop it and `WalkStep::needs_route`) once the plan-van-aanpak
-/// and information branches are merged; until then their steps, and the steps that use what
-/// they capture, are skipped.
-const ROUTES_MERGED: bool = false;
-
 fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
@@ -66,9 +61,10 @@ async fn seeds_a_case_in_every_phase(env: &Env) {
         assert_eq!(c.phase, phase, "{case}");
         assert_eq!(c.region, "oost-brabant");
     }
-    // One entry per step: 1 (aanmelding) + 3 (screening) + 7 (mdo) + 9 (uitvoering) +
-    // 8 (afgesloten) + 3 (destroyed: registration, decision, destruction).
-    assert_eq!(env.log_count().await - before, 31);
+    // One entry per step: 1 (aanmelding) + 3 (screening) + 9 (mdo: 2 contributions) +
+    // 17 (uitvoering: 3 contributions, 3 afspraken, 2 status changes) + 8 (afgesloten) +
+    // 3 (destroyed: registration, decision, destruction).
+    assert_eq!(env.log_count().await - before, 41);
     env.assert_log_intact().await;
 
     assert_eq!(events_of(env, phases.aanmelding).await, ["register_case"]);
@@ -103,6 +99,22 @@ async fn seeds_a_case_in_every_phase(env: &Env) {
         .map(|i| i.oin)
         .collect();
     assert_eq!(open, BTreeSet::from([oin("rvdk"), oin("gemeente")]));
+    // uitvoering: everyone accepted, Reclassering directs, the plan runs and GGZ's afspraak
+    // is reported stalled.
+    let events = events_of(env, phases.uitvoering).await;
+    assert_eq!(
+        events.iter().filter(|e| *e == "create_afspraak").count(),
+        3,
+        "{events:?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| *e == "contribute_information")
+            .count(),
+        3,
+        "{events:?}"
+    );
     // uitvoering: everyone accepted, Reclassering directs.
     let uitvoering = record
         .case(phases.uitvoering)
@@ -151,28 +163,13 @@ async fn seeds_a_case_in_every_phase(env: &Env) {
     );
 }
 
-/// Whether a step runs in this build (see [`ROUTES_MERGED`]); a skipped step's captures are
-/// missing for the steps after it.
-fn runs(step: &walk::WalkStep, missing: &mut BTreeSet<&'static str>) -> bool {
-    let run =
-        (ROUTES_MERGED || !step.needs_route) && !step.uses().iter().any(|v| missing.contains(v));
-    if !run {
-        missing.extend(step.captures.iter().map(|c| c.var));
-    }
-    run
-}
-
 async fn walkthrough_runs_against_the_server(env: &Env) {
     seed(env).await;
     let steps = walk::walkthrough(today());
     let mut values: BTreeMap<&str, String> = BTreeMap::new();
-    let mut missing = BTreeSet::new();
     let mut clients = HashMap::new();
     let mut ran = 0;
     for (i, s) in steps.iter().enumerate() {
-        if !runs(s, &mut missing) {
-            continue;
-        }
         let partner = clients
             .entry(s.partner)
             .or_insert_with(|| env.client(s.partner));
@@ -214,7 +211,7 @@ async fn walkthrough_runs_against_the_server(env: &Env) {
                 );
                 assert_eq!(again["repeated"], true);
             }
-            "read_person_withheld" if ROUTES_MERGED => {
+            "read_person_withheld" => {
                 let withheld = body["decision"]["withheld"].as_array().expect("withheld");
                 assert!(!withheld.is_empty(), "{body}");
             }
@@ -232,9 +229,7 @@ async fn walkthrough_runs_against_the_server(env: &Env) {
         }
         ran += 1;
     }
-    // TODO(lead): all 27 once the routes are merged.
-    let all = if ROUTES_MERGED { steps.len() } else { 17 };
-    assert_eq!(ran, all, "steps that ran");
+    assert_eq!(ran, steps.len(), "steps that ran");
     let case: vhgate::domain::CaseId = values["CASE"].parse().expect("case id");
     let closed = env.record().case(case).await.expect("case").expect("case");
     assert_eq!(closed.phase, Phase::Afgesloten);
@@ -254,14 +249,8 @@ async fn printed_commands_run_in_bash(env: &Env) {
     }
     seed(env).await;
     let steps = walk::walkthrough(today());
-    let mut missing = BTreeSet::new();
-    let runnable: Vec<walk::WalkStep> = steps
-        .iter()
-        .filter(|s| runs(s, &mut missing))
-        .cloned()
-        .collect();
     let script = walk::render(
-        &runnable,
+        &steps,
         &format!("https://localhost:{}", env.addr.port()),
         &pki().layout.dir,
         &common::vhgate_bin().display().to_string(),
@@ -286,7 +275,7 @@ async fn printed_commands_run_in_bash(env: &Env) {
         .filter_map(|l| l.strip_prefix("-> HTTP "))
         .map(|s| s.trim().parse().expect("status"))
         .collect();
-    let expected: Vec<u16> = runnable.iter().map(|s| s.expect).collect();
+    let expected: Vec<u16> = steps.iter().map(|s| s.expect).collect();
     assert_eq!(statuses, expected, "{stdout}");
     assert!(stdout.contains("CASE="), "{stdout}");
 }

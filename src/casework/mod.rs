@@ -6,9 +6,9 @@
 //! (`data.vhgate.casework.decision`) and recorded in the disclosure log, refusals included,
 //! before the caller hears the answer. Entries name the subject by pseudonym only.
 
+pub mod information;
 pub mod plan;
 pub mod plan_store;
-pub mod information;
 pub mod store;
 
 use chrono::NaiveDate;

@@ -8,8 +8,10 @@ use chrono::{Duration, NaiveDate, Utc};
 
 use super::{demo_kid, partner_thumbprint, SeedError};
 use crate::auth::{Claims, VerifiedToken};
+use crate::casework::information::{self, NewContribution};
+use crate::casework::plan::{self, AfspraakChange, NewAfspraak};
 use crate::casework::{self, NewRegistration, ProblemInput, RegisteredPerson, ScreeningOutcome};
-use crate::domain::{CaseId, CaseKind, Leefgebied, Oin, Phase};
+use crate::domain::{CaseId, CaseKind, Category, Leefgebied, Oin, PersonId};
 use crate::gateway::{Caller, Gateway};
 use crate::pki::{demo_partner, DevPkiLayout};
 use crate::record::now;
@@ -80,8 +82,17 @@ fn oin(partner: &str) -> Result<Oin, SeedError> {
     super::oin(partner)
 }
 
+/// The first person of a case (the seeded cases' main person).
+async fn first_person(gw: &Gateway, case: CaseId) -> Result<PersonId, SeedError> {
+    let persons = casework::store::case_persons(gw.record.db(), case).await?;
+    persons
+        .first()
+        .map(|p| PersonId(p.id))
+        .ok_or_else(|| SeedError::Invalid(format!("case {case} has no person")))
+}
+
 /// Maps a refused or failed step to a seeding error that names the step.
-fn step<T>(name: &str, r: Result<T, casework::CaseworkError>) -> Result<T, SeedError> {
+fn step<T, E: std::fmt::Display>(name: &str, r: Result<T, E>) -> Result<T, SeedError> {
     r.map_err(|e| SeedError::Step {
         step: name.to_string(),
         message: e.to_string(),
@@ -261,6 +272,41 @@ pub async fn seed_casework(gw: &Gateway, pki: &DevPkiLayout) -> Result<PhaseCase
         "casusregisseur mdo",
         casework::set_casusregisseur(gw, &vhh, mdo, &oin("veilig-thuis")?).await,
     )?;
+    // The two at the table share what they know about the first parent for the MDO.
+    let parent = first_person(gw, mdo).await?;
+    for (who, ground, leefgebied, category, content) in [
+        (
+            &veilig_thuis,
+            "wmo_veilig_thuis",
+            Leefgebied::GezinRelaties,
+            Category::Bijzonder,
+            "Drie meldingen huiselijk geweld in een jaar; kinderen waren getuige.",
+        ),
+        (
+            &politie,
+            "wpg_politie",
+            Leefgebied::Veiligheid,
+            Category::Strafrechtelijk,
+            "Tijdelijk huisverbod opgelegd na de laatste melding.",
+        ),
+    ] {
+        step(
+            "contribute mdo",
+            information::contribute(
+                gw,
+                who,
+                mdo,
+                &NewContribution {
+                    person_id: parent,
+                    leefgebied,
+                    category,
+                    content: content.into(),
+                    ground: ground.into(),
+                },
+            )
+            .await,
+        )?;
+    }
 
     // uitvoering: aftercare after detention, registered by Reclassering; everyone accepted,
     // Reclassering directs, the plan has afspraken.
@@ -300,31 +346,99 @@ pub async fn seed_casework(gw: &Gateway, pki: &DevPkiLayout) -> Result<PhaseCase
         "casusregisseur uitvoering",
         casework::set_casusregisseur(gw, &vhh, uitvoering, &oin("reclassering")?).await,
     )?;
-    // TODO(lead, after merging the plan and information branches): add these through the
-    // afspraken step of crate::casework (logged) instead of the record directly, and let the
-    // partners contribute a few information items here and in the mdo case.
+    // The partners share what the plan needs, and Reclassering (casusregisseur) records the
+    // afspraken; the first moves the case to uitvoering. GGZ reports its intake stalled, so the
+    // attention list has something to show.
+    let man = first_person(gw, uitvoering).await?;
+    for (partner, ground, leefgebied, category, content) in [
+        (
+            "reclassering",
+            "reclassering_toezicht",
+            Leefgebied::Justitie,
+            Category::Strafrechtelijk,
+            "Voorwaardelijk ontslag met meldplicht en contactverbod; toezicht tot eind volgend jaar.",
+        ),
+        (
+            "gemeente",
+            "gemeente_sociaal_domein",
+            Leefgebied::WerkInkomen,
+            Category::Overig,
+            "Geen inkomen sinds ontslag uit detentie; aanvraag bijstand loopt.",
+        ),
+        (
+            "woningcorporatie",
+            "convenant_zvh",
+            Leefgebied::Wonen,
+            Category::Overig,
+            "Urgentie toegekend; begeleid wonen mogelijk vanaf volgende maand.",
+        ),
+    ] {
+        step(
+            "contribute uitvoering",
+            information::contribute(
+                gw,
+                &pro(partner)?,
+                uitvoering,
+                &NewContribution {
+                    person_id: man,
+                    leefgebied,
+                    category,
+                    content: content.into(),
+                    ground: ground.into(),
+                },
+            )
+            .await,
+        )?;
+    }
+    let regisseur = caller(gw, pki, "reclassering", "casusregisseur", "nazorg")?;
     let today = Utc::now().date_naive();
     for (partner, action, days, status) in [
         (
             "woningcorporatie",
             "Woning met begeleiding toewijzen",
             14,
-            "lopend",
+            Some("lopend"),
         ),
-        ("gemeente", "Uitkering en schuldhulp regelen", 21, "open"),
-        ("ggz", "Intake verslavingszorg plannen", -2, "gestagneerd"),
+        ("gemeente", "Uitkering en schuldhulp regelen", 21, None),
+        (
+            "ggz",
+            "Intake verslavingszorg plannen",
+            7,
+            Some("gestagneerd"),
+        ),
     ] {
-        gw.record
-            .add_afspraak(
+        let made = step(
+            "afspraak uitvoering",
+            plan::create(
+                gw,
+                &regisseur,
                 uitvoering,
-                &oin(partner)?,
-                action,
-                today + Duration::days(days),
-                status,
+                &NewAfspraak {
+                    partner: oin(partner)?,
+                    action: action.into(),
+                    due: today + Duration::days(days),
+                    status: "open",
+                },
             )
-            .await?;
+            .await,
+        )?;
+        if let Some(status) = status {
+            let id = made
+                .afspraak
+                .id
+                .parse()
+                .map_err(|e| SeedError::Invalid(format!("afspraak id: {e}")))?;
+            let change = AfspraakChange {
+                status: Some(status),
+                note: Some(format!("Status {status} gemeld door {partner}.")),
+                ..AfspraakChange::default()
+            };
+            step(
+                "afspraak status uitvoering",
+                plan::update(gw, &pro(partner)?, uitvoering, id, &change).await,
+            )?;
+        }
     }
-    gw.record.set_phase(uitvoering, Phase::Uitvoering).await?;
 
     // afgesloten: a family case whose plan was carried out; the procesregisseur closed it.
     let reg = registration(

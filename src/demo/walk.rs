@@ -42,9 +42,6 @@ pub struct WalkStep {
     /// The status the gateway answers with.
     pub expect: u16,
     pub captures: Vec<Capture>,
-    /// The step's endpoint comes from the plan-van-aanpak and information branches.
-    // TODO(lead): drop this field (and the skip in tests/demo.rs) once those are merged.
-    pub needs_route: bool,
 }
 
 /// The shell variables the walk-through fills, in the order they are captured.
@@ -76,7 +73,6 @@ fn step(
         shows: shows.to_string(),
         expect: 200,
         captures: vec![],
-        needs_route: false,
     }
 }
 
@@ -91,10 +87,6 @@ impl WalkStep {
     }
     fn capture(mut self, var: &'static str, key: &'static str) -> Self {
         self.captures.push(Capture { var, key });
-        self
-    }
-    fn new_route(mut self) -> Self {
-        self.needs_route = true;
         self
     }
 
@@ -172,7 +164,7 @@ pub fn walkthrough(today: NaiveDate) -> Vec<WalkStep> {
             "accepts the invitation and joins the table",
         )
     };
-    let info = |key, who, leefgebied: &str, category: &str, content: &str| {
+    let info = |key, who, ground: &str, leefgebied: &str, category: &str, content: &str| {
         step(
             key,
             INFORMATIE,
@@ -186,10 +178,9 @@ pub fn walkthrough(today: NaiveDate) -> Vec<WalkStep> {
             "leefgebied": leefgebied,
             "category": category,
             "content": content,
-            "ground": "convenant_zvh"
+            "ground": ground
         }))
         .expect(201)
-        .new_route()
     };
     vec![
         register,
@@ -217,12 +208,12 @@ pub fn walkthrough(today: NaiveDate) -> Vec<WalkStep> {
         step("refused_not_at_table", MDO, woning, "GET", &format!("{case}/persons/$PERSON"),
             "REFUSED: not at the table, so it reads nobody in this case")
             .expect(403),
-        info("contribute_overig", vt, "veiligheid", "overig",
+        info("contribute_overig", vt, "convenant_zvh", "veiligheid", "overig",
             "Melding huiselijk geweld; moeder en kinderen tijdelijk bij familie in Oss.")
             .capture("ITEM", "item_id"),
-        info("contribute_bijzonder", vt, "psychische_gezondheid", "bijzonder",
+        info("contribute_bijzonder", vt, "wmo_veilig_thuis", "psychische_gezondheid", "bijzonder",
             "Moeder toont traumaklachten; verwijzing naar GGZ besproken."),
-        info("contribute_strafrechtelijk", politie, "veiligheid", "strafrechtelijk",
+        info("contribute_strafrechtelijk", politie, "wpg_politie", "veiligheid", "strafrechtelijk",
             "Aangifte van mishandeling door moeder opgenomen; vader is verdachte."),
         step("read_person_withheld", INFORMATIE, gemeente, "GET", &format!("{case}/persons/$PERSON"),
             "reads the mother: the health and criminal-law items are withheld, each with its reason"),
@@ -232,36 +223,28 @@ pub fn walkthrough(today: NaiveDate) -> Vec<WalkStep> {
                 "action": "Raadsonderzoek naar een beschermingsmaatregel afronden",
                 "due_date": due(42)}))
             .expect(201)
-            .capture("AFSPRAAK", "id")
-            .new_route(),
+            .capture("AFSPRAAK", "id"),
         step("afspraak_veilig_thuis", PLAN, regisseur, "POST", &format!("{case}/afspraken"),
             "records one for Veilig Thuis")
             .body(json!({"partner_oin": oin("veilig-thuis"),
                 "action": "Veiligheidsplan met moeder opstellen", "due_date": due(14)}))
-            .expect(201)
-            .new_route(),
+            .expect(201),
         step("afspraken", PLAN, regisseur, "GET", &format!("{case}/afspraken"),
-            "reads the plan van aanpak: who does what, by when")
-            .new_route(),
+            "reads the plan van aanpak: who does what, by when"),
         step("afspraak_gestagneerd", PLAN, rvdk, "PATCH", &format!("{case}/afspraken/$AFSPRAAK"),
             "reports its afspraak as gestagneerd, with a note")
             .body(json!({"status": "gestagneerd",
-                "note": "Vader werkt niet mee aan het raadsonderzoek; twee gesprekken afgezegd."}))
-            .new_route(),
+                "note": "Vader werkt niet mee aan het raadsonderzoek; twee gesprekken afgezegd."})),
         step("attention", PLAN, vhh, "GET", &format!("{case}/attention"),
-            "reads the attention list: the stagnated afspraak is flagged")
-            .new_route(),
+            "reads the attention list: the stagnated afspraak is flagged"),
         step("escalation", PLAN, vhh, "POST", &format!("{case}/escalation"),
             "escalates (op-schalen) to AVE level 3")
             .body(json!({"level": 3,
-                "reason": "Afspraak gestagneerd; domeinoverstijgende aanpak nodig."}))
-            .new_route(),
+                "reason": "Afspraak gestagneerd; domeinoverstijgende aanpak nodig."})),
         step("correction", PLAN, vt, "POST", &format!("{case}/information/$ITEM/correction"),
             "corrects its first item; the answer lists who received the old version")
             .body(json!({"content": "Melding huiselijk geweld; moeder en kinderen tijdelijk bij familie in Uden.",
-                "reason": "Verblijfplaats verkeerd overgenomen."}))
-            .expect(201)
-            .new_route(),
+                "reason": "Verblijfplaats verkeerd overgenomen."})),
         step("close", AFSLUITING, regisseur, "POST", &format!("{case}/close"),
             "closes the case: person-level sharing ends for everyone")
             .body(json!({"outcome": "plan_uitgevoerd",
