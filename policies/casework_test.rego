@@ -340,11 +340,11 @@ contribution(pt, cat, lg, ground) := {
 	"person_in_case": true,
 }
 
-at_table(inp) := object.union(inp, {"case": {"requester_is_participant": true}})
+seated(inp) := object.union(inp, {"case": {"requester_is_participant": true}})
 
 in_phase(inp, phase) := object.union(inp, {"case": {"phase": phase}})
 
-contribute(pt, info) := at_table(step("contribute_information", prof(pt), "uitvoering", {"information": info}))
+contribute(pt, info) := seated(step("contribute_information", prof(pt), "uitvoering", {"information": info}))
 
 reasons_of(inp) := rs if {
 	d := casework.decision with input as inp
@@ -415,7 +415,7 @@ test_leefgebied_and_person_must_be_known if {
 	`leefgebied "astrologie" is not a leefgebied of the convenant` in reasons_of(lg)
 	outside := contribute("politie", object.union(contribution("politie", "overig", "wonen", "convenant_zvh"), {"person_in_case": false}))
 	"the person is not a person of this case" in reasons_of(outside)
-	refused(at_table(step("contribute_information", prof("politie"), "uitvoering", {})))
+	refused(seated(step("contribute_information", prof("politie"), "uitvoering", {})))
 }
 
 test_only_the_contributor_corrects_and_withdraws_in_every_phase if {
