@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Env, Partner, Response};
+use common::{fresh_bsn, Env, Partner, Response};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -20,26 +20,6 @@ on_both_backends!(
     retention_destroys_case_data_and_an_extension_postpones_it,
     contributors_read_back_their_own_items_after_closing,
 );
-
-/// A fresh BSN that passes the elfproef.
-fn fresh_bsn() -> String {
-    loop {
-        let bytes = uuid::Uuid::new_v4().into_bytes();
-        let d: Vec<u32> = bytes[..8].iter().map(|b| u32::from(*b) % 10).collect();
-        if d[0] == 0 {
-            continue;
-        }
-        let sum: u32 = d.iter().enumerate().map(|(i, x)| (9 - i as u32) * x).sum();
-        let last = sum % 11;
-        if last < 10 {
-            return d
-                .iter()
-                .chain(std::iter::once(&last))
-                .map(|x| x.to_string())
-                .collect();
-        }
-    }
-}
 
 const NAAM: &str = "Jan Testpersoon-Aanmelding";
 

@@ -27,14 +27,13 @@ impl From<CaseworkError> for Problem {
         match e {
             CaseworkError::Gateway(e) => e.into(),
             CaseworkError::IdempotencyConflict { disclosure_id } => {
-                let mut p = Problem::new(
+                Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "idempotency-key-reused",
                     "Idempotency-Key reused",
                     "this Idempotency-Key was already used for a different registration; use a new key for a new registration",
-                );
-                p.disclosure_id = Some(disclosure_id.to_string());
-                p
+                )
+.logged(Some(disclosure_id))
             }
         }
     }

@@ -22,29 +22,23 @@ impl From<InformationError> for Problem {
     fn from(e: InformationError) -> Self {
         match e {
             InformationError::Casework(e) => e.into(),
-            InformationError::ItemNotFound { disclosure_id } => {
-                let mut p = Problem::new(
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    "Not found",
-                    "no such information item in this case",
-                );
-                p.disclosure_id = Some(disclosure_id.to_string());
-                p
-            }
+            InformationError::ItemNotFound { disclosure_id } => Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "no such information item in this case",
+            )
+            .logged(Some(disclosure_id)),
             InformationError::NotActive {
                 detail,
                 disclosure_id,
-            } => {
-                let mut p = Problem::new(
-                    StatusCode::CONFLICT,
-                    "item-not-active",
-                    "Information item not active",
-                    detail,
-                );
-                p.disclosure_id = Some(disclosure_id.to_string());
-                p
-            }
+            } => Problem::new(
+                StatusCode::CONFLICT,
+                "item-not-active",
+                "Information item not active",
+                detail,
+            )
+            .logged(Some(disclosure_id)),
         }
     }
 }

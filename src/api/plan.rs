@@ -19,30 +19,26 @@ impl From<PlanError> for Problem {
     fn from(e: PlanError) -> Self {
         match e {
             PlanError::Casework(e) => e.into(),
-            PlanError::NoSuchAfspraak { disclosure_id } => {
-                let mut p = Problem::new(
-                    StatusCode::NOT_FOUND,
-                    "not-found",
-                    "Not found",
-                    "the case has no such afspraak",
-                );
-                p.disclosure_id = Some(disclosure_id.to_string());
-                p
-            }
+            PlanError::NoSuchAfspraak { disclosure_id } => Problem::new(
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                "the case has no such afspraak",
+            )
+            .logged(Some(disclosure_id)),
             PlanError::SameLevel {
                 level,
                 disclosure_id,
             } => {
-                let mut p = Problem::new(
+                Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "same-ave-level",
                     "Already at this AVE level",
                     format!(
                         "the case is already at AVE level {level}; op- or afschalen names another level"
                     ),
-                );
-                p.disclosure_id = Some(disclosure_id.to_string());
-                p
+                )
+.logged(Some(disclosure_id))
             }
         }
     }

@@ -53,7 +53,8 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, slug, "Bad request", detail)
     }
 
-    fn logged(mut self, id: Option<DisclosureId>) -> Self {
+    /// Names the disclosure-log entry that recorded this refusal or failure.
+    pub(crate) fn logged(mut self, id: Option<DisclosureId>) -> Self {
         self.disclosure_id = id.map(|i| i.to_string());
         self
     }

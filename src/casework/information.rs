@@ -340,6 +340,31 @@ pub async fn contribute(
     })
 }
 
+/// The common start of a correction or a withdrawal: the case and the item loaded, the policy
+/// asked (a refusal is logged), the item still actief, and everyone who received it or an
+/// earlier version of it.
+async fn start_change(
+    gw: &Gateway,
+    caller: &Caller,
+    case_id: CaseId,
+    item_id: ItemId,
+    event: Event,
+    action: Action,
+) -> Result<(NewEntry, store::StoredItem, Vec<Recipient>), InformationError> {
+    let mut entry = entry_for(gw, caller, event, Some(case_id));
+    let l = load(gw, &mut entry, case_id).await?;
+    let item = load_item(gw, &mut entry, case_id, item_id).await?;
+    let input = input(caller, &l, action, item_facts(caller, gw, &item));
+    decide(gw, &mut entry, &input).await?;
+    if item.status != ACTIEF {
+        return Err(not_active(gw, &mut entry, item_id, &item.status).await?);
+    }
+    let mut versions = vec![item_id];
+    versions.extend(store::earlier_versions(gw.record.db(), case_id, &item).await?);
+    let recipients = recipients(gw, case_id, &versions, &item.contributed_by).await?;
+    Ok((entry, item, recipients))
+}
+
 /// Corrects the caller's own active item: a new active version with the same person,
 /// leefgebied, category and ground replaces it, and the old one is never disclosed again.
 /// Possible in every phase, closed included (rectification outlives the case's sharing).
@@ -352,23 +377,16 @@ pub async fn correct(
     content: &str,
     reason: &str,
 ) -> Result<Corrected, InformationError> {
-    let mut entry = entry_for(gw, caller, Event::CorrectInformation, Some(case_id));
-    let l = load(gw, &mut entry, case_id).await?;
-    let item = load_item(gw, &mut entry, case_id, item_id).await?;
-    let input = input(
+    let (mut entry, item, recipients) = start_change(
+        gw,
         caller,
-        &l,
+        case_id,
+        item_id,
+        Event::CorrectInformation,
         Action::CorrectInformation,
-        item_facts(caller, gw, &item),
-    );
-    decide(gw, &mut entry, &input).await?;
-    if item.status != ACTIEF {
-        return Err(not_active(gw, &mut entry, item_id, &item.status).await?);
-    }
+    )
+    .await?;
     let db = gw.record.db();
-    let mut versions = vec![item_id];
-    versions.extend(store::earlier_versions(db, case_id, &item).await?);
-    let recipients = recipients(gw, case_id, &versions, &item.contributed_by).await?;
     let me = caller_oin(caller)?;
     let new_id = ItemId::new();
     let now = crate::record::now();
@@ -408,23 +426,16 @@ pub async fn withdraw(
     item_id: ItemId,
     reason: &str,
 ) -> Result<Withdrawn, InformationError> {
-    let mut entry = entry_for(gw, caller, Event::WithdrawInformation, Some(case_id));
-    let l = load(gw, &mut entry, case_id).await?;
-    let item = load_item(gw, &mut entry, case_id, item_id).await?;
-    let input = input(
+    let (mut entry, item, recipients) = start_change(
+        gw,
         caller,
-        &l,
+        case_id,
+        item_id,
+        Event::WithdrawInformation,
         Action::WithdrawInformation,
-        item_facts(caller, gw, &item),
-    );
-    decide(gw, &mut entry, &input).await?;
-    if item.status != ACTIEF {
-        return Err(not_active(gw, &mut entry, item_id, &item.status).await?);
-    }
+    )
+    .await?;
     let db = gw.record.db();
-    let mut versions = vec![item_id];
-    versions.extend(store::earlier_versions(db, case_id, &item).await?);
-    let recipients = recipients(gw, case_id, &versions, &item.contributed_by).await?;
     if !store::withdraw(db, item_id, reason, crate::record::now()).await? {
         return Err(not_active(gw, &mut entry, item_id, "no longer actief").await?);
     }

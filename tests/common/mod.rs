@@ -642,3 +642,23 @@ pub fn candidate_bundle(version: &str) -> Vec<u8> {
     std::fs::write(dir.path().join("data/convenant.json"), data).expect("write");
     vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
 }
+
+/// A fresh BSN that passes the elfproef.
+pub fn fresh_bsn() -> String {
+    loop {
+        let bytes = uuid::Uuid::new_v4().into_bytes();
+        let d: Vec<u32> = bytes[..8].iter().map(|b| u32::from(*b) % 10).collect();
+        if d[0] == 0 {
+            continue;
+        }
+        let sum: u32 = d.iter().enumerate().map(|(i, x)| (9 - i as u32) * x).sum();
+        let last = sum % 11;
+        if last < 10 {
+            return d
+                .iter()
+                .chain(std::iter::once(&last))
+                .map(|x| x.to_string())
+                .collect();
+        }
+    }
+}
