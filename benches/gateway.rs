@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use vhgate::bench::{sample_input, BenchGateway};
 use vhgate::disclosure::{Event, LogEntry, NewEntry, RequesterRecord, ENTRY_VERSION};
-use vhgate::policy::{Decision, PolicyInput};
+use vhgate::policy::{CaseworkInput, Decision, PolicyInput};
 
 // Same allocator as the `vhgate` binary, so the figures match what ships.
 #[global_allocator]
@@ -34,6 +34,14 @@ fn benchmarks(c: &mut Criterion) {
     let engine = gateway.policy.clone();
     c.bench_function("policy decision (read_person, 10 fields)", |b| {
         b.iter(|| engine.decide(&input).expect("decision"))
+    });
+
+    // One step of the case life cycle: Reclassering contributes a criminal-law item (the
+    // casework package with the convenant's contribution grounds).
+    let step = contribution_input(&input);
+    assert!(engine.decide_casework(&step).expect("decision").allow);
+    c.bench_function("casework decision (contribute_information)", |b| {
+        b.iter(|| engine.decide_casework(&step).expect("decision"))
     });
 
     // Impact preview: 1,000 recorded decisions replayed against a candidate (the same rules).
@@ -76,6 +84,33 @@ fn benchmarks(c: &mut Criterion) {
         })
     });
     rt.block_on(gateway.stop());
+}
+
+/// The sample request turned into a casework step: contributing an information item.
+fn contribution_input(base: &PolicyInput) -> CaseworkInput {
+    let mut v = serde_json::to_value(base).expect("input");
+    v["action"] = "contribute_information".into();
+    v["fields"] = serde_json::json!([]);
+    v["casework"] = serde_json::json!({
+        "registered_by": "00000099000000000011",
+        "requester_is_registrant": false,
+        "casusregisseur": "00000099000000000013",
+        "requester_is_casusregisseur": false,
+        "invited": [],
+        "requester_is_invited": false,
+        "targets": [],
+        "information": {
+            "category": "strafrechtelijk",
+            "leefgebied": "justitie",
+            "ground": "reclassering_toezicht",
+            "status": "actief",
+            "contributed_by": "00000099000000000013",
+            "contributor_partner_type": "reclassering",
+            "requester_is_contributor": true,
+            "person_in_case": true
+        }
+    });
+    serde_json::from_value(v).expect("casework input")
 }
 
 /// A log entry as the gateway writes it for `decision` on `input`.
