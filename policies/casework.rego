@@ -281,10 +281,13 @@ deny contains sprintf("step %q names exactly one partner (the afspraak's), not %
 	count(targets) != 1
 }
 
-# create_afspraak: a participant makes an afspraak for a partner at the table.
-deny contains "only a participant of the case makes afspraken in its plan van aanpak" if {
+# create_afspraak: a participant makes an afspraak for a partner at the table, or Veiligheidshuis
+# staff acting for procesregie records it (seed 001: the informatiecoordinator records the
+# afspraken that make up the plan van aanpak).
+deny contains "only a participant of the case, or Veiligheidshuis staff recording the plan (procesregie), makes afspraken in its plan van aanpak" if {
 	lib.action == "create_afspraak"
 	not requester_at_table
+	not procesregie_staff
 }
 
 deny contains sprintf("partner %v is not a partner in the convenant", [lib.show(t.oin)]) if {

@@ -230,6 +230,15 @@ test_participant_makes_afspraken_for_participants if {
 	allowed(at_table("create_afspraak", fx.requester("politie", "professional", "nazorg"), "uitvoering", for_ggz(true), true))
 }
 
+test_procesregie_staff_record_afspraken_for_participants if {
+	ic := fx.requester("veiligheidshuis", "informatiecoordinator", "procesregie")
+	allowed(at_table("create_afspraak", ic, "mdo", for_ggz(true), false))
+	allowed(at_table("create_afspraak", fx.requester("veiligheidshuis", "procesregisseur", "procesregie"), "uitvoering", for_ggz(true), false))
+	refused(at_table("create_afspraak", ic, "mdo", for_ggz(false), false))
+	refused(at_table("create_afspraak", fx.requester("veiligheidshuis", "privacy_officer", "toezicht"), "mdo", for_ggz(true), false))
+	refused(at_table("create_afspraak", fx.requester("veiligheidshuis", "procesregisseur", "casusoverleg"), "mdo", for_ggz(true), false))
+}
+
 test_afspraak_needs_both_sides_at_the_table if {
 	refused(at_table("create_afspraak", prof("politie"), "mdo", for_ggz(true), false))
 	refused(at_table("create_afspraak", prof("politie"), "mdo", for_ggz(false), true))

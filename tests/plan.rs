@@ -383,6 +383,15 @@ async fn outsiders_are_refused_and_removal_ends_access_at_once(env: &Env) {
     )
     .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // The informatiecoordinator records afspraken for the partners at the table (seed 001), but
+    // not for a partner that is not at it; the privacy officer records none.
+    let r = create(env, &a.vh, &a.ic(), &case, &afspraak_for(&a.ggz, 5)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = create(env, &a.vh, &a.ic(), &case, &afspraak_for(&a.gemeente, 5)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let officer = a.vh.token("privacy_officer", "toezicht");
+    let r = create(env, &a.vh, &officer, &case, &afspraak_for(&a.ggz, 5)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     // Partners do not watch the plan or escalate; only the casusregisseur of this case does.
     let r = a
         .politie
