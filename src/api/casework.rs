@@ -90,9 +90,17 @@ pub(super) fn with_disclosure_id(mut res: Response, id: &str) -> Response {
     res
 }
 
+/// A JSON answer with its `Disclosure-Id` header.
+pub(super) fn json_answer<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    decision_id: &str,
+) -> Response {
+    with_disclosure_id((status, Json(body)).into_response(), decision_id)
+}
+
 fn step_response(r: StepResult) -> Response {
-    let id = r.decision_id.clone();
-    with_disclosure_id(Json(r).into_response(), &id)
+    json_answer(StatusCode::OK, &r, &r.decision_id)
 }
 
 #[derive(Deserialize)]
@@ -374,8 +382,7 @@ pub(super) async fn read_registration(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let view = casework::read_registration(&gateway, &caller, id).await?;
-    let decision_id = view.decision_id.clone();
-    Ok(with_disclosure_id(Json(view).into_response(), &decision_id))
+    Ok(json_answer(StatusCode::OK, &view, &view.decision_id))
 }
 
 /// `GET /v1/cases/{case_id}/screening`: the screening advice.
@@ -568,6 +575,5 @@ pub(super) async fn own_contributions(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let view = casework::own_contributions(&gateway, &caller, id).await?;
-    let decision_id = view.decision_id.clone();
-    Ok(with_disclosure_id(Json(view).into_response(), &decision_id))
+    Ok(json_answer(StatusCode::OK, &view, &view.decision_id))
 }

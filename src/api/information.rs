@@ -6,11 +6,10 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::casework::{case_id, parse_body, text, with_disclosure_id};
+use super::casework::{case_id, json_answer, parse_body, text};
 use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::casework::information::{
@@ -46,11 +45,6 @@ impl From<InformationError> for Problem {
 fn item_id(raw: &str) -> Result<ItemId, Problem> {
     raw.parse()
         .map_err(|e| Problem::bad_request("invalid-item-id", format!("{e}")))
-}
-
-/// A JSON answer with its `Disclosure-Id` header.
-fn answer<T: serde::Serialize>(status: StatusCode, body: &T, decision_id: &str) -> Response {
-    with_disclosure_id((status, Json(body)).into_response(), decision_id)
 }
 
 #[derive(Deserialize)]
@@ -129,7 +123,7 @@ pub(super) async fn contribute(
     let c = parse_body::<ContributeBody>(&body)?.validate()?;
     let r = information::contribute(&gateway, &caller, id, &c).await?;
     let decision_id = r.decision_id.clone();
-    Ok(answer(StatusCode::CREATED, &r, &decision_id))
+    Ok(json_answer(StatusCode::CREATED, &r, &decision_id))
 }
 
 #[derive(Deserialize)]
@@ -153,7 +147,7 @@ pub(super) async fn correct(
     let reason = text("reason", &b.reason, MAX_REASON)?;
     let r = information::correct(&gateway, &caller, id, item, &content, &reason).await?;
     let decision_id = r.decision_id.clone();
-    Ok(answer(StatusCode::OK, &r, &decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &decision_id))
 }
 
 #[derive(Deserialize)]
@@ -175,7 +169,7 @@ pub(super) async fn withdraw(
     let reason = text("reason", &b.reason, MAX_REASON)?;
     let r = information::withdraw(&gateway, &caller, id, item, &reason).await?;
     let decision_id = r.decision_id.clone();
-    Ok(answer(StatusCode::OK, &r, &decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &decision_id))
 }
 
 /// `GET /v1/cases/{case_id}/information/{item_id}/recipients`: who received the item.
@@ -188,5 +182,5 @@ pub(super) async fn recipients(
     let item = item_id(&item)?;
     let r = information::read_recipients(&gateway, &caller, id, item).await?;
     let decision_id = r.decision_id.clone();
-    Ok(answer(StatusCode::OK, &r, &decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &decision_id))
 }

@@ -5,12 +5,11 @@
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::casework::{case_id, oin, parse_body, text, with_disclosure_id};
+use super::casework::{case_id, json_answer, oin, parse_body, text};
 use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::casework::plan::{self, AfspraakChange, NewAfspraak, PlanError, AVE_LEVELS, STATUSES};
@@ -29,23 +28,15 @@ impl From<PlanError> for Problem {
             PlanError::SameLevel {
                 level,
                 disclosure_id,
-            } => {
-                Problem::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "same-ave-level",
-                    "Already at this AVE level",
-                    format!(
-                        "the case is already at AVE level {level}; op- or afschalen names another level"
-                    ),
-                )
-.logged(Some(disclosure_id))
-            }
+            } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "same-ave-level",
+                "Already at this AVE level",
+                format!("the case is already at AVE level {level}; op- or afschalen names another level"),
+            )
+            .logged(Some(disclosure_id)),
         }
     }
-}
-
-fn ok<T: Serialize>(status: StatusCode, body: &T, decision_id: &str) -> Response {
-    with_disclosure_id((status, Json(body)).into_response(), decision_id)
 }
 
 fn status(value: &str) -> Result<&'static str, Problem> {
@@ -106,7 +97,7 @@ pub(super) async fn create(
         status: status(b.status.as_deref().unwrap_or("open"))?,
     };
     let r = plan::create(&gateway, &caller, id, &new).await?;
-    Ok(ok(StatusCode::CREATED, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::CREATED, &r, &r.decision_id))
 }
 
 /// `GET /v1/cases/{case_id}/afspraken`: the plan van aanpak.
@@ -117,7 +108,7 @@ pub(super) async fn list(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let r = plan::read(&gateway, &caller, id).await?;
-    Ok(ok(StatusCode::OK, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
 
 #[derive(Deserialize)]
@@ -158,7 +149,7 @@ pub(super) async fn update(
             .transpose()?,
     };
     let r = plan::update(&gateway, &caller, id, afspraak, &change).await?;
-    Ok(ok(StatusCode::OK, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
 
 /// `GET /v1/cases/{case_id}/attention`: afspraken that are overdue, stalled or gestagneerd.
@@ -169,7 +160,7 @@ pub(super) async fn attention(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let r = plan::attention(&gateway, &caller, id).await?;
-    Ok(ok(StatusCode::OK, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
 
 /// `GET /v1/attention`: the procesregisseur's list across the region's open cases.
@@ -178,7 +169,7 @@ pub(super) async fn region_attention(
     Authenticated(caller): Authenticated,
 ) -> Result<Response, Problem> {
     let r = plan::region_attention(&gateway, &caller).await?;
-    Ok(ok(StatusCode::OK, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
 
 #[derive(Deserialize)]
@@ -214,7 +205,7 @@ pub(super) async fn escalate(
         ));
     }
     let r = plan::escalate(&gateway, &caller, id, level, &reason).await?;
-    Ok(ok(StatusCode::OK, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
 
 /// `GET /v1/cases/{case_id}/escalation`: the AVE level and its history.
@@ -225,5 +216,5 @@ pub(super) async fn escalation_history(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let r = plan::escalation_history(&gateway, &caller, id).await?;
-    Ok(ok(StatusCode::OK, &r, &r.decision_id))
+    Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
