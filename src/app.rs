@@ -123,6 +123,7 @@ impl App {
                 batch_max: config.log.batch_max,
                 batch_wait: Duration::from_micros(config.log.batch_wait_us),
                 commit_timeout: config.commit_timeout(),
+                sweep_every: Duration::from_millis(config.log.outbox_sweep_ms),
             },
             signer,
         );

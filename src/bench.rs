@@ -467,6 +467,7 @@ pub async fn bench_log(
             batch_max: batch_max.unwrap_or(defaults.batch_max),
             batch_wait: Duration::from_micros(defaults.batch_wait_us),
             commit_timeout: Duration::from_secs(30),
+            sweep_every: Duration::from_millis(defaults.outbox_sweep_ms),
         },
         signer,
     );

@@ -270,10 +270,12 @@ pub struct AdminArgs {
     #[arg(long, env = "VHGATE_ADMIN_TOKEN_FILE")]
     token_file: Option<PathBuf>,
     /// Development: use this demo partner's certificate from the dev PKI and mint a
-    /// convenant_administrator token for `--sub` (as `vhgate dev token` does).
-    #[arg(long, conflicts_with_all = ["token", "token_file"])]
+    /// convenant_administrator token for `--sub` (as `vhgate dev token` does). Needs `--sub`:
+    /// four-eyes checks compare administrators by `sub`, so there is no default identity.
+    #[arg(long, conflicts_with_all = ["token", "token_file"], requires = "sub")]
     dev_partner: Option<String>,
-    /// Development: the administrator (`sub`) of the minted token.
+    /// Development: the administrator (`sub`) of the minted token (required with
+    /// `--dev-partner`).
     #[arg(long, requires = "dev_partner")]
     sub: Option<String>,
     /// Development: the dev PKI directory.

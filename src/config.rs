@@ -174,6 +174,9 @@ pub struct LogConfig {
     pub batch_wait_us: u64,
     /// A request whose entry is not committed within this many milliseconds gets 503.
     pub commit_timeout_ms: u64,
+    /// Milliseconds between sweeps of the outbox for entries of committed steps that nobody
+    /// waits for any more (their process died, or their wait timed out).
+    pub outbox_sweep_ms: u64,
     /// Witnesses to push each new checkpoint to (C2SP tlog-witness `add-checkpoint`); their
     /// cosignatures are stored and served with the checkpoint.
     pub witnesses: Vec<WitnessTarget>,
@@ -259,6 +262,7 @@ impl Default for LogConfig {
             batch_max: 128,
             batch_wait_us: 0,
             commit_timeout_ms: 2000,
+            outbox_sweep_ms: 5000,
             witnesses: Vec::new(),
             witness_interval_secs: 60,
             report_embargo_existence: false,
@@ -359,6 +363,9 @@ impl Config {
         }
         if self.log.commit_timeout_ms == 0 {
             return invalid("log.commit_timeout_ms", "must be positive");
+        }
+        if self.log.outbox_sweep_ms == 0 {
+            return invalid("log.outbox_sweep_ms", "must be positive");
         }
         let versions: Vec<i32> = std::iter::once(self.secrets.pseudonym_key_version)
             .chain(

@@ -151,9 +151,23 @@ impl RecordCipher {
     /// Encrypts a BSN; `context` (the person id) is bound as associated data so a ciphertext
     /// cannot be moved to another person's row.
     pub fn seal(&self, bsn: &Bsn, context: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.seal_bytes(bsn.expose().as_bytes(), context)
+    }
+
+    /// Decrypts what [`RecordCipher::seal`] produced for the same context.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Bsn, CryptoError> {
+        let plain = self.open_bytes(sealed, context)?;
+        std::str::from_utf8(&plain)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(CryptoError::Decrypt)
+    }
+
+    /// Encrypts any person data at rest, bound to `context` (the row it belongs to).
+    pub fn seal_bytes(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; NONCE_LEN];
         self.rng.fill(&mut nonce).map_err(|_| CryptoError::Rng)?;
-        let mut buf = bsn.expose().as_bytes().to_vec();
+        let mut buf = plain.to_vec();
         self.key
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
@@ -166,8 +180,8 @@ impl RecordCipher {
         Ok(out)
     }
 
-    /// Decrypts what [`RecordCipher::seal`] produced for the same context.
-    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Bsn, CryptoError> {
+    /// Decrypts what [`RecordCipher::seal_bytes`] produced for the same context.
+    pub fn open_bytes(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, CryptoError> {
         if sealed.len() < NONCE_LEN {
             return Err(CryptoError::Decrypt);
         }
@@ -178,10 +192,7 @@ impl RecordCipher {
             .key
             .open_in_place(nonce, Aad::from(context), &mut buf)
             .map_err(|_| CryptoError::Decrypt)?;
-        std::str::from_utf8(plain)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or(CryptoError::Decrypt)
+        Ok(plain.to_vec())
     }
 }
 

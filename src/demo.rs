@@ -22,7 +22,7 @@ use crate::disclosure::checkpoint::ensure_signer_key_file;
 use crate::domain::{CaseId, CaseKind, Category, Leefgebied, Oin, PersonId, Phase};
 use crate::pki::{demo_partner, DevPkiLayout, PkiError, DEMO_PARTNERS};
 use crate::record::{now, CaseRecord, NewCase, NewItem, NewPerson};
-use crate::store::{Db, StoreError};
+use crate::store::{Db, StoreError, Tx};
 
 /// Errors while seeding.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +183,7 @@ pub async fn seed_partners(record: &CaseRecord, pki: &DevPkiLayout) -> Result<()
 
 struct Seeder<'a> {
     record: &'a CaseRecord,
+    tx: tokio::sync::Mutex<Tx>,
 }
 
 impl Seeder<'_> {
@@ -201,12 +202,15 @@ impl Seeder<'_> {
             .transpose()?;
         Ok(self
             .record
-            .insert_person(&NewPerson {
-                naam: naam.into(),
-                geboortedatum: NaiveDate::from_ymd_opt(dob.0, dob.1, dob.2),
-                adres: Some(adres.into()),
-                bsn,
-            })
+            .insert_person(
+                &mut *self.tx.lock().await,
+                &NewPerson {
+                    naam: naam.into(),
+                    geboortedatum: NaiveDate::from_ymd_opt(dob.0, dob.1, dob.2),
+                    adres: Some(adres.into()),
+                    bsn,
+                },
+            )
             .await?)
     }
 
@@ -220,21 +224,29 @@ impl Seeder<'_> {
     ) -> Result<CaseId, SeedError> {
         Ok(self
             .record
-            .insert_case(&NewCase {
-                kind,
-                phase,
-                region: "oost-brabant".into(),
-                title: title.into(),
-                registered_by: oin(by)?,
-                casusregisseur: regisseur.map(oin).transpose()?,
-            })
+            .insert_case(
+                &mut *self.tx.lock().await,
+                &NewCase {
+                    kind,
+                    phase,
+                    region: "oost-brabant".into(),
+                    title: title.into(),
+                    registered_by: oin(by)?,
+                    casusregisseur: regisseur.map(oin).transpose()?,
+                },
+            )
             .await?)
     }
 
     async fn table(&self, case: CaseId, partners: &[&str], days_ago: i64) -> Result<(), SeedError> {
         for p in partners {
             self.record
-                .add_participant(case, &oin(p)?, now() - Duration::days(days_ago))
+                .add_participant(
+                    &mut *self.tx.lock().await,
+                    case,
+                    &oin(p)?,
+                    now() - Duration::days(days_ago),
+                )
                 .await?;
         }
         Ok(())
@@ -252,17 +264,48 @@ impl Seeder<'_> {
         content: &str,
     ) -> Result<(), SeedError> {
         self.record
-            .add_item(&NewItem {
-                case_id: case,
-                person_id: person,
-                leefgebied,
-                category,
-                content: content.into(),
-                contributed_by: oin(by)?,
-                recorded_at: now() - Duration::days(days_ago),
-            })
+            .add_item(
+                &mut *self.tx.lock().await,
+                &NewItem {
+                    case_id: case,
+                    person_id: person,
+                    leefgebied,
+                    category,
+                    content: content.into(),
+                    contributed_by: oin(by)?,
+                    recorded_at: now() - Duration::days(days_ago),
+                },
+            )
             .await?;
         Ok(())
+    }
+
+    async fn link(&self, case: CaseId, person: PersonId, relation: &str) -> Result<(), SeedError> {
+        let mut tx = self.tx.lock().await;
+        Ok(self
+            .record
+            .add_case_person(&mut tx, case, person, relation)
+            .await?)
+    }
+
+    async fn afspraak(
+        &self,
+        case: CaseId,
+        partner: &Oin,
+        action: &str,
+        due: NaiveDate,
+        status: &str,
+    ) -> Result<uuid::Uuid, SeedError> {
+        let mut tx = self.tx.lock().await;
+        Ok(self
+            .record
+            .add_afspraak(&mut tx, case, partner, action, due, status)
+            .await?)
+    }
+
+    async fn phase(&self, case: CaseId, phase: Phase) -> Result<(), SeedError> {
+        let mut tx = self.tx.lock().await;
+        Ok(self.record.set_phase(&mut tx, case, phase).await?)
     }
 }
 
@@ -270,7 +313,11 @@ impl Seeder<'_> {
 pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
     use Category::*;
     use Leefgebied::*;
-    let s = Seeder { record };
+    // One transaction: the demo's cases appear whole or not at all.
+    let s = Seeder {
+        record,
+        tx: tokio::sync::Mutex::new(record.db().begin().await?),
+    };
     let today = Utc::now().date_naive();
 
     // Casus Uden: man from Nuenen, earlier convicted of a sexual offence, supervision almost
@@ -293,9 +340,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
             Some("999990019"),
         )
         .await?;
-    record
-        .add_case_person(uden_case, uden_man, "betrokkene")
-        .await?;
+    s.link(uden_case, uden_man, "betrokkene").await?;
     s.table(
         uden_case,
         &[
@@ -342,33 +387,30 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
         "Uitkering via gemeente Eindhoven; overdracht naar gemeente Uden aangevraagd.",
     )
     .await?;
-    record
-        .add_afspraak(
-            uden_case,
-            &oin("reclassering")?,
-            "Toezichtsplan afstemmen op nieuwe woonplaats",
-            today + Duration::days(14),
-            "lopend",
-        )
-        .await?;
-    record
-        .add_afspraak(
-            uden_case,
-            &oin("ggz")?,
-            "Behandeling overdragen aan GGZ-team Uden",
-            today + Duration::days(21),
-            "open",
-        )
-        .await?;
-    record
-        .add_afspraak(
-            uden_case,
-            &oin("woningcorporatie")?,
-            "Huurcontract en buurtbemiddeling regelen",
-            today - Duration::days(3),
-            "gestagneerd",
-        )
-        .await?;
+    s.afspraak(
+        uden_case,
+        &oin("reclassering")?,
+        "Toezichtsplan afstemmen op nieuwe woonplaats",
+        today + Duration::days(14),
+        "lopend",
+    )
+    .await?;
+    s.afspraak(
+        uden_case,
+        &oin("ggz")?,
+        "Behandeling overdragen aan GGZ-team Uden",
+        today + Duration::days(21),
+        "open",
+    )
+    .await?;
+    s.afspraak(
+        uden_case,
+        &oin("woningcorporatie")?,
+        "Huurcontract en buurtbemiddeling regelen",
+        today - Duration::days(3),
+        "gestagneerd",
+    )
+    .await?;
 
     // Casus Oss: young man of 18, often involved in reports of violence and theft; worries about
     // school and home. Meeting with youth care (here: GGZ), school (gemeente/leerplicht), politie.
@@ -389,9 +431,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
             Some("999990020"),
         )
         .await?;
-    record
-        .add_case_person(oss_case, oss_youth, "betrokkene")
-        .await?;
+    s.link(oss_case, oss_youth, "betrokkene").await?;
     s.table(
         oss_case,
         &["veiligheidshuis", "politie", "gemeente", "ggz"],
@@ -440,15 +480,14 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
         "Halt-afdoening na vernieling (als twaalfjarige).",
     )
     .await?;
-    record
-        .add_afspraak(
-            oss_case,
-            &oin("gemeente")?,
-            "Traject terug naar school met leerplicht",
-            today + Duration::days(30),
-            "open",
-        )
-        .await?;
+    s.afspraak(
+        oss_case,
+        &oin("gemeente")?,
+        "Traject terug naar school met leerplicht",
+        today + Duration::days(30),
+        "open",
+    )
+    .await?;
 
     // Casus gezin Oss: family living at three addresses, six minors, domestic violence and
     // possible abuse. COM-table with RvdK, OM, politie, Veilig Thuis, gemeente.
@@ -477,12 +516,8 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
             Some("999990044"),
         )
         .await?;
-    record
-        .add_case_person(gezin_case, gezin_mother, "ouder")
-        .await?;
-    record
-        .add_case_person(gezin_case, gezin_father, "ouder")
-        .await?;
+    s.link(gezin_case, gezin_mother, "ouder").await?;
+    s.link(gezin_case, gezin_father, "ouder").await?;
     s.table(
         gezin_case,
         &[
@@ -512,7 +547,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
             "Walstraat 2, 5341 EP Oss",
         ][i % 3];
         let child = s.person(naam, *dob, adres, Some(bsn)).await?;
-        record.add_case_person(gezin_case, child, "kind").await?;
+        s.link(gezin_case, child, "kind").await?;
         gezin_children.push(child);
     }
     s.item(
@@ -588,24 +623,22 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
         .await?;
         s.item(gezin_case, *oldest, OpleidingDagbesteding, Overig, "gemeente", 11, "De kinderen gaan naar drie verschillende basisscholen; intern begeleiders zijn aangesloten.").await?;
     }
-    record
-        .add_afspraak(
-            gezin_case,
-            &oin("rvdk")?,
-            "Raadsonderzoek afronden en advies uitbrengen",
-            today + Duration::days(42),
-            "lopend",
-        )
-        .await?;
-    record
-        .add_afspraak(
-            gezin_case,
-            &oin("veilig-thuis")?,
-            "Veiligheidsplan met moeder opstellen",
-            today - Duration::days(5),
-            "open",
-        )
-        .await?;
+    s.afspraak(
+        gezin_case,
+        &oin("rvdk")?,
+        "Raadsonderzoek afronden en advies uitbrengen",
+        today + Duration::days(42),
+        "lopend",
+    )
+    .await?;
+    s.afspraak(
+        gezin_case,
+        &oin("veilig-thuis")?,
+        "Veiligheidsplan met moeder opstellen",
+        today - Duration::days(5),
+        "open",
+    )
+    .await?;
 
     // Casus Veghel (closed): worries about a possible family drama after a fight over divorce.
     let closed_case = s
@@ -625,9 +658,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
             Some("999990135"),
         )
         .await?;
-    record
-        .add_case_person(closed_case, closed_person, "ouder")
-        .await?;
+    s.link(closed_case, closed_person, "ouder").await?;
     s.table(
         closed_case,
         &["veiligheidshuis", "gemeente", "ggz", "politie"],
@@ -635,7 +666,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
     )
     .await?;
     s.item(closed_case, closed_person, GezinRelaties, Overig, "gemeente", 190, "Zorgen van grootouder over vechtscheiding; kinderen tijdelijk in crisispleeggezin geplaatst.").await?;
-    record.set_phase(closed_case, Phase::Afgesloten).await?;
+    s.phase(closed_case, Phase::Afgesloten).await?;
 
     // Just registered (aanmelding): only a summary until screening.
     let new_case = s
@@ -655,9 +686,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
             Some("999990147"),
         )
         .await?;
-    record
-        .add_case_person(new_case, new_person, "betrokkene")
-        .await?;
+    s.link(new_case, new_person, "betrokkene").await?;
     s.table(new_case, &["veiligheidshuis", "politie"], 1)
         .await?;
     s.item(
@@ -671,6 +700,7 @@ pub async fn seed_cases(record: &CaseRecord) -> Result<DemoIds, SeedError> {
     )
     .await?;
 
+    s.tx.into_inner().commit().await?;
     Ok(DemoIds {
         uden_case,
         uden_man,

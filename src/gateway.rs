@@ -25,7 +25,7 @@ use crate::policy::{
 };
 use crate::record::{CaseRecord, Person};
 use crate::registry::{PartnerRegistry, RegisteredPartner};
-use crate::store::StoreError;
+use crate::store::{StoreError, Tx};
 use crate::tls::PeerIdentity;
 
 /// Errors of the domain service. Each says whether a log entry was written (`disclosure_id`).
@@ -50,6 +50,12 @@ pub enum GatewayError {
     Forbidden(String),
     #[error("case or person not found")]
     NotFound { disclosure_id: DisclosureId },
+    /// The step's preconditions no longer held when it came to write (a concurrent step won).
+    #[error("{detail}")]
+    Conflict {
+        detail: String,
+        disclosure_id: DisclosureId,
+    },
     #[error("{0}")]
     Log(#[from] LogError),
     #[error("policy failure: {source}")]
@@ -391,6 +397,50 @@ impl Gateway {
         Ok(())
     }
 
+    /// Begins a state-changing step's unit of work: its precondition checks, its change and
+    /// its log entry go into this one transaction ([`Gateway::commit_in`]).
+    pub async fn begin(&self) -> Result<Tx, GatewayError> {
+        Ok(self.record.db().begin().await?)
+    }
+
+    /// Ends a unit of work: puts `entry` into the outbox inside `tx`, commits the change and
+    /// its entry together, then waits until the writer has moved the entry into the chain. If
+    /// that wait fails the change stands and its entry is still durable in the outbox (a sweep
+    /// appends it), but the caller hears 503 and must check before repeating the step.
+    pub async fn commit_in(&self, mut tx: Tx, entry: NewEntry) -> Result<(), GatewayError> {
+        let id = entry.id;
+        log_store::put_outbox(&mut tx, &entry).await?;
+        tx.commit().await?;
+        self.log.append_outboxed(id).await?;
+        Ok(())
+    }
+
+    /// Moves what waits in the outbox into the chain now (the writer also does so at start and
+    /// every `log.outbox_sweep_ms`). Returns how many entries that batch appended.
+    pub async fn sweep_outbox(&self) -> Result<i64, GatewayError> {
+        Ok(self.log.sweep().await?)
+    }
+
+    /// Refuses a step whose preconditions changed between its decision and its write (another
+    /// step committed in between): the transaction is dropped, the refusal logged (409).
+    pub(crate) async fn conflict(&self, tx: Tx, mut entry: NewEntry, detail: &str) -> GatewayError {
+        // A failed rollback leaves nothing behind either: the connection drops the transaction.
+        let _ = tx.rollback().await;
+        entry.status = 409;
+        entry.outcome = Outcome::Denied;
+        entry.problem_type = Some("conflict".into());
+        entry.disclosed.clear();
+        entry.reasons = vec![detail.to_string()];
+        let disclosure_id = DisclosureId(entry.id);
+        match self.commit(entry).await {
+            Ok(()) => GatewayError::Conflict {
+                detail: detail.to_string(),
+                disclosure_id,
+            },
+            Err(e) => e,
+        }
+    }
+
     /// A new entry for `event` (denied until the caller says otherwise), under the policy
     /// revision in force now.
     pub(crate) fn base_entry(
@@ -727,47 +777,32 @@ impl Gateway {
         Ok(log_store::list(self.record.db(), filter).await?)
     }
 
-    /// Records a policy change in the transparency log (who activated which revision, and
-    /// why), committed before the caller hears that it happened.
-    pub async fn log_policy_change(
+    /// The entry of a policy change (who activated which revision, and why), for the unit of
+    /// work that makes the change ([`Gateway::commit_in`]).
+    pub fn policy_change_entry(
         &self,
         caller: &Caller,
         revision: &str,
         reasons: Vec<String>,
-    ) -> Result<DisclosureId, GatewayError> {
-        let mut entry = self.base_entry(
-            Event::PolicyChange,
-            caller.record(),
-            caller.traceparent.clone(),
-        );
-        entry.outcome = Outcome::Allowed;
-        entry.status = 200;
+    ) -> NewEntry {
+        let mut entry = self.admin_entry(caller, Event::PolicyChange, reasons);
         entry.policy_revision = revision.to_string();
-        entry.reasons = reasons;
-        let id = DisclosureId(entry.id);
-        self.commit(entry).await?;
-        Ok(id)
+        entry
     }
 
-    /// Records an applied partner-registry change in the transparency log (which operations,
-    /// on which organisations and keys, proposed and approved by whom), committed before the
-    /// approver hears that it happened. Organisation data only; no personal data.
-    pub async fn log_registry_change(
-        &self,
-        caller: &Caller,
-        reasons: Vec<String>,
-    ) -> Result<DisclosureId, GatewayError> {
-        let mut entry = self.base_entry(
-            Event::RegistryChange,
-            caller.record(),
-            caller.traceparent.clone(),
-        );
+    /// The entry of an applied partner-registry change (which operations, on which
+    /// organisations and keys, proposed and approved by whom), for the unit of work that
+    /// applies it. Organisation data only; no personal data.
+    pub fn registry_change_entry(&self, caller: &Caller, reasons: Vec<String>) -> NewEntry {
+        self.admin_entry(caller, Event::RegistryChange, reasons)
+    }
+
+    fn admin_entry(&self, caller: &Caller, event: Event, reasons: Vec<String>) -> NewEntry {
+        let mut entry = self.base_entry(event, caller.record(), caller.traceparent.clone());
         entry.outcome = Outcome::Allowed;
         entry.status = 200;
         entry.reasons = reasons;
-        let id = DisclosureId(entry.id);
-        self.commit(entry).await?;
-        Ok(id)
+        entry
     }
 
     /// Refuses unless the caller may administer the convenant (the convenant's access policy).

@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::crypto::{Pseudonymizer, RecordCipher};
 use crate::domain::{Bsn, CaseId, CaseKind, Category, ItemId, Leefgebied, Oin, PersonId, Phase};
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// A partner organisation in the convenant's registry.
 #[derive(Clone, Debug, FromRow)]
@@ -41,6 +41,8 @@ pub struct Case {
     pub registered_by: String,
     pub casusregisseur: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Moves with every change the casework policy decides on (see [`CaseRecord::guard`]).
+    pub version: i64,
 }
 
 #[derive(FromRow)]
@@ -53,6 +55,7 @@ struct CaseRow {
     registered_by_oin: String,
     casusregisseur_oin: Option<String>,
     created_at: DateTime<Utc>,
+    version: i64,
 }
 
 impl TryFrom<CaseRow> for Case {
@@ -67,6 +70,7 @@ impl TryFrom<CaseRow> for Case {
             registered_by: r.registered_by_oin,
             casusregisseur: r.casusregisseur_oin,
             created_at: r.created_at,
+            version: r.version,
         })
     }
 }
@@ -210,8 +214,8 @@ impl CaseRecord {
     }
 
     pub async fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
-        const SQL: &str = "SELECT id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, created_at \
-                           FROM cases WHERE id = $1";
+        const SQL: &str = "SELECT id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, created_at, \
+                           version FROM cases WHERE id = $1";
         let row: Option<CaseRow> =
             with_pool!(&self.db, p => sqlx::query_as(SQL).bind(id.0).fetch_optional(p).await)?;
         row.map(Case::try_from).transpose()
@@ -236,6 +240,16 @@ impl CaseRecord {
         Ok(
             with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_optional(p).await)?,
         )
+    }
+
+    /// Seals person data at rest (AES-256-GCM), bound to `context`.
+    pub fn seal(&self, plain: &[u8], context: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(self.cipher.seal_bytes(plain, context)?)
+    }
+
+    /// Opens what [`CaseRecord::seal`] sealed for the same context.
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, StoreError> {
+        Ok(self.cipher.open_bytes(sealed, context)?)
     }
 
     /// Opens a person's sealed BSN (only after the policy allowed it).
@@ -329,7 +343,11 @@ impl CaseRecord {
     }
 
     /// Registers a person; the BSN is sealed and pseudonymised, never stored in the clear.
-    pub async fn insert_person(&self, new: &NewPerson) -> Result<PersonId, StoreError> {
+    pub async fn insert_person(
+        &self,
+        tx: &mut Tx,
+        new: &NewPerson,
+    ) -> Result<PersonId, StoreError> {
         let id = PersonId::new();
         let sealed = new
             .bsn
@@ -343,69 +361,77 @@ impl CaseRecord {
         const SQL: &str = "INSERT INTO persons (id, bsn_sealed, subject_pseudonym, pseudonym_key_version, naam, \
                            geboortedatum, adres, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
         let dob = new.geboortedatum.map(|d| d.format("%Y-%m-%d").to_string());
-        with_pool!(&self.db, p => sqlx::query(SQL)
+        with_tx!(tx, c => sqlx::query(SQL)
             .bind(id.0).bind(sealed).bind(pseudonym).bind(self.pseudonymizer.version())
             .bind(&new.naam).bind(dob).bind(&new.adres).bind(now())
-            .execute(p).await.map(|r| r.rows_affected()))?;
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }
 
-    pub async fn insert_case(&self, new: &NewCase) -> Result<CaseId, StoreError> {
+    pub async fn insert_case(&self, tx: &mut Tx, new: &NewCase) -> Result<CaseId, StoreError> {
         let id = CaseId::new();
         const SQL: &str = "INSERT INTO cases (id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-        with_pool!(&self.db, p => sqlx::query(SQL)
+        with_tx!(tx, c => sqlx::query(SQL)
             .bind(id.0).bind(new.kind.as_str()).bind(new.phase.as_str()).bind(&new.region).bind(&new.title)
             .bind(new.registered_by.as_str()).bind(new.casusregisseur.as_ref().map(Oin::as_str)).bind(now())
-            .execute(p).await.map(|r| r.rows_affected()))?;
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }
 
     pub async fn add_case_person(
         &self,
+        tx: &mut Tx,
         case: CaseId,
         person: PersonId,
         relation: &str,
     ) -> Result<(), StoreError> {
         const SQL: &str =
             "INSERT INTO case_persons (case_id, person_id, relation) VALUES ($1, $2, $3)";
-        with_pool!(&self.db, p => sqlx::query(SQL).bind(case.0).bind(person.0).bind(relation).execute(p).await.map(|r| r.rows_affected()))?;
+        with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(person.0).bind(relation).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Seats a partner at the case table (again, if it had been removed).
     pub async fn add_participant(
         &self,
+        tx: &mut Tx,
         case: CaseId,
         oin: &Oin,
         since: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         const SQL: &str = "INSERT INTO case_participants (case_id, oin, since) VALUES ($1, $2, $3) \
                            ON CONFLICT (case_id, oin) DO UPDATE SET since = excluded.since, until = NULL";
-        with_pool!(&self.db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(since).execute(p).await.map(|r| r.rows_affected()))?;
+        with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(since).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 
     /// Removes a partner from the table; its access ends with this commit.
-    pub async fn remove_participant(&self, case: CaseId, oin: &Oin) -> Result<bool, StoreError> {
+    pub async fn remove_participant(
+        &self,
+        tx: &mut Tx,
+        case: CaseId,
+        oin: &Oin,
+    ) -> Result<bool, StoreError> {
         const SQL: &str = "UPDATE case_participants SET until = $3 WHERE case_id = $1 AND oin = $2 AND until IS NULL";
-        let done = with_pool!(&self.db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+        let done = with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(done > 0)
     }
 
-    pub async fn add_item(&self, new: &NewItem) -> Result<ItemId, StoreError> {
+    pub async fn add_item(&self, tx: &mut Tx, new: &NewItem) -> Result<ItemId, StoreError> {
         let id = ItemId::new();
         const SQL: &str = "INSERT INTO information_items (id, case_id, person_id, leefgebied, category, content, \
                            contributed_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-        with_pool!(&self.db, p => sqlx::query(SQL)
+        with_tx!(tx, c => sqlx::query(SQL)
             .bind(id.0).bind(new.case_id.0).bind(new.person_id.0).bind(new.leefgebied.as_str())
             .bind(new.category.as_str()).bind(&new.content).bind(new.contributed_by.as_str()).bind(new.recorded_at)
-            .execute(p).await.map(|r| r.rows_affected()))?;
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }
 
     pub async fn add_afspraak(
         &self,
+        tx: &mut Tx,
         case: CaseId,
         partner: &Oin,
         action: &str,
@@ -415,17 +441,41 @@ impl CaseRecord {
         let id = Uuid::now_v7();
         const SQL: &str = "INSERT INTO afspraken (id, case_id, partner_oin, action, due_date, status, created_at) \
                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
-        with_pool!(&self.db, p => sqlx::query(SQL)
+        with_tx!(tx, c => sqlx::query(SQL)
             .bind(id).bind(case.0).bind(partner.as_str()).bind(action)
             .bind(due.format("%Y-%m-%d").to_string()).bind(status).bind(now())
-            .execute(p).await.map(|r| r.rows_affected()))?;
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }
 
+    /// Re-checks, inside a step's transaction, that the case is still at `version` (the state
+    /// its decision was made on), and moves the version when `changes` (the step changes what
+    /// the casework policy decides on). False when a concurrent step changed the case first:
+    /// the step must not write. The UPDATE also holds the case row until the step commits, so
+    /// no other step can change the case in between (on PostgreSQL a waiting step re-reads the
+    /// version after ours commits and fails the check).
+    pub async fn guard(
+        &self,
+        tx: &mut Tx,
+        case: CaseId,
+        version: i64,
+        changes: bool,
+    ) -> Result<bool, StoreError> {
+        const SQL: &str = "UPDATE cases SET version = version + $3 WHERE id = $1 AND version = $2";
+        let n = with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(version).bind(i64::from(changes))
+            .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+        Ok(n == 1)
+    }
+
     /// Moves a case to another phase; closing records the time.
-    pub async fn set_phase(&self, case: CaseId, phase: Phase) -> Result<(), StoreError> {
+    pub async fn set_phase(
+        &self,
+        tx: &mut Tx,
+        case: CaseId,
+        phase: Phase,
+    ) -> Result<(), StoreError> {
         const SQL: &str = "UPDATE cases SET phase = $2, closed_at = CASE WHEN $2 = 'afgesloten' THEN $3 ELSE NULL END WHERE id = $1";
-        with_pool!(&self.db, p => sqlx::query(SQL).bind(case.0).bind(phase.as_str()).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+        with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(phase.as_str()).bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
 }

@@ -51,6 +51,56 @@ macro_rules! with_pool {
     };
 }
 
+/// An open transaction on either backend: a state-changing step applies its change and writes
+/// its log entry (into the outbox) through one of these, so both commit or neither does.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs the same code against whichever connection the transaction `$tx` (a `&mut Tx`) holds;
+/// `$conn` is a `&mut` connection, so pass `&mut *$conn` to each query.
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::store::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+impl Tx {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Rolls the transaction back (dropping it does too; this says so explicitly).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// True when `e` is a unique-constraint violation (a concurrent writer got there first).
+pub fn is_unique_violation(e: &StoreError) -> bool {
+    matches!(e, StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation())
+}
+
 impl Db {
     /// Connects to `sqlite:...` or `postgres://...`. SQLite runs in WAL mode with
     /// `synchronous=FULL`, so a committed log entry survives a power cut, and creates the file
@@ -93,6 +143,16 @@ impl Db {
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Begins a transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// a step that reads its preconditions and then writes cannot lose its snapshot to
+    /// another writer halfway (SQLITE_BUSY_SNAPSHOT); the busy timeout queues it instead.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
     }
 
     /// A cheap round trip, for `/readyz`.

@@ -178,6 +178,25 @@ async fn sign_push_approve(backend: Backend) {
         text(&out)
     );
 
+    // No default identity: without --sub nothing is sent and nothing is approved.
+    let mut no_sub: Vec<String> = ["policy", "approve", rev.as_str()]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+    no_sub.extend(
+        admin("unused")
+            .into_iter()
+            .filter(|a| a != "--sub" && a != "unused"),
+    );
+    let out = vhgate(no_sub).await;
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--sub"),
+        "{}",
+        text(&out)
+    );
+    assert_ne!(env.gateway().policy().revision(), rev);
+
     // Bob approves: active.
     let out = vhgate(cmd(&["policy", "approve", &rev], "beheerder-bob")).await;
     assert!(out.status.success(), "{}", text(&out));

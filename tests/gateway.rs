@@ -278,11 +278,13 @@ async fn procesregie_staff_reads_without_a_seat_at_the_table(env: &Env) {
     let token = vh.token("procesregisseur", "procesregie");
     // The Veiligheidshuis sits at every demo table; remove it to show procesregie needs none.
     let oin: vhgate::domain::Oin = vh.oin.parse().expect("oin");
+    let mut tx = env.db.begin().await.expect("begin");
     assert!(env
         .record()
-        .remove_participant(env.ids.oss_case, &oin)
+        .remove_participant(&mut tx, env.ids.oss_case, &oin)
         .await
         .expect("remove"));
+    tx.commit().await.expect("commit");
     let r = vh
         .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
         .await;

@@ -24,6 +24,7 @@ async fn seed(env: &Env) {
     let record = env.record();
     let oin = |name: &str| -> Oin { env.client(name).oin.parse().expect("oin") };
     let (politie, ggz, vh) = (oin("politie"), oin("ggz"), oin("veiligheidshuis"));
+    let mut tx = record.db().begin().await.expect("begin");
     for i in 0..10 {
         let kind = match i {
             0..=6 => CaseKind::Persoon,
@@ -31,36 +32,45 @@ async fn seed(env: &Env) {
             _ => CaseKind::Gebied,
         };
         let case = record
-            .insert_case(&NewCase {
-                kind,
-                phase: if i < 8 { Phase::Mdo } else { Phase::Screening },
-                region: REGION.into(),
-                title: format!("signaaltest {i}"),
-                registered_by: vh.clone(),
-                casusregisseur: None,
-            })
+            .insert_case(
+                &mut tx,
+                &NewCase {
+                    kind,
+                    phase: if i < 8 { Phase::Mdo } else { Phase::Screening },
+                    region: REGION.into(),
+                    title: format!("signaaltest {i}"),
+                    registered_by: vh.clone(),
+                    casusregisseur: None,
+                },
+            )
             .await
             .expect("case");
         let person = record
-            .insert_person(&NewPerson {
-                naam: format!("Persoon {i}"),
-                geboortedatum: None,
-                adres: None,
-                bsn: None,
-            })
+            .insert_person(
+                &mut tx,
+                &NewPerson {
+                    naam: format!("Persoon {i}"),
+                    geboortedatum: None,
+                    adres: None,
+                    bsn: None,
+                },
+            )
             .await
             .expect("person");
         record
-            .add_case_person(case, person, "betrokkene")
+            .add_case_person(&mut tx, case, person, "betrokkene")
             .await
             .expect("case person");
         let now = vhgate::record::now();
         record
-            .add_participant(case, &politie, now)
+            .add_participant(&mut tx, case, &politie, now)
             .await
             .expect("participant");
         if i < 2 {
-            record.add_participant(case, &ggz, now).await.expect("ggz");
+            record
+                .add_participant(&mut tx, case, &ggz, now)
+                .await
+                .expect("ggz");
         }
         let leefgebied = if i < 3 {
             Leefgebied::Verslaving
@@ -68,25 +78,29 @@ async fn seed(env: &Env) {
             Leefgebied::Wonen
         };
         record
-            .add_item(&NewItem {
-                case_id: case,
-                person_id: person,
-                leefgebied,
-                category: Category::Overig,
-                content: "signaaltest".into(),
-                contributed_by: politie.clone(),
-                recorded_at: now,
-            })
+            .add_item(
+                &mut tx,
+                &NewItem {
+                    case_id: case,
+                    person_id: person,
+                    leefgebied,
+                    category: Category::Overig,
+                    content: "signaaltest".into(),
+                    contributed_by: politie.clone(),
+                    recorded_at: now,
+                },
+            )
             .await
             .expect("item");
         if i < 6 {
             let due = now.date_naive() + chrono::Duration::days(30);
             record
-                .add_afspraak(case, &politie, "huisbezoek", due, "open")
+                .add_afspraak(&mut tx, case, &politie, "huisbezoek", due, "open")
                 .await
                 .expect("afspraak");
         }
     }
+    tx.commit().await.expect("commit");
     // Backdate: the open period is never published.
     env.exec(&format!(
         "UPDATE cases SET created_at = '2025-03-10T10:00:00+00:00' WHERE region = '{REGION}' AND kind <> 'gebied'"

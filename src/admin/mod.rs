@@ -161,8 +161,17 @@ pub async fn reject(
         return Err(AdminError::Bundle("a rejection needs a reason".into()));
     }
     let db = gateway.record.db();
+    let entry = gateway.policy_change_entry(
+        caller,
+        &gateway.policy().revision().to_string(),
+        vec![format!(
+            "rejected proposed revision {revision}; rejected by {} (the reason is kept with the proposal)",
+            actor(caller)
+        )],
+    );
+    let mut tx = gateway.begin().await?;
     if !store::decide(
-        db,
+        &mut tx,
         revision,
         &["proposed"],
         "rejected",
@@ -171,10 +180,12 @@ pub async fn reject(
     )
     .await?
     {
+        tx.rollback().await?;
         return Err(AdminError::Conflict(format!(
             "revision {revision} is not a pending proposal"
         )));
     }
+    gateway.commit_in(tx, entry).await?;
     store::get(db, revision)
         .await?
         .ok_or_else(|| AdminError::NotFound(revision.into()))
@@ -215,26 +226,38 @@ async fn activate_bundle(
     )
     .await?;
     let db = gateway.record.db();
-    if !store::decide(db, &record.revision, from, "active", &actor(caller), reason).await? {
+    let entry = gateway.policy_change_entry(
+        caller,
+        &record.revision,
+        vec![format!(
+            "activated revision {} ({}); proposed by {}, activated by {}",
+            record.revision,
+            reason.unwrap_or("four-eyes approval"),
+            record.proposed_by,
+            actor(caller)
+        )],
+    );
+    // One unit of work: the activation and its entry commit together; the engine is swapped
+    // in only after both are durable.
+    let mut tx = gateway.begin().await?;
+    if !store::decide(
+        &mut tx,
+        &record.revision,
+        from,
+        "active",
+        &actor(caller),
+        reason,
+    )
+    .await?
+    {
+        tx.rollback().await?;
         return Err(AdminError::Conflict(format!(
             "revision {} was decided by someone else meanwhile",
             record.revision
         )));
     }
+    gateway.commit_in(tx, entry).await?;
     gateway.set_policy(engine);
-    gateway
-        .log_policy_change(
-            caller,
-            &record.revision,
-            vec![format!(
-                "activated revision {} ({}); proposed by {}, activated by {}",
-                record.revision,
-                reason.unwrap_or("four-eyes approval"),
-                record.proposed_by,
-                actor(caller)
-            )],
-        )
-        .await?;
     tracing::info!(revision = %record.revision, by = %actor(caller), "policy bundle activated");
     store::get(db, &record.revision)
         .await?

@@ -397,19 +397,23 @@ pub async fn approve(
         ));
     }
     check(gateway, &record.changes).await?;
-    if !store::apply(db, id, &record.changes, &actor(caller)).await? {
-        return Err(AdminError::Conflict(format!(
-            "registry change {id} was decided by someone else meanwhile"
-        )));
-    }
-    reload(gateway).await?;
     let mut reasons = vec![format!(
         "applied registry change {id}; proposed by {}, approved by {}",
         record.proposed_by,
         actor(caller)
     )];
     reasons.extend(record.changes.iter().map(describe));
-    gateway.log_registry_change(caller, reasons).await?;
+    let entry = gateway.registry_change_entry(caller, reasons);
+    // One unit of work: the change and its entry commit together.
+    let mut tx = gateway.begin().await?;
+    if !store::apply(&mut tx, id, &record.changes, &actor(caller)).await? {
+        tx.rollback().await?;
+        return Err(AdminError::Conflict(format!(
+            "registry change {id} was decided by someone else meanwhile"
+        )));
+    }
+    gateway.commit_in(tx, entry).await?;
+    reload(gateway).await?;
     tracing::info!(change = %id, by = %actor(caller), "registry change applied");
     get(db, id).await
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use super::registry::RegistryChange;
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// A stored change request as it is in the database (`changes` is the JSON list).
 #[derive(Clone, Debug, FromRow)]
@@ -95,17 +95,16 @@ pub async fn reject(db: &Db, id: &str, by: &str, reason: &str) -> Result<bool, S
     Ok(n == 1)
 }
 
-/// Applies a pending proposal in one transaction: its operations, its status and the registry
-/// version. `false` (and nothing changed) if it was no longer pending.
+/// Applies a pending proposal inside the step's transaction: its operations, its status and
+/// the registry version. `false` (and nothing changed) if it was no longer pending.
 pub async fn apply(
-    db: &Db,
+    tx: &mut Tx,
     id: &str,
     changes: &[RegistryChange],
     by: &str,
 ) -> Result<bool, StoreError> {
     let now = crate::record::now();
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+    with_tx!(tx, tx => {
         // Claim the proposal first: a concurrent approval finds it applied and backs off.
         let n = sqlx::query(
             "UPDATE registry_changes SET status = 'applied', decided_by = $1, decided_at = $2 \
@@ -156,7 +155,6 @@ pub async fn apply(
         }
         sqlx::query("UPDATE registry_version SET version = version + 1 WHERE id = 1")
             .execute(&mut *tx).await?;
-        tx.commit().await?;
         Ok(true)
     })
 }

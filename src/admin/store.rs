@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// A stored bundle and its four-eyes history.
 #[derive(Clone, Debug, FromRow, serde::Serialize)]
@@ -45,11 +45,12 @@ pub async fn history(db: &Db) -> Result<Vec<BundleRecord>, StoreError> {
     Ok(with_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?)
 }
 
-/// Records a decision on a bundle in state `from`: the new status, who and why. Activating
-/// retires the bundle that was active, in the same transaction. `false` if the bundle was no
-/// longer in state `from` (someone else decided first).
+/// Records a decision on a bundle in state `from`, inside the step's transaction: the new
+/// status, who and why. Activating retires the bundle that was active. `false` if the bundle
+/// was no longer in state `from` (someone else decided first), or another activation won the
+/// race for the one active slot (the partial unique index); the caller then rolls back.
 pub async fn decide(
-    db: &Db,
+    tx: &mut Tx,
     revision: &str,
     from: &[&str],
     to: &str,
@@ -57,29 +58,28 @@ pub async fn decide(
     reason: Option<&str>,
 ) -> Result<bool, StoreError> {
     let now = crate::record::now();
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
+    let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
+    let sql = format!(
+        "UPDATE policy_bundles SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+         WHERE revision = $5 AND status IN ({})",
+        placeholders.join(", ")
+    );
+    let done: Result<u64, StoreError> = with_tx!(tx, c => async {
         if to == "active" {
             sqlx::query("UPDATE policy_bundles SET status = 'retired' WHERE status = 'active' AND revision <> $1")
-                .bind(revision).execute(&mut *tx).await?;
+                .bind(revision).execute(&mut *c).await?;
         }
-        let placeholders: Vec<String> = (0..from.len()).map(|i| format!("${}", i + 6)).collect();
-        let sql = format!(
-            "UPDATE policy_bundles SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
-             WHERE revision = $5 AND status IN ({})",
-            placeholders.join(", ")
-        );
         let mut q = sqlx::query(&sql).bind(to).bind(by).bind(now).bind(reason).bind(revision);
         for f in from {
             q = q.bind(*f);
         }
-        let n = q.execute(&mut *tx).await?.rows_affected();
-        if n != 1 {
-            return Ok(false);
-        }
-        tx.commit().await?;
-        Ok(true)
-    })
+        Ok(q.execute(&mut *c).await?.rows_affected())
+    }.await);
+    match done {
+        Ok(n) => Ok(n == 1),
+        Err(e) if crate::store::is_unique_violation(&e) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// The active bundle, if an administrator ever activated one.

@@ -122,6 +122,11 @@ impl From<GatewayError> for Problem {
                 "no such case, or no such person in it",
             )
             .logged(Some(disclosure_id)),
+            GatewayError::Conflict {
+                detail,
+                disclosure_id,
+            } => Problem::new(StatusCode::CONFLICT, "conflict", "Conflict", detail)
+                .logged(Some(disclosure_id)),
             GatewayError::Log(e) => {
                 tracing::error!(error = %e, "disclosure log unavailable: refusing to disclose");
                 let mut p = Problem::new(

@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{allow, base_input, caller_oin, case_input, decide, entry_for, facts, load, Loaded};
+use super::{
+    allow, allow_in, base_input, begin_on, caller_oin, case_input, decide, entry_for, facts, load,
+    Loaded,
+};
 use super::{store as case_store, CaseworkError};
 use crate::disclosure::{Event, NewEntry, RequesterRecord, SubjectRecord};
 use crate::domain::{CaseId, Category, DisclosureId, ItemId, Leefgebied, PersonId};
@@ -307,8 +310,9 @@ pub async fn contribute(
     let me = caller_oin(caller)?;
     let item_id = ItemId::new();
     let recorded_at = crate::record::now();
+    let mut tx = begin_on(gw, &entry, &l, false).await?;
     store::insert(
-        gw.record.db(),
+        &mut tx,
         &store::NewVersion {
             id: item_id,
             case: case_id,
@@ -326,7 +330,7 @@ pub async fn contribute(
     entry.disclosed = vec![format!("item:{item_id}")];
     entry.categories = vec![c.category.as_str().into()];
     let decision_id = entry.id.to_string();
-    allow(gw, entry, 201).await?;
+    allow_in(gw, tx, entry, 201).await?;
     Ok(Contributed {
         item_id: item_id.to_string(),
         case_id: case_id.to_string(),
@@ -350,7 +354,7 @@ async fn start_change(
     item_id: ItemId,
     event: Event,
     action: Action,
-) -> Result<(NewEntry, store::StoredItem, Vec<Recipient>), InformationError> {
+) -> Result<(NewEntry, Loaded, store::StoredItem, Vec<Recipient>), InformationError> {
     let mut entry = entry_for(gw, caller, event, Some(case_id));
     let l = load(gw, &mut entry, case_id).await?;
     let item = load_item(gw, &mut entry, case_id, item_id).await?;
@@ -362,7 +366,7 @@ async fn start_change(
     let mut versions = vec![item_id];
     versions.extend(store::earlier_versions(gw.record.db(), case_id, &item).await?);
     let recipients = recipients(gw, case_id, &versions, &item.contributed_by).await?;
-    Ok((entry, item, recipients))
+    Ok((entry, l, item, recipients))
 }
 
 /// Corrects the caller's own active item: a new active version with the same person,
@@ -377,7 +381,7 @@ pub async fn correct(
     content: &str,
     reason: &str,
 ) -> Result<Corrected, InformationError> {
-    let (mut entry, item, recipients) = start_change(
+    let (mut entry, l, item, recipients) = start_change(
         gw,
         caller,
         case_id,
@@ -386,7 +390,6 @@ pub async fn correct(
         Action::CorrectInformation,
     )
     .await?;
-    let db = gw.record.db();
     let me = caller_oin(caller)?;
     let new_id = ItemId::new();
     let now = crate::record::now();
@@ -402,13 +405,15 @@ pub async fn correct(
         replaces: Some(item_id),
         recorded_at: now,
     };
-    if !store::correct(db, item_id, reason, now, &new).await? {
+    let mut tx = begin_on(gw, &entry, &l, false).await?;
+    if !store::correct(&mut tx, item_id, reason, now, &new).await? {
+        tx.rollback().await?;
         return Err(not_active(gw, &mut entry, item_id, "no longer actief").await?);
     }
     entry.disclosed = vec![format!("item:{new_id}"), format!("item:{item_id}")];
     entry.categories = vec![item.category.clone()];
     let decision_id = entry.id.to_string();
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(Corrected {
         item_id: new_id.to_string(),
         replaces: item_id.to_string(),
@@ -426,7 +431,7 @@ pub async fn withdraw(
     item_id: ItemId,
     reason: &str,
 ) -> Result<Withdrawn, InformationError> {
-    let (mut entry, item, recipients) = start_change(
+    let (mut entry, l, item, recipients) = start_change(
         gw,
         caller,
         case_id,
@@ -435,14 +440,15 @@ pub async fn withdraw(
         Action::WithdrawInformation,
     )
     .await?;
-    let db = gw.record.db();
-    if !store::withdraw(db, item_id, reason, crate::record::now()).await? {
+    let mut tx = begin_on(gw, &entry, &l, false).await?;
+    if !store::withdraw(&mut tx, item_id, reason, crate::record::now()).await? {
+        tx.rollback().await?;
         return Err(not_active(gw, &mut entry, item_id, "no longer actief").await?);
     }
     entry.disclosed = vec![format!("item:{item_id}")];
     entry.categories = vec![item.category.clone()];
     let decision_id = entry.id.to_string();
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(Withdrawn {
         item_id: item_id.to_string(),
         recipients,

@@ -23,7 +23,7 @@ use crate::policy::{
     Outcome, ParticipantInput, PolicyInput, TargetInput, Tier,
 };
 use crate::record::{Case, NewPerson, Participant};
-use crate::store::StoreError;
+use crate::store::{StoreError, Tx};
 
 /// Errors of the case life cycle: the gateway's, plus a reused idempotency key.
 #[derive(Debug, thiserror::Error)]
@@ -371,6 +371,45 @@ pub(crate) async fn allow(
     Ok(())
 }
 
+/// Marks the entry allowed with `status` and ends the step's unit of work: the change in `tx`
+/// and its entry commit together; the answer may go out after the entry is in the chain.
+pub(crate) async fn allow_in(
+    gw: &Gateway,
+    tx: Tx,
+    mut entry: NewEntry,
+    status: u16,
+) -> Result<(), CaseworkError> {
+    entry.status = status;
+    entry.outcome = Outcome::Allowed;
+    gw.commit_in(tx, entry).await?;
+    Ok(())
+}
+
+/// Why a step is refused when the case changed under it.
+const CHANGED: &str = "the case changed while this step was being decided (another step \
+                       committed first); read it again and retry";
+
+/// Opens a step's unit of work on a loaded case and re-checks, inside it, that the case is
+/// still as it was decided on (`changes`: the step itself changes what the casework policy
+/// decides on: phase, participants, invitations, casusregisseur). A case that changed in
+/// between is a logged 409 and nothing is written.
+pub(crate) async fn begin_on(
+    gw: &Gateway,
+    entry: &NewEntry,
+    l: &Loaded,
+    changes: bool,
+) -> Result<Tx, CaseworkError> {
+    let mut tx = gw.begin().await?;
+    if !gw
+        .record
+        .guard(&mut tx, l.case.id, l.case.version, changes)
+        .await?
+    {
+        return Err(gw.conflict(tx, entry.clone(), CHANGED).await.into());
+    }
+    Ok(tx)
+}
+
 fn result(entry: &NewEntry, case: CaseId, phase: Phase, d: CaseworkDecision) -> StepResult {
     StepResult {
         case_id: case.to_string(),
@@ -442,9 +481,12 @@ pub async fn register(
         }
     }
     let d = decide(gw, &mut entry, &input).await?;
+    // One unit of work: the key, the case, its persons, the registration and the entry.
+    let mut tx = gw.begin().await?;
     if let Some((key, hash)) = idempotency {
-        if !store::claim_idempotency_key(db, &me, key, hash, case_id).await? {
+        if !store::claim_idempotency_key(&mut tx, &me, key, hash, case_id).await? {
             // Lost a race with the same key: answer as the winner did.
+            tx.rollback().await?;
             let Some(done) = store::idempotency_record(db, &me, key).await? else {
                 return Err(StoreError::Corrupt("idempotency key vanished".into()).into());
             };
@@ -458,22 +500,14 @@ pub async fn register(
             .await;
         }
     }
-    let persons = match persist(gw, &me, case_id, reg).await {
-        Ok(p) => p,
-        Err(e) => {
-            if let Some((key, _)) = idempotency {
-                let _ = store::release_idempotency_key(db, &me, key).await;
-            }
-            return Err(e.into());
-        }
-    };
+    let (persons, subjects) = persist(gw, &mut tx, &me, case_id, reg).await?;
     entry.case_id = Some(case_id.0);
     if entry.subject.is_none() {
-        entry.subject = case_subject(gw, case_id).await?;
+        entry.subject = subjects.into_iter().next();
     }
     entry.reasons = d.reasons;
     let disclosure_id = DisclosureId(entry.id);
-    allow(gw, entry, 201).await?;
+    allow_in(gw, tx, entry, 201).await?;
     Ok(Registered {
         disclosure_id,
         case_id,
@@ -531,47 +565,86 @@ async fn repeat(
     })
 }
 
-/// Writes the case, its persons (sealed and pseudonymised; a known BSN reuses its person) and
-/// the registration.
+/// What a registrant supplied about one person, sealed into `registration_persons`.
+#[derive(Serialize, serde::Deserialize)]
+struct Supplied {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    naam: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    geboortedatum: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bsn: Option<String>,
+}
+
+/// The associated data that binds a person's supplied identity to its registration row.
+fn supplied_context(case: CaseId, person: PersonId) -> Vec<u8> {
+    let mut c = b"registration-person:".to_vec();
+    c.extend_from_slice(case.0.as_bytes());
+    c.extend_from_slice(person.0.as_bytes());
+    c
+}
+
+/// Writes, inside the step's transaction, the case, its persons (sealed and pseudonymised; a
+/// known BSN links the case to its existing person, whose stored data the registrant never
+/// sees), what the registrant supplied about each person, and the registration. Returns the
+/// persons as registered and the subjects (by pseudonym) of the entry.
 async fn persist(
     gw: &Gateway,
+    tx: &mut Tx,
     me: &Oin,
     case_id: CaseId,
     reg: &NewRegistration,
-) -> Result<Vec<RegisteredPersonView>, StoreError> {
-    let db = gw.record.db();
-    store::insert_case(db, case_id, reg.kind, &reg.region, &reg.title, me).await?;
+) -> Result<(Vec<RegisteredPersonView>, Vec<SubjectRecord>), StoreError> {
+    let pseudonymizer = gw.record.pseudonymizer();
+    store::insert_case(tx, case_id, reg.kind, &reg.region, &reg.title, me).await?;
     let mut persons = Vec::new();
+    let mut subjects = Vec::new();
     for p in &reg.persons {
         let known = match &p.bsn {
-            Some(bsn) => {
-                store::person_by_pseudonym(db, &gw.record.pseudonymizer().all_pseudonyms(bsn))
-                    .await?
-            }
+            Some(bsn) => store::person_by_pseudonym(tx, &pseudonymizer.all_pseudonyms(bsn)).await?,
             None => None,
         };
         let id: PersonId = match known {
             Some(id) => id,
             None => {
                 gw.record
-                    .insert_person(&NewPerson {
-                        naam: p.naam.clone().unwrap_or_default(),
-                        geboortedatum: p.geboortedatum,
-                        adres: None,
-                        bsn: p.bsn.clone(),
-                    })
+                    .insert_person(
+                        tx,
+                        &NewPerson {
+                            naam: p.naam.clone().unwrap_or_default(),
+                            geboortedatum: p.geboortedatum,
+                            adres: None,
+                            bsn: p.bsn.clone(),
+                        },
+                    )
                     .await?
             }
         };
-        gw.record.add_case_person(case_id, id, &p.relation).await?;
+        gw.record
+            .add_case_person(tx, case_id, id, &p.relation)
+            .await?;
+        let supplied = serde_json::to_vec(&Supplied {
+            naam: p.naam.clone().filter(|n| !n.is_empty()),
+            geboortedatum: p.geboortedatum,
+            bsn: p.bsn.as_ref().map(|b| b.expose().to_string()),
+        })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let sealed = gw.record.seal(&supplied, &supplied_context(case_id, id))?;
+        store::insert_registration_person(tx, case_id, id, &sealed).await?;
+        if let Some(bsn) = &p.bsn {
+            subjects.push(SubjectRecord {
+                pseudonym: pseudonymizer.pseudonym(bsn),
+                key_version: pseudonymizer.version(),
+            });
+        }
         persons.push(RegisteredPersonView {
             person_id: id.to_string(),
             relation: p.relation.clone(),
         });
     }
     let doc = reg.screening_document().to_string();
-    store::insert_registration(db, case_id, me, &doc, &reg.reason, reg.adviesvraag).await?;
-    Ok(persons)
+    store::insert_registration(tx, case_id, me, &doc, &reg.reason, reg.adviesvraag).await?;
+    Ok((persons, subjects))
 }
 
 /// Reads a registration back: the registering partner (in every phase: its own contribution)
@@ -600,20 +673,31 @@ pub async fn read_registration(
     };
     let aanmelding: Value = serde_json::from_str(&reg.aanmelding)
         .map_err(|e| StoreError::Corrupt(format!("registration of {case_id}: {e}")))?;
+    // Only what the registrant itself supplied: never what the record knew of a person
+    // before (a BSN alone must not come back with a name and a date of birth).
+    let supplied: std::collections::HashMap<_, _> =
+        store::registration_persons(gw.record.db(), case_id)
+            .await?
+            .into_iter()
+            .collect();
     let mut persons = Vec::new();
     let mut has_bsn = false;
     for p in store::case_persons(gw.record.db(), case_id).await? {
-        let Some(person) = gw.record.person_in_case(case_id, PersonId(p.id)).await? else {
+        let Some(sealed) = supplied.get(&p.id) else {
             continue;
         };
-        let bsn = gw.record.reveal_bsn(&person)?;
-        has_bsn |= bsn.is_some();
+        let plain = gw
+            .record
+            .open(sealed, &supplied_context(case_id, PersonId(p.id)))?;
+        let s: Supplied = serde_json::from_slice(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("registration person of {case_id}: {e}")))?;
+        has_bsn |= s.bsn.is_some();
         persons.push(RegistrationPersonView {
             person_id: p.id.to_string(),
             relation: p.relation,
-            naam: Some(person.naam).filter(|n| !n.is_empty()),
-            geboortedatum: person.geboortedatum,
-            bsn: bsn.map(|b| b.expose().to_string()),
+            naam: s.naam,
+            geboortedatum: s.geboortedatum.map(|d| d.format("%Y-%m-%d").to_string()),
+            bsn: s.bsn,
         });
     }
     entry.reasons = d.reasons;
@@ -700,7 +784,9 @@ pub async fn decide_screening(
         base: base_input(caller, Action::DecideScreening, case_input(caller, &l)),
         casework: facts(caller, &l),
         aanmelding: Some(doc),
-        decision: Some(json!({"decision": outcome.as_str(), "reason": reason})),
+        // The reason is free text: it stays in the case record (destroyed with the case). The
+        // policy, whose input the append-only log keeps, sees only its shape.
+        decision: Some(json!({"decision": outcome.as_str(), "reason": shape_of(reason)})),
     };
     let d = decide(gw, &mut entry, &input).await?;
     let advised = d
@@ -711,17 +797,27 @@ pub async fn decide_screening(
         .unwrap_or("")
         .to_string();
     let me = caller_oin(caller)?;
-    let db = gw.record.db();
-    store::insert_screening_decision(db, case_id, outcome.as_str(), &advised, reason, &me).await?;
     let phase = outcome.next_phase();
-    gw.record.set_phase(case_id, phase).await?;
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
+    store::insert_screening_decision(&mut tx, case_id, outcome.as_str(), &advised, reason, &me)
+        .await?;
+    gw.record.set_phase(&mut tx, case_id, phase).await?;
     if phase == Phase::Afgesloten {
-        store::insert_closure(db, case_id, outcome.as_str(), reason, &me).await?;
+        store::insert_closure(&mut tx, case_id, outcome.as_str(), reason, &me).await?;
     }
     entry.disclosed = vec![format!("decision:{}", outcome.as_str())];
     let out = result(&entry, case_id, phase, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
+}
+
+/// Free text reduced to its shape: every character that is not whitespace becomes `x`, so a
+/// policy can still measure length and words (the screening policy's substance rule) while
+/// nothing of the content reaches the policy input and the log.
+pub fn shape_of(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_whitespace() { c } else { 'x' })
+        .collect()
 }
 
 pub(crate) fn caller_oin(caller: &Caller) -> Result<Oin, CaseworkError> {
@@ -752,12 +848,13 @@ pub async fn invite(
     };
     let d = decide(gw, &mut entry, &input).await?;
     let me = caller_oin(caller)?;
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
     for oin in oins {
-        store::invite(gw.record.db(), case_id, oin, &me).await?;
+        store::invite(&mut tx, case_id, oin, &me).await?;
     }
     entry.disclosed = oins.iter().map(|o| format!("invited:{o}")).collect();
     let out = result(&entry, case_id, l.case.phase, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
 }
 
@@ -778,11 +875,17 @@ pub async fn accept(
     let d = decide(gw, &mut entry, &input).await?;
     let me = caller_oin(caller)?;
     let now = crate::record::now();
-    store::accept_invitation(gw.record.db(), case_id, &me, now).await?;
-    gw.record.add_participant(case_id, &me, now).await?;
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
+    // Only an invitation still open seats the partner (one withdrawn meanwhile does not).
+    if !store::accept_invitation(&mut tx, case_id, &me, now).await? {
+        return Err(gw.conflict(tx, entry, CHANGED).await.into());
+    }
+    gw.record
+        .add_participant(&mut tx, case_id, &me, now)
+        .await?;
     entry.disclosed = vec![format!("participant:{me}")];
     let out = result(&entry, case_id, l.case.phase, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
 }
 
@@ -806,13 +909,13 @@ pub async fn remove(
         decision: None,
     };
     let d = decide(gw, &mut entry, &input).await?;
-    let db = gw.record.db();
-    gw.record.remove_participant(case_id, oin).await?;
-    store::withdraw_invitation(db, case_id, oin).await?;
-    store::clear_casusregisseur(db, case_id, oin).await?;
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
+    gw.record.remove_participant(&mut tx, case_id, oin).await?;
+    store::withdraw_invitation(&mut tx, case_id, oin).await?;
+    store::clear_casusregisseur(&mut tx, case_id, oin).await?;
     entry.disclosed = vec![format!("removed:{oin}")];
     let out = result(&entry, case_id, l.case.phase, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
 }
 
@@ -834,10 +937,11 @@ pub async fn set_casusregisseur(
         decision: None,
     };
     let d = decide(gw, &mut entry, &input).await?;
-    store::set_casusregisseur(gw.record.db(), case_id, oin).await?;
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
+    store::set_casusregisseur(&mut tx, case_id, oin).await?;
     entry.disclosed = vec![format!("casusregisseur:{oin}")];
     let out = result(&entry, case_id, l.case.phase, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
 }
 
@@ -860,11 +964,14 @@ pub async fn close(
     };
     let d = decide(gw, &mut entry, &input).await?;
     let me = caller_oin(caller)?;
-    gw.record.set_phase(case_id, Phase::Afgesloten).await?;
-    store::insert_closure(gw.record.db(), case_id, outcome, reason, &me).await?;
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
+    gw.record
+        .set_phase(&mut tx, case_id, Phase::Afgesloten)
+        .await?;
+    store::insert_closure(&mut tx, case_id, outcome, reason, &me).await?;
     entry.disclosed = vec![format!("closed:{outcome}")];
     let out = result(&entry, case_id, Phase::Afgesloten, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
 }
 
@@ -887,11 +994,12 @@ pub async fn extend_retention(
     };
     let d = decide(gw, &mut entry, &input).await?;
     let me = caller_oin(caller)?;
-    store::extend_retention(gw.record.db(), case_id, until, reason, &me).await?;
+    let mut tx = begin_on(gw, &entry, &l, false).await?;
+    store::extend_retention(&mut tx, case_id, until, reason, &me).await?;
     entry.disclosed = vec![format!("keep_until:{}", timestamp(until))];
     entry.reasons.push(format!("retention extended: {reason}"));
     let out = result(&entry, case_id, l.case.phase, d);
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(out)
 }
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use super::plan_store::{self, AfspraakRow, NoteRow};
 use super::{
-    allow, base_input, caller_oin, case_input, decide, entry_for, facts, load, target,
-    CaseworkError, Loaded,
+    allow, allow_in, base_input, begin_on, caller_oin, case_input, decide, entry_for, facts, load,
+    target, CaseworkError, Loaded,
 };
 use crate::disclosure::{Event, NewEntry};
 use crate::domain::{CaseId, DisclosureId, Oin, Phase};
@@ -337,8 +337,10 @@ pub async fn create(
     let db = gw.record.db();
     let id = Uuid::now_v7();
     let now = crate::record::now();
+    // The first afspraak moves the phase: that changes what the policy decides on.
+    let mut tx = begin_on(gw, &entry, &l, l.case.phase == Phase::Mdo).await?;
     plan_store::insert_afspraak(
-        db,
+        &mut tx,
         id,
         case_id,
         &new.partner,
@@ -351,16 +353,18 @@ pub async fn create(
     .await?;
     let mut phase = l.case.phase;
     if phase == Phase::Mdo {
-        gw.record.set_phase(case_id, Phase::Uitvoering).await?;
+        gw.record
+            .set_phase(&mut tx, case_id, Phase::Uitvoering)
+            .await?;
         phase = Phase::Uitvoering;
     }
-    let Some(row) = plan_store::afspraak(db, case_id, id).await? else {
-        return Err(StoreError::Corrupt(format!("afspraak {id} vanished")).into());
-    };
     entry.disclosed = vec![format!("afspraak:{id}")];
     entry.categories = vec!["overig".into()];
     let decision_id = entry.id.to_string();
-    allow(gw, entry, 201).await?;
+    allow_in(gw, tx, entry, 201).await?;
+    let Some(row) = plan_store::afspraak(db, case_id, id).await? else {
+        return Err(StoreError::Corrupt(format!("afspraak {id} vanished")).into());
+    };
     Ok(Created {
         afspraak: view(row, vec![]),
         phase,
@@ -422,8 +426,9 @@ pub async fn update(
     )
     .await?;
     let me = caller_oin(caller)?;
+    let mut tx = begin_on(gw, &entry, &l, false).await?;
     plan_store::update_afspraak(
-        db,
+        &mut tx,
         case_id,
         afspraak_id,
         change.status,
@@ -433,6 +438,13 @@ pub async fn update(
         crate::record::now(),
     )
     .await?;
+    entry.disclosed = vec![format!("afspraak:{afspraak_id}")];
+    if let Some(s) = change.status {
+        entry.disclosed.push(format!("status:{s}"));
+    }
+    entry.categories = vec!["overig".into()];
+    let decision_id = entry.id.to_string();
+    allow_in(gw, tx, entry, 200).await?;
     let Some(row) = plan_store::afspraak(db, case_id, afspraak_id).await? else {
         return Err(StoreError::Corrupt(format!("afspraak {afspraak_id} vanished")).into());
     };
@@ -441,13 +453,6 @@ pub async fn update(
         .into_iter()
         .filter(|n| n.afspraak_id == afspraak_id)
         .collect();
-    entry.disclosed = vec![format!("afspraak:{afspraak_id}")];
-    if let Some(s) = change.status {
-        entry.disclosed.push(format!("status:{s}"));
-    }
-    entry.categories = vec!["overig".into()];
-    let decision_id = entry.id.to_string();
-    allow(gw, entry, 200).await?;
     Ok(Updated {
         afspraak: view(row, notes),
         decision_id,
@@ -600,8 +605,10 @@ pub async fn escalate(
         });
     };
     let me = caller_oin(caller)?;
+    // The level is what the next escalation's direction is decided on.
+    let mut tx = begin_on(gw, &entry, &l, true).await?;
     plan_store::insert_escalation(
-        db,
+        &mut tx,
         case_id,
         level,
         previous,
@@ -612,7 +619,7 @@ pub async fn escalate(
     .await?;
     entry.disclosed = vec![format!("ave:{level}"), format!("direction:{dir}")];
     let decision_id = entry.id.to_string();
-    allow(gw, entry, 200).await?;
+    allow_in(gw, tx, entry, 200).await?;
     Ok(Escalated {
         case_id: case_id.to_string(),
         level,

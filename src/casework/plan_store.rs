@@ -6,8 +6,8 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::{CaseId, Oin};
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// An afspraak as stored. `updated_at` is NULL until the first change.
 #[derive(Clone, Debug, FromRow)]
@@ -55,7 +55,7 @@ const AFSPRAAK_COLUMNS: &str =
 /// Stores a new afspraak made by `by`.
 #[allow(clippy::too_many_arguments)]
 pub async fn insert_afspraak(
-    db: &Db,
+    tx: &mut Tx,
     id: Uuid,
     case: CaseId,
     partner: &Oin,
@@ -67,9 +67,9 @@ pub async fn insert_afspraak(
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO afspraken (id, case_id, partner_oin, action, due_date, status, created_by_oin, created_at, updated_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)";
-    with_pool!(db, p => sqlx::query(SQL).bind(id).bind(case.0).bind(partner.as_str()).bind(action)
+    with_tx!(tx, c => sqlx::query(SQL).bind(id).bind(case.0).bind(partner.as_str()).bind(action)
         .bind(due.format("%Y-%m-%d").to_string()).bind(status).bind(by.as_str()).bind(at)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -94,11 +94,11 @@ pub async fn notes(db: &Db, case: CaseId) -> Result<Vec<NoteRow>, StoreError> {
     Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(case.0).fetch_all(p).await)?)
 }
 
-/// Changes an afspraak in one transaction: the new status and due date (when given), a
+/// Changes an afspraak, inside the step's transaction: the new status and due date (when given), a
 /// monitoring note (when given), and `updated_at`.
 #[allow(clippy::too_many_arguments)]
 pub async fn update_afspraak(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     id: Uuid,
     status: Option<&str>,
@@ -114,18 +114,15 @@ pub async fn update_afspraak(
         "INSERT INTO afspraak_notes (id, afspraak_id, case_id, note, written_by_oin, written_at) \
                         VALUES ($1, $2, $3, $4, $5, $6)";
     let due = due.map(|d| d.format("%Y-%m-%d").to_string());
-    let done: Result<(), sqlx::Error> = with_pool!(db, p => async {
-        let mut tx = p.begin().await?;
+    with_tx!(tx, c => {
         sqlx::query(UPDATE).bind(case.0).bind(id).bind(status).bind(due.as_deref()).bind(at)
-            .execute(&mut *tx).await?;
+            .execute(&mut *c).await?;
         if let Some(note) = note {
             sqlx::query(NOTE).bind(Uuid::now_v7()).bind(id).bind(case.0).bind(note)
-                .bind(by.as_str()).bind(at).execute(&mut *tx).await?;
+                .bind(by.as_str()).bind(at).execute(&mut *c).await?;
         }
-        tx.commit().await?;
-        Ok(())
-    }.await);
-    Ok(done?)
+    });
+    Ok(())
 }
 
 /// The escalation history of a case, oldest first.
@@ -146,7 +143,7 @@ pub async fn current_level(db: &Db, case: CaseId) -> Result<Option<i32>, StoreEr
 
 /// Records an escalation decision.
 pub async fn insert_escalation(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     level: i32,
     previous: Option<i32>,
@@ -156,8 +153,8 @@ pub async fn insert_escalation(
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO case_escalations (id, case_id, level, previous_level, reason, decided_by_oin, decided_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    with_pool!(db, p => sqlx::query(SQL).bind(Uuid::now_v7()).bind(case.0).bind(level).bind(previous)
-        .bind(reason).bind(by.as_str()).bind(at).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(Uuid::now_v7()).bind(case.0).bind(level).bind(previous)
+        .bind(reason).bind(by.as_str()).bind(at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

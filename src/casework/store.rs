@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::domain::{CaseId, CaseKind, Oin, PersonId, Phase};
 use crate::record::now;
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// A stored registration (aanmelding), without its persons.
 #[derive(Clone, Debug, FromRow)]
@@ -49,7 +49,7 @@ pub struct CasePerson {
 /// Claims `key` for `oin`, pointing at the case about to be created. False when the key
 /// was already used (the caller then compares body hashes).
 pub async fn claim_idempotency_key(
-    db: &Db,
+    tx: &mut Tx,
     oin: &Oin,
     key: &str,
     body_hash: &str,
@@ -58,8 +58,8 @@ pub async fn claim_idempotency_key(
     const SQL: &str =
         "INSERT INTO case_idempotency (partner_oin, idem_key, body_hash, case_id, created_at) \
                        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (partner_oin, idem_key) DO NOTHING";
-    let n = with_pool!(db, p => sqlx::query(SQL).bind(oin.as_str()).bind(key).bind(body_hash)
-        .bind(case.0).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = with_tx!(tx, c => sqlx::query(SQL).bind(oin.as_str()).bind(key).bind(body_hash)
+        .bind(case.0).bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
@@ -85,7 +85,7 @@ pub async fn release_idempotency_key(db: &Db, oin: &Oin, key: &str) -> Result<()
 
 /// A new case with a given id (phase aanmelding), as registered by a partner.
 pub async fn insert_case(
-    db: &Db,
+    tx: &mut Tx,
     id: CaseId,
     kind: CaseKind,
     region: &str,
@@ -94,14 +94,38 @@ pub async fn insert_case(
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO cases (id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, created_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)";
-    with_pool!(db, p => sqlx::query(SQL).bind(id.0).bind(kind.as_str()).bind(Phase::Aanmelding.as_str())
-        .bind(region).bind(title).bind(by.as_str()).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(id.0).bind(kind.as_str()).bind(Phase::Aanmelding.as_str())
+        .bind(region).bind(title).bind(by.as_str()).bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Stores what the registrant supplied about a person (sealed by the caller), so a read of
+/// the registration echoes exactly that.
+pub async fn insert_registration_person(
+    tx: &mut Tx,
+    case: CaseId,
+    person: PersonId,
+    supplied: &[u8],
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "INSERT INTO registration_persons (case_id, person_id, supplied) VALUES ($1, $2, $3)";
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(person.0).bind(supplied)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// What the registrant supplied about each person of the registration (sealed), by person.
+pub async fn registration_persons(
+    db: &Db,
+    case: CaseId,
+) -> Result<Vec<(Uuid, Vec<u8>)>, StoreError> {
+    const SQL: &str = "SELECT person_id, supplied FROM registration_persons WHERE case_id = $1";
+    Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(case.0).fetch_all(p).await)?)
 }
 
 /// Stores the registration's screening document and reason.
 pub async fn insert_registration(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     by: &Oin,
     aanmelding: &str,
@@ -110,8 +134,8 @@ pub async fn insert_registration(
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO case_registrations (case_id, registered_by_oin, aanmelding, reason, adviesvraag, registered_at) \
                        VALUES ($1, $2, $3, $4, $5, $6)";
-    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(by.as_str()).bind(aanmelding).bind(reason)
-        .bind(adviesvraag).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(by.as_str()).bind(aanmelding).bind(reason)
+        .bind(adviesvraag).bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -125,13 +149,13 @@ pub async fn registration(db: &Db, case: CaseId) -> Result<Option<Registration>,
 
 /// A person already in the record with one of these pseudonyms (one per key version).
 pub async fn person_by_pseudonym(
-    db: &Db,
+    tx: &mut Tx,
     pseudonyms: &[String],
 ) -> Result<Option<PersonId>, StoreError> {
     const SQL: &str = "SELECT id FROM persons WHERE subject_pseudonym = $1";
     for pseudonym in pseudonyms {
         let row: Option<(Uuid,)> =
-            with_pool!(db, p => sqlx::query_as(SQL).bind(pseudonym).fetch_optional(p).await)?;
+            with_tx!(tx, c => sqlx::query_as(SQL).bind(pseudonym).fetch_optional(&mut *c).await)?;
         if let Some((id,)) = row {
             return Ok(Some(PersonId(id)));
         }
@@ -149,7 +173,7 @@ pub async fn case_persons(db: &Db, case: CaseId) -> Result<Vec<CasePerson>, Stor
 
 /// Records a screening decision.
 pub async fn insert_screening_decision(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     decision: &str,
     advised: &str,
@@ -158,19 +182,19 @@ pub async fn insert_screening_decision(
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO case_screening_decisions (id, case_id, decision, advised, reason, decided_by_oin, decided_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    with_pool!(db, p => sqlx::query(SQL).bind(Uuid::now_v7()).bind(case.0).bind(decision).bind(advised)
-        .bind(reason).bind(by.as_str()).bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(Uuid::now_v7()).bind(case.0).bind(decision).bind(advised)
+        .bind(reason).bind(by.as_str()).bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Invites a partner (again, if an earlier invitation was not accepted).
-pub async fn invite(db: &Db, case: CaseId, oin: &Oin, by: &Oin) -> Result<(), StoreError> {
+pub async fn invite(tx: &mut Tx, case: CaseId, oin: &Oin, by: &Oin) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO case_invitations (case_id, oin, invited_by_oin, invited_at, accepted_at) \
                        VALUES ($1, $2, $3, $4, NULL) \
                        ON CONFLICT (case_id, oin) DO UPDATE SET invited_by_oin = excluded.invited_by_oin, \
                        invited_at = excluded.invited_at, accepted_at = NULL";
-    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(by.as_str()).bind(now())
-        .execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(by.as_str()).bind(now())
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -183,37 +207,37 @@ pub async fn open_invitations(db: &Db, case: CaseId) -> Result<Vec<Invitation>, 
 
 /// Marks an open invitation accepted; false when there was none.
 pub async fn accept_invitation(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     oin: &Oin,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE case_invitations SET accepted_at = $3 \
                        WHERE case_id = $1 AND oin = $2 AND accepted_at IS NULL";
-    let n = with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(at)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+    let n = with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).bind(at)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
 /// Withdraws an open invitation (the partner is removed before it accepted).
-pub async fn withdraw_invitation(db: &Db, case: CaseId, oin: &Oin) -> Result<bool, StoreError> {
+pub async fn withdraw_invitation(tx: &mut Tx, case: CaseId, oin: &Oin) -> Result<bool, StoreError> {
     const SQL: &str =
         "DELETE FROM case_invitations WHERE case_id = $1 AND oin = $2 AND accepted_at IS NULL";
-    let n = with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str())
-        .execute(p).await.map(|r| r.rows_affected()))?;
+    let n = with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str())
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 
 /// Sets the one casusregisseur of a case.
-pub async fn set_casusregisseur(db: &Db, case: CaseId, oin: &Oin) -> Result<(), StoreError> {
+pub async fn set_casusregisseur(tx: &mut Tx, case: CaseId, oin: &Oin) -> Result<(), StoreError> {
     const SQL: &str = "UPDATE cases SET casusregisseur_oin = $2 WHERE id = $1";
-    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Records why and how a case was closed.
 pub async fn insert_closure(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     outcome: &str,
     reason: &str,
@@ -222,22 +246,22 @@ pub async fn insert_closure(
     const SQL: &str =
         "INSERT INTO case_closures (case_id, outcome, reason, closed_by_oin, closed_at) \
                        VALUES ($1, $2, $3, $4, $5)";
-    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(outcome).bind(reason).bind(by.as_str())
-        .bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(outcome).bind(reason).bind(by.as_str())
+        .bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Clears the casusregisseur when it is `oin` (a removed participant no longer directs).
-pub async fn clear_casusregisseur(db: &Db, case: CaseId, oin: &Oin) -> Result<(), StoreError> {
+pub async fn clear_casusregisseur(tx: &mut Tx, case: CaseId, oin: &Oin) -> Result<(), StoreError> {
     const SQL: &str =
         "UPDATE cases SET casusregisseur_oin = NULL WHERE id = $1 AND casusregisseur_oin = $2";
-    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(oin.as_str()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 /// Keeps a closed case's data until `until` (a logged extension of its retention).
 pub async fn extend_retention(
-    db: &Db,
+    tx: &mut Tx,
     case: CaseId,
     until: DateTime<Utc>,
     reason: &str,
@@ -247,8 +271,8 @@ pub async fn extend_retention(
                        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO UPDATE SET \
                        keep_until = excluded.keep_until, reason = excluded.reason, \
                        extended_by_oin = excluded.extended_by_oin, extended_at = excluded.extended_at";
-    with_pool!(db, p => sqlx::query(SQL).bind(case.0).bind(until).bind(reason).bind(by.as_str())
-        .bind(now()).execute(p).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(case.0).bind(until).bind(reason).bind(by.as_str())
+        .bind(now()).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -289,6 +313,8 @@ pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError
     // Monitoring notes first: they reference the afspraken.
     const NOTES: &str = "DELETE FROM afspraak_notes WHERE case_id = $1";
     const AFSPRAKEN: &str = "DELETE FROM afspraken WHERE case_id = $1";
+    // What the registrant supplied about the persons: it references them.
+    const SUPPLIED: &str = "DELETE FROM registration_persons WHERE case_id = $1";
     const LINKS: &str = "DELETE FROM case_persons WHERE case_id = $1";
     const PERSON: &str = "DELETE FROM persons WHERE id = $1 \
                           AND NOT EXISTS (SELECT 1 FROM case_persons WHERE person_id = $1) \
@@ -310,6 +336,7 @@ pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError
         let items = sqlx::query(ITEMS).bind(case.0).execute(&mut *tx).await?.rows_affected();
         sqlx::query(NOTES).bind(case.0).execute(&mut *tx).await?;
         let afspraken = sqlx::query(AFSPRAKEN).bind(case.0).execute(&mut *tx).await?.rows_affected();
+        sqlx::query(SUPPLIED).bind(case.0).execute(&mut *tx).await?;
         sqlx::query(LINKS).bind(case.0).execute(&mut *tx).await?;
         let mut gone = 0;
         for (id,) in persons {

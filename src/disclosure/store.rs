@@ -7,8 +7,8 @@ use uuid::Uuid;
 use super::merkle;
 use super::tree::{node_map, nodes_sql};
 use super::{chain_hash, LogEntry, LogSigner, NewEntry, ENTRY_VERSION};
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// A stored row, as read back for listing and verification.
 #[derive(Clone, Debug, FromRow)]
@@ -68,20 +68,62 @@ const INSERT_CHUNK: usize = 200;
 /// What an append committed.
 #[derive(Clone, Debug)]
 pub struct Appended {
-    /// Sequence numbers assigned, in order (leaf index = seq - 1).
-    pub seqs: Vec<i64>,
-    /// The signed checkpoint (C2SP note) of the tree after this batch.
-    pub checkpoint: String,
+    /// The sequence number of every entry this batch asked for, by entry id (leaf index =
+    /// seq - 1): those it appended, and outbox entries another writer had appended already.
+    pub seqs: std::collections::HashMap<Uuid, i64>,
+    /// How many entries this batch appended.
+    pub appended: usize,
+    /// The signed checkpoint (C2SP note) of the tree after this batch (absent when the batch
+    /// appended nothing).
+    pub checkpoint: Option<String>,
+}
+
+/// What one append transaction should take: entries handed over directly (reads and refusals,
+/// which change nothing else), entries waiting in the outbox by id (state-changing steps), and
+/// whether to sweep the outbox of entries nobody is waiting for (after a crash).
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub direct: Vec<NewEntry>,
+    pub outboxed: Vec<Uuid>,
+    pub sweep: bool,
+}
+
+/// Outbox rows taken by one sweep.
+const SWEEP_LIMIT: i64 = 500;
+
+/// Puts a state-changing step's entry into the outbox, inside the step's own transaction: the
+/// change and its entry commit together or not at all.
+pub async fn put_outbox(tx: &mut Tx, entry: &NewEntry) -> Result<(), StoreError> {
+    const SQL: &str = "INSERT INTO log_outbox (id, entry, created_at) VALUES ($1, $2, $3)";
+    let text = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    with_tx!(tx, c => sqlx::query(SQL).bind(entry.id).bind(text).bind(crate::record::now())
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Entries still waiting in the outbox.
+pub async fn outbox_len(db: &Db) -> Result<i64, StoreError> {
+    const SQL: &str = "SELECT COUNT(*) FROM log_outbox";
+    Ok(with_pool!(db, p => sqlx::query_scalar(SQL).fetch_one(p).await)?)
+}
+
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Appends a batch in one transaction: takes the head row's lock first (an UPDATE, which
-/// serialises writers on both backends, across processes and gateway instances too), chains
-/// every entry, extends the Merkle tree from its stored right edge (after checking that edge
-/// still yields the committed root), signs a checkpoint of the new tree, moves the head and
-/// commits. Nothing of the batch is visible, or signed, unless all of it commits.
+/// serialises writers on both backends, across processes and gateway instances too), moves
+/// the asked-for outbox entries out of the outbox (an entry another writer already appended
+/// is found in the log instead, so each is appended exactly once), chains every entry,
+/// extends the Merkle tree from its stored right edge (after checking that edge still yields
+/// the committed root), signs a checkpoint of the new tree, moves the head and commits.
+/// Nothing of the batch is visible, or signed, unless all of it commits.
 pub async fn append_batch(
     db: &Db,
-    entries: &[NewEntry],
+    batch: &Batch,
     signer: &LogSigner,
 ) -> Result<Appended, StoreError> {
     let now = crate::record::now();
@@ -89,6 +131,58 @@ pub async fn append_batch(
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         sqlx::query("UPDATE log_head SET updated_at = $1 WHERE id = 1").bind(now).execute(&mut *tx).await?;
+
+        let mut seqs = std::collections::HashMap::new();
+        let mut taken: Vec<(Uuid, String)> = Vec::new();
+        for chunk in batch.outboxed.chunks(INSERT_CHUNK) {
+            let sql = format!("DELETE FROM log_outbox WHERE id IN ({}) RETURNING id, entry", placeholders(1, chunk.len()));
+            let mut q = sqlx::query_as::<_, (Uuid, String)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            taken.extend(q.fetch_all(&mut *tx).await?);
+        }
+        if batch.sweep {
+            let sql = "DELETE FROM log_outbox WHERE id IN \
+                       (SELECT id FROM log_outbox ORDER BY created_at, id LIMIT $1) RETURNING id, entry";
+            taken.extend(sqlx::query_as::<_, (Uuid, String)>(sql).bind(SWEEP_LIMIT).fetch_all(&mut *tx).await?);
+        }
+        // In the order the steps committed them, as far as their times tell.
+        let mut outboxed: Vec<NewEntry> = taken
+            .iter()
+            .map(|(id, text)| {
+                let e: NewEntry = serde_json::from_str(text).map_err(|e| corrupt(&format!("outbox entry {id}: {e}")))?;
+                if e.id != *id {
+                    return Err(corrupt(&format!("outbox entry {id} holds entry {}", e.id)));
+                }
+                Ok(e)
+            })
+            .collect::<Result<_, StoreError>>()?;
+        outboxed.sort_by(|a, b| a.time.cmp(&b.time).then(a.id.cmp(&b.id)));
+        outboxed.dedup_by_key(|e| e.id);
+        let missing: Vec<Uuid> = batch
+            .outboxed
+            .iter()
+            .filter(|id| !outboxed.iter().any(|e| e.id == **id))
+            .copied()
+            .collect();
+        for chunk in missing.chunks(INSERT_CHUNK) {
+            let sql = format!("SELECT id, seq FROM disclosure_log WHERE id IN ({})", placeholders(1, chunk.len()));
+            let mut q = sqlx::query_as::<_, (Uuid, i64)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            seqs.extend(q.fetch_all(&mut *tx).await?);
+        }
+        if let Some(lost) = missing.iter().find(|id| !seqs.contains_key(*id)) {
+            return Err(StoreError::Corrupt(format!("entry {lost} is neither in the outbox nor in the log")));
+        }
+        let entries: Vec<&NewEntry> = batch.direct.iter().chain(outboxed.iter()).collect();
+        if entries.is_empty() {
+            tx.rollback().await?;
+            return Ok(Appended { seqs, appended: 0, checkpoint: None });
+        }
+
         let (head_seq, head_hash, head_root): (i64, Vec<u8>, Option<Vec<u8>>) =
             sqlx::query_as("SELECT seq, hash, root FROM log_head WHERE id = 1").fetch_one(&mut *tx).await?;
         let head_root = head_root
@@ -111,7 +205,7 @@ pub async fn append_batch(
         let mut prepared = Vec::with_capacity(entries.len());
         let mut prev = head_hash;
         let mut leaves = Vec::with_capacity(entries.len());
-        for (i, entry) in entries.iter().enumerate() {
+        for (i, entry) in entries.iter().copied().enumerate() {
             let seq = head_seq + 1 + i as i64;
             let log_entry = LogEntry { v: ENTRY_VERSION, seq, entry: entry.clone() };
             let bytes = log_entry.canonical_bytes().map_err(|e| corrupt(&e))?;
@@ -173,7 +267,8 @@ pub async fn append_batch(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Appended { seqs: prepared.iter().map(|p| p.seq).collect(), checkpoint: note })
+        seqs.extend(prepared.iter().map(|p| (p.entry.id, p.seq)));
+        Ok(Appended { seqs, appended: prepared.len(), checkpoint: Some(note) })
     })
 }
 

@@ -8,8 +8,8 @@ use sqlx::FromRow;
 use uuid::Uuid;
 
 use crate::domain::{CaseId, ItemId, Oin, PersonId};
-use crate::store::{Db, StoreError};
-use crate::with_pool;
+use crate::store::{Db, StoreError, Tx};
+use crate::{with_pool, with_tx};
 
 /// An information item without its content (what the steps need to decide and change it).
 #[derive(Clone, Debug, FromRow)]
@@ -49,11 +49,11 @@ const INSERT: &str =
                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'actief', $10)";
 
 /// Stores a new, active item.
-pub async fn insert(db: &Db, v: &NewVersion<'_>) -> Result<(), StoreError> {
-    with_pool!(db, p => sqlx::query(INSERT).bind(v.id.0).bind(v.case.0).bind(v.person.0)
+pub async fn insert(tx: &mut Tx, v: &NewVersion<'_>) -> Result<(), StoreError> {
+    with_tx!(tx, c => sqlx::query(INSERT).bind(v.id.0).bind(v.case.0).bind(v.person.0)
         .bind(v.leefgebied).bind(v.category).bind(v.content).bind(v.contributed_by.as_str())
         .bind(v.recorded_at).bind(v.ground).bind(v.replaces.map(|r| r.0))
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -64,11 +64,11 @@ pub async fn item(db: &Db, case: CaseId, id: ItemId) -> Result<Option<StoredItem
     Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(case.0).bind(id.0).fetch_optional(p).await)?)
 }
 
-/// In one transaction: marks the active item `old` gecorrigeerd (with the reason) and stores
+/// Inside the step's transaction: marks the active item `old` gecorrigeerd (with the reason) and stores
 /// its new version. False, with nothing changed, when `old` is no longer active (a concurrent
 /// correction or withdrawal won).
 pub async fn correct(
-    db: &Db,
+    tx: &mut Tx,
     old: ItemId,
     reason: &str,
     at: DateTime<Utc>,
@@ -76,35 +76,27 @@ pub async fn correct(
 ) -> Result<bool, StoreError> {
     const MARK: &str = "UPDATE information_items SET status = 'gecorrigeerd', changed_at = $2, \
                         change_reason = $3 WHERE id = $1 AND status = 'actief'";
-    let done: Result<bool, sqlx::Error> = with_pool!(db, p => async {
-        let mut tx = p.begin().await?;
-        let n = sqlx::query(MARK).bind(old.0).bind(at).bind(reason).execute(&mut *tx).await?.rows_affected();
-        if n != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(INSERT).bind(new.id.0).bind(new.case.0).bind(new.person.0)
-            .bind(new.leefgebied).bind(new.category).bind(new.content).bind(new.contributed_by.as_str())
-            .bind(new.recorded_at).bind(new.ground).bind(new.replaces.map(|r| r.0))
-            .execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(true)
-    }.await);
-    Ok(done?)
+    let n = with_tx!(tx, c => sqlx::query(MARK).bind(old.0).bind(at).bind(reason)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if n != 1 {
+        return Ok(false);
+    }
+    insert(tx, new).await?;
+    Ok(true)
 }
 
 /// Withdraws the active item `id`: status ingetrokken, content erased, the reason kept. False
 /// when it was no longer active.
 pub async fn withdraw(
-    db: &Db,
+    tx: &mut Tx,
     id: ItemId,
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     const SQL: &str = "UPDATE information_items SET status = 'ingetrokken', content = '', \
                        changed_at = $2, change_reason = $3 WHERE id = $1 AND status = 'actief'";
-    let n = with_pool!(db, p => sqlx::query(SQL).bind(id.0).bind(at).bind(reason)
-        .execute(p).await.map(|r| r.rows_affected()))?;
+    let n = with_tx!(tx, c => sqlx::query(SQL).bind(id.0).bind(at).bind(reason)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 

@@ -1,0 +1,36 @@
+-- Units of work (SQLite; keep in step with migrations/postgres): every state-changing step
+-- commits its change and its log entry in one transaction, the entry into this outbox; the
+-- group-commit writer moves outbox rows into the chain (deleting them in the same transaction
+-- as the append, so each is appended exactly once, by whichever instance gets there first).
+CREATE TABLE log_outbox (
+    id         BLOB PRIMARY KEY,
+    entry      TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX log_outbox_created ON log_outbox(created_at);
+
+-- Optimistic concurrency for the case table: every step that changes what the casework
+-- policy decides on (phase, participants, invitations, casusregisseur) moves the version,
+-- and every step re-checks the version it was decided on before it writes.
+ALTER TABLE cases ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+
+-- What the registrant itself supplied about each person (sealed: naam, geboortedatum, BSN),
+-- so a registration read echoes that and never what the record already knew.
+CREATE TABLE registration_persons (
+    case_id  BLOB NOT NULL REFERENCES cases(id),
+    person_id BLOB NOT NULL REFERENCES persons(id),
+    supplied BLOB NOT NULL,
+    PRIMARY KEY (case_id, person_id)
+);
+
+-- At most one active policy bundle, whatever two administrators do at the same moment.
+CREATE UNIQUE INDEX policy_bundles_one_active ON policy_bundles(status) WHERE status = 'active';
+
+-- The daily bulk budget, shared by every instance on this database: requests per partner
+-- per hour (hours since the epoch).
+CREATE TABLE request_budget (
+    partner_oin TEXT NOT NULL,
+    hour        INTEGER NOT NULL,
+    requests    INTEGER NOT NULL,
+    PRIMARY KEY (partner_oin, hour)
+);

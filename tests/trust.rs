@@ -1,0 +1,429 @@
+//! Trust (issue 12), over the real server on SQLite and PostgreSQL: a registration echoes only
+//! what its registrant supplied; a state-changing step and its log entry commit together (a
+//! log fault leaves the entry durable in the outbox, appended once the fault clears); steps
+//! that race on one case serialise (a stale decision is a logged 409); two activations never
+//! leave two active bundles; free-text reasons stay out of the append-only log.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{fresh_bsn, Env, Partner, Response};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+on_both_backends!(
+    registration_echoes_only_what_the_registrant_supplied,
+    a_change_and_its_entry_commit_together_when_the_log_fails,
+    concurrent_steps_on_one_case_serialise,
+    accept_racing_a_removal_never_seats_a_removed_partner,
+    concurrent_activations_leave_one_active_bundle,
+    screening_reasons_stay_out_of_the_log,
+);
+
+fn prof(p: &Partner) -> String {
+    p.token("professional", "casusoverleg")
+}
+
+fn pr(vh: &Partner) -> String {
+    vh.token("procesregisseur", "procesregie")
+}
+
+fn registration(persons: Value) -> Value {
+    json!({
+        "kind": "persoon",
+        "region": "oost-brabant",
+        "title": "aanmelding overlast",
+        "reason": "escalating nuisance and debts; earlier approaches failed",
+        "persons": persons,
+        "problems": [{"leefgebied": "verslaving", "leads_to": ["crimineel", "afglijden"]}],
+        "chains": {"involved": ["zorg"], "needed": ["strafrecht", "zorg"], "dwang_en_drang": true},
+        "system": {"family": false}
+    })
+}
+
+async fn register(env: &Env, p: &Partner, body: &Value) -> Response {
+    p.send(env, Method::POST, "/v1/cases", &prof(p), Some(body), &[])
+        .await
+}
+
+async fn registered(env: &Env) -> String {
+    let politie = env.client("politie");
+    let r = register(env, &politie, &registration(json!([{"bsn": fresh_bsn()}]))).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["case_id"].as_str().expect("case id").to_string()
+}
+
+async fn step(env: &Env, p: &Partner, token: &str, path: &str, body: Value) -> Response {
+    p.send(env, Method::POST, path, token, Some(&body), &[])
+        .await
+}
+
+async fn decide(env: &Env, case: &str, decision: &str, reason: &str) -> Response {
+    let vh = env.client("veiligheidshuis");
+    step(
+        env,
+        &vh,
+        &pr(&vh),
+        &format!("/v1/cases/{case}/screening/decision"),
+        json!({"decision": decision, "reason": reason}),
+    )
+    .await
+}
+
+/// One number from the database, for a query with one uuid parameter.
+async fn count(env: &Env, sql: &str, id: Uuid) -> i64 {
+    vhgate::with_pool!(&env.db, p => sqlx::query_scalar::<_, i64>(sql).bind(id).fetch_one(p).await)
+        .expect("count")
+}
+
+async fn count_all(env: &Env, sql: &str) -> i64 {
+    vhgate::with_pool!(&env.db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await)
+        .expect("count")
+}
+
+fn uuid(s: &str) -> Uuid {
+    s.parse().expect("uuid")
+}
+
+async fn registration_echoes_only_what_the_registrant_supplied(env: &Env) {
+    // The demo's Uden man is in the record with his name and date of birth. A partner that
+    // registers him by BSN alone must not learn either from the read-back.
+    let politie = env.client("politie");
+    let r = register(
+        env,
+        &politie,
+        &registration(json!([{"bsn": env.ids.uden_man_bsn}])),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.body["case_id"].as_str().expect("case").to_string();
+    let back = politie
+        .get(
+            env,
+            &format!("/v1/cases/{case}/registration"),
+            &prof(&politie),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    let person = &back.body["persons"][0];
+    assert_eq!(person["bsn"], env.ids.uden_man_bsn, "{}", back.body);
+    assert!(person.get("naam").is_none(), "{}", back.body);
+    assert!(person.get("geboortedatum").is_none(), "{}", back.body);
+    assert!(
+        !back.body.to_string().contains("Verhoeven"),
+        "{}",
+        back.body
+    );
+
+    // A name given with a BSN comes back as given, not as the record has it.
+    let r = register(
+        env,
+        &politie,
+        &registration(json!([{"bsn": env.ids.uden_man_bsn, "naam": "H. V."}])),
+    )
+    .await;
+    let case = r.body["case_id"].as_str().expect("case").to_string();
+    let back = politie
+        .get(
+            env,
+            &format!("/v1/cases/{case}/registration"),
+            &prof(&politie),
+        )
+        .await;
+    assert_eq!(back.body["persons"][0]["naam"], "H. V.", "{}", back.body);
+    assert!(back.body["persons"][0].get("geboortedatum").is_none());
+}
+
+/// Makes every insert into the disclosure log fail (a storage fault in the log alone).
+async fn break_the_log(env: &Env) {
+    match env.backend {
+        common::Backend::Sqlite => {
+            env.exec(
+                "CREATE TRIGGER log_fault BEFORE INSERT ON disclosure_log \
+                 BEGIN SELECT RAISE(ABORT, 'injected log fault'); END",
+            )
+            .await
+        }
+        common::Backend::Postgres => {
+            env.exec(
+                "CREATE FUNCTION log_fault() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'injected log fault'; END $$ LANGUAGE plpgsql",
+            )
+            .await;
+            env.exec(
+                "CREATE TRIGGER log_fault BEFORE INSERT ON disclosure_log \
+                 FOR EACH ROW EXECUTE FUNCTION log_fault()",
+            )
+            .await
+        }
+    }
+}
+
+async fn mend_the_log(env: &Env) {
+    match env.backend {
+        common::Backend::Sqlite => env.exec("DROP TRIGGER log_fault").await,
+        common::Backend::Postgres => {
+            env.exec("DROP TRIGGER log_fault ON disclosure_log").await;
+            env.exec("DROP FUNCTION log_fault()").await
+        }
+    }
+}
+
+async fn a_change_and_its_entry_commit_together_when_the_log_fails(env: &Env) {
+    let case = registered(env).await;
+    let id = uuid(&case);
+    let before = env.log_count().await;
+    break_the_log(env).await;
+    let r = decide(
+        env,
+        &case,
+        "veiligheidshuis_case",
+        "voldoet aan de criteria een tot en met drie volgens de screening",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.content_type(), "application/problem+json");
+    // The change stands, and so does its entry: durable in the outbox, not lost.
+    let phase: String = vhgate::with_pool!(&env.db, p => sqlx::query_scalar("SELECT phase FROM cases WHERE id = $1")
+        .bind(id).fetch_one(p).await)
+    .expect("phase");
+    assert_eq!(phase, "mdo");
+    assert_eq!(count_all(env, "SELECT COUNT(*) FROM log_outbox").await, 1);
+    assert_eq!(env.log_count().await, before);
+
+    // The fault clears; the next sweep appends the entry exactly once.
+    mend_the_log(env).await;
+    assert_eq!(env.gateway().sweep_outbox().await.expect("sweep"), 1);
+    assert_eq!(count_all(env, "SELECT COUNT(*) FROM log_outbox").await, 0);
+    assert_eq!(env.log_count().await, before + 1);
+    let last = env.last_entry().await;
+    assert_eq!(last["event"], "screening_decision", "{last}");
+    assert_eq!(last["status"], 200, "{last}");
+    assert_eq!(last["case_id"], case.as_str(), "{last}");
+    assert_eq!(env.gateway().sweep_outbox().await.expect("sweep"), 0);
+    env.assert_log_intact().await;
+}
+
+async fn concurrent_steps_on_one_case_serialise(env: &Env) {
+    let case = registered(env).await;
+    let mut tasks = Vec::new();
+    let env_url = Arc::new(env.client("veiligheidshuis"));
+    for _ in 0..8 {
+        let vh = env_url.clone();
+        let url = env.url(&format!("/v1/cases/{case}/screening/decision"));
+        let token = pr(&vh);
+        tasks.push(tokio::spawn(async move {
+            vh.http
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"decision": "veiligheidshuis_case", "reason": "voldoet aan de criteria een tot en met drie volgens de screening"}))
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("join").expect("request"));
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "exactly one decision wins: {statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::CONFLICT].contains(s)),
+        "{statuses:?}"
+    );
+    let id = uuid(&case);
+    assert_eq!(
+        count(
+            env,
+            "SELECT COUNT(*) FROM case_screening_decisions WHERE case_id = $1",
+            id
+        )
+        .await,
+        1
+    );
+    // Every request has its entry; the winner's is the only allowed decision.
+    let entries: Vec<Value> = vhgate::with_pool!(&env.db, p => sqlx::query_scalar::<_, String>(
+        "SELECT entry FROM disclosure_log WHERE case_id = $1 AND event = 'screening_decision'")
+        .bind(id).fetch_all(p).await)
+    .expect("entries")
+    .iter()
+    .map(|t| serde_json::from_str(t).expect("json"))
+    .collect();
+    assert_eq!(entries.len(), 8);
+    assert_eq!(entries.iter().filter(|e| e["status"] == 200).count(), 1);
+    env.assert_log_intact().await;
+}
+
+async fn accept_racing_a_removal_never_seats_a_removed_partner(env: &Env) {
+    let vh = Arc::new(env.client("veiligheidshuis"));
+    let ggz = Arc::new(env.client("ggz"));
+    let mut tally = std::collections::BTreeMap::new();
+    for _ in 0..6 {
+        let case = registered(env).await;
+        let r = decide(
+            env,
+            &case,
+            "veiligheidshuis_case",
+            "voldoet aan de criteria een tot en met drie volgens de screening",
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let r = step(
+            env,
+            &vh,
+            &pr(&vh),
+            &format!("/v1/cases/{case}/invitations"),
+            json!({"oins": [ggz.oin]}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let accept = {
+            let (ggz, url, token) = (
+                ggz.clone(),
+                env.url(&format!("/v1/cases/{case}/invitations/accept")),
+                prof(&ggz),
+            );
+            tokio::spawn(async move {
+                ggz.http
+                    .post(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        };
+        let remove = {
+            let (vh, url, token) = (
+                vh.clone(),
+                env.url(&format!("/v1/cases/{case}/participants/{}", ggz.oin)),
+                pr(&vh),
+            );
+            tokio::spawn(async move {
+                vh.http
+                    .delete(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .map(|r| r.status())
+            })
+        };
+        let accepted = accept.await.expect("join").expect("accept");
+        let removed = remove.await.expect("join").expect("remove");
+        let seated = vhgate::with_pool!(&env.db, p => sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM case_participants WHERE case_id = $1 AND oin = $2 AND until IS NULL")
+            .bind(uuid(&case)).bind(ggz.oin.as_str()).fetch_one(p).await)
+        .expect("seated");
+        // Whatever the order, a removal that was answered 200 is never undone.
+        if removed == StatusCode::OK {
+            assert_eq!(seated, 0, "accept {accepted}, remove {removed}");
+        } else {
+            assert_eq!(accepted, StatusCode::OK);
+            assert_eq!(seated, 1);
+        }
+        *tally
+            .entry(format!("accept {accepted} / remove {removed}"))
+            .or_insert(0) += 1;
+    }
+    eprintln!("accept/remove races: {tally:?}");
+    env.assert_log_intact().await;
+}
+
+async fn concurrent_activations_leave_one_active_bundle(env: &Env) {
+    let vh = Arc::new(env.client("veiligheidshuis"));
+    let admin = |sub: &str| {
+        vh.sign(&vhgate::auth::Claims {
+            sub: sub.into(),
+            ..vh.claims("convenant_administrator", "beheer")
+        })
+    };
+    let (alice, bob) = (admin("beheerder-alice"), admin("beheerder-bob"));
+    let mut revisions = Vec::new();
+    for v in ["2026-race-a", "2026-race-b", "2026-race-c"] {
+        let r = vh
+            .http
+            .post(env.url("/v1/admin/policy-bundles"))
+            .bearer_auth(&alice)
+            .body(common::candidate_bundle(v))
+            .send()
+            .await
+            .expect("propose");
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let body: Value = r.json().await.expect("json");
+        revisions.push(body["revision"].as_str().expect("revision").to_string());
+    }
+    let mut tasks = Vec::new();
+    for rev in &revisions {
+        let (vh, url, token) = (
+            vh.clone(),
+            env.url(&format!("/v1/admin/policy-bundles/{rev}/approve")),
+            bob.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            vh.http
+                .post(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("join").expect("approve"));
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::OK, StatusCode::CONFLICT].contains(s)),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        count_all(
+            env,
+            "SELECT COUNT(*) FROM policy_bundles WHERE status = 'active'"
+        )
+        .await,
+        1,
+        "{statuses:?}"
+    );
+    // The bundle that is active is the one the gateway runs, and its activation is logged.
+    let active: String = vhgate::with_pool!(&env.db, p => sqlx::query_scalar(
+        "SELECT revision FROM policy_bundles WHERE status = 'active'").fetch_one(p).await)
+    .expect("active");
+    let logged: i64 = vhgate::with_pool!(&env.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM disclosure_log WHERE event = 'policy_change' AND policy_revision = $1")
+        .bind(active.as_str()).fetch_one(p).await)
+    .expect("logged");
+    assert!(logged >= 1);
+    env.assert_log_intact().await;
+}
+
+async fn screening_reasons_stay_out_of_the_log(env: &Env) {
+    let case = registered(env).await;
+    let reason = "ZEER-VERTROUWELIJK moeder belde huilend over de schulden van haar zoon";
+    let r = decide(env, &case, "veiligheidshuis_case", reason).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A too-short override reason is still measured (and refused) by the policy.
+    let regular = registered(env).await;
+    let r = decide(env, &regular, "advies", "x").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let hits = count_all(
+        env,
+        "SELECT COUNT(*) FROM disclosure_log WHERE entry LIKE '%VERTROUWELIJK%' OR entry LIKE '%huilend%'",
+    )
+    .await;
+    assert_eq!(hits, 0, "the reason's text reached the log");
+    // The case record keeps it, until the case is destroyed.
+    let kept = count(
+        env,
+        "SELECT COUNT(*) FROM case_screening_decisions WHERE case_id = $1 AND reason LIKE '%huilend%'",
+        uuid(&case),
+    )
+    .await;
+    assert_eq!(kept, 1);
+}
