@@ -13,7 +13,7 @@ use crate::crypto::{read_key_file, CryptoError, Pseudonymizer, RecordCipher};
 use crate::disclosure::checkpoint::{ensure_signer_key_file, read_signer_key_file, NoteError};
 use crate::disclosure::writer::WriterConfig;
 use crate::disclosure::{store as log_store, LogSigner, LogWriter};
-use crate::gateway::{BudgetCounter, Gateway};
+use crate::gateway::Gateway;
 use crate::policy::{PolicyError, PolicySources, RegorusEngine};
 use crate::record::CaseRecord;
 use crate::store::{Db, StoreError};
@@ -100,12 +100,6 @@ impl App {
         for p in problems {
             tracing::warn!(kid = %p.kid, problem = %p.message, "partner key not loaded");
         }
-        let budget = BudgetCounter::default();
-        let now = crate::record::now();
-        budget.seed(
-            &log_store::requests_since(&db, now - chrono::Duration::hours(24)).await?,
-            now,
-        );
         if ensure_signer_key_file(&config.secrets.log_signing_key_file)? {
             tracing::warn!(
                 path = %config.secrets.log_signing_key_file.display(),
@@ -135,7 +129,7 @@ impl App {
         });
         tracing::info!(partners = registry.len(), policy_revision = %policy.revision(), "gateway prepared");
         let gateway = Arc::new(
-            Gateway::new(record, policy, registry, writer, verifier, budget)
+            Gateway::new(record, policy, registry, writer, verifier)
                 .with_embargo_reporting(config.log.report_embargo_existence)
                 .with_bundle_verifier(bundle_verifier)
                 .with_signals_min_cell(config.signals.min_cell),

@@ -3,8 +3,7 @@
 //! the disclosure log, and only then hand back what may be disclosed. Handlers call this and
 //! map its errors; nothing here knows about HTTP beyond the status recorded in the log.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -191,55 +190,6 @@ pub struct LookupAnswer {
     pub policy_revision: String,
 }
 
-/// Person-level requests per partner in the last 24 hours, in hourly buckets (the bulk budget
-/// the proportionality policy checks).
-#[derive(Default)]
-pub struct BudgetCounter {
-    buckets: Mutex<HashMap<String, VecDeque<(i64, u64)>>>,
-}
-
-impl BudgetCounter {
-    fn hour(t: DateTime<Utc>) -> i64 {
-        t.timestamp().div_euclid(3600)
-    }
-
-    /// Counts one request and returns how many came before it in the window.
-    pub fn take(&self, oin: &str, now: DateTime<Utc>) -> u64 {
-        let hour = Self::hour(now);
-        let Ok(mut map) = self.buckets.lock() else {
-            return u64::MAX;
-        };
-        let q = map.entry(oin.to_string()).or_default();
-        while q.front().is_some_and(|(h, _)| *h <= hour - 24) {
-            q.pop_front();
-        }
-        let used = q.iter().map(|(_, n)| n).sum();
-        match q.back_mut() {
-            Some((h, n)) if *h == hour => *n += 1,
-            _ => q.push_back((hour, 1)),
-        }
-        used
-    }
-
-    /// Replays earlier requests (after a restart).
-    pub fn seed(&self, requests: &[(String, DateTime<Utc>)], now: DateTime<Utc>) {
-        let Ok(mut map) = self.buckets.lock() else {
-            return;
-        };
-        let mut counts: HashMap<(String, i64), u64> = HashMap::new();
-        for (oin, t) in requests {
-            if Self::hour(*t) > Self::hour(now) - 24 {
-                *counts.entry((oin.clone(), Self::hour(*t))).or_default() += 1;
-            }
-        }
-        let mut sorted: Vec<_> = counts.into_iter().collect();
-        sorted.sort();
-        for ((oin, hour), n) in sorted {
-            map.entry(oin).or_default().push_back((hour, n));
-        }
-    }
-}
-
 /// The gateway service, shared by all requests.
 pub struct Gateway {
     pub record: CaseRecord,
@@ -247,7 +197,6 @@ pub struct Gateway {
     registry: RwLock<Arc<PartnerRegistry>>,
     log: LogWriter,
     verifier: TokenVerifier,
-    budget: BudgetCounter,
     report_embargo_existence: bool,
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
@@ -271,7 +220,6 @@ impl Gateway {
         registry: PartnerRegistry,
         log: LogWriter,
         verifier: TokenVerifier,
-        budget: BudgetCounter,
     ) -> Self {
         Gateway {
             record,
@@ -279,7 +227,6 @@ impl Gateway {
             registry: RwLock::new(Arc::new(registry)),
             log,
             verifier,
-            budget,
             report_embargo_existence: false,
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
@@ -415,6 +362,18 @@ impl Gateway {
         Ok(())
     }
 
+    /// Counts one person-level request against the caller's daily budget (in the database,
+    /// shared by every instance) and returns how many came before it. A partner whose OIN does
+    /// not parse has no budget: refused.
+    async fn take_budget(&self, caller: &Caller, now: DateTime<Utc>) -> Result<u64, GatewayError> {
+        let oin: crate::domain::Oin = caller
+            .partner
+            .oin
+            .parse()
+            .map_err(|e| GatewayError::Forbidden(format!("caller OIN: {e}")))?;
+        Ok(crate::budget::take(self.record.db(), &oin, now).await?)
+    }
+
     /// Moves what waits in the outbox into the chain now (the writer also does so at start and
     /// every `log.outbox_sweep_ms`). Returns how many entries that batch appended.
     pub async fn sweep_outbox(&self) -> Result<i64, GatewayError> {
@@ -548,7 +507,7 @@ impl Gateway {
     ) -> Result<PersonDisclosure, GatewayError> {
         let now = crate::record::now();
         let policy = self.policy();
-        let used = self.budget.take(&caller.partner.oin, now);
+        let used = self.take_budget(caller, now).await?;
         let mut entry = self.base_entry(
             Event::ReadPerson,
             caller.record(),
@@ -693,7 +652,7 @@ impl Gateway {
     pub async fn lookup(&self, caller: &Caller, bsn: &Bsn) -> Result<LookupAnswer, GatewayError> {
         let now = crate::record::now();
         let policy = self.policy();
-        let used = self.budget.take(&caller.partner.oin, now);
+        let used = self.take_budget(caller, now).await?;
         let pseudonymizer = self.record.pseudonymizer();
         let mut entry = self.base_entry(Event::Lookup, caller.record(), caller.traceparent.clone());
         entry.policy_revision = policy.revision().to_string();

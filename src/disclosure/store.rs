@@ -349,16 +349,6 @@ pub async fn head(db: &Db) -> Result<(i64, Vec<u8>), StoreError> {
     )
 }
 
-/// Person-level requests per partner since a moment (for the bulk budget after a restart).
-pub async fn requests_since(
-    db: &Db,
-    since: DateTime<Utc>,
-) -> Result<Vec<(String, DateTime<Utc>)>, StoreError> {
-    const SQL: &str = "SELECT requester_oin, recorded_at FROM disclosure_log \
-                       WHERE recorded_at >= $1 AND requester_oin IS NOT NULL AND event IN ('read_person', 'lookup')";
-    Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(since).fetch_all(p).await)?)
-}
-
 /// Number of entries.
 pub async fn count(db: &Db) -> Result<i64, StoreError> {
     Ok(
