@@ -127,6 +127,7 @@ fn recorded_entry(seq: i64, input: &PolicyInput, decision: &Decision, revision: 
             requester: RequesterRecord::default(),
             case_id: None,
             subject: None,
+            subjects: vec![],
             tier: decision.tier,
             disclosed: decision.allowed_fields.clone(),
             categories: vec![],

@@ -403,6 +403,7 @@ fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
             pseudonym: hex::encode([7u8; 32]),
             key_version: 1,
         }),
+        subjects: vec![],
         tier: Tier::Full,
         disclosed: vec![
             "persoon.naam".into(),

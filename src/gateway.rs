@@ -417,6 +417,7 @@ impl Gateway {
             requester,
             case_id: None,
             subject: None,
+            subjects: vec![],
             tier: Tier::None,
             disclosed: vec![],
             categories: vec![],
@@ -898,11 +899,22 @@ impl Gateway {
         caller: &Caller,
         bsn: &Bsn,
     ) -> Result<AccessReport, GatewayError> {
-        let filter = LogFilter {
-            limit: 10_000,
+        // Every entry, page by page (newest first): a report must never stop short.
+        const PAGE: i64 = 1000;
+        let mut rows = Vec::new();
+        let mut filter = LogFilter {
+            limit: PAGE,
             ..LogFilter::default()
         };
-        let rows = self.disclosures_about(caller, bsn, &filter).await?;
+        loop {
+            let page = self.disclosures_about(caller, bsn, &filter).await?;
+            let full = page.len() as i64 == PAGE;
+            filter.before_seq = page.last().map(|r| r.seq);
+            rows.extend(page);
+            if !full {
+                break;
+            }
+        }
         let now = crate::record::now();
         let mut embargoed = Vec::new();
         for pseudonym in self.record.pseudonymizer().all_pseudonyms(bsn) {

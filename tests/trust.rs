@@ -21,6 +21,7 @@ on_both_backends!(
     concurrent_activations_leave_one_active_bundle,
     screening_reasons_stay_out_of_the_log,
     two_instances_share_one_daily_budget,
+    every_person_whose_data_left_finds_the_entry,
 );
 
 fn prof(p: &Partner) -> String {
@@ -463,5 +464,100 @@ async fn two_instances_share_one_daily_budget(env: &Env) {
     assert_eq!(statuses.get(&200), Some(&50), "{statuses:?}");
     assert_eq!(statuses.get(&403), Some(&10), "{statuses:?}");
     second.stop().await;
+    env.assert_log_intact().await;
+}
+
+async fn access_report(env: &Env, bsn: &str) -> Value {
+    let vh = env.client("veiligheidshuis");
+    let r = vh
+        .send(
+            env,
+            Method::POST,
+            "/v1/subjects/access-report",
+            &vh.token("privacy_officer", "toezicht"),
+            Some(&json!({ "bsn": bsn })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body
+}
+
+async fn every_person_whose_data_left_finds_the_entry(env: &Env) {
+    // A registration of a parent and a child: its read-back discloses both.
+    let (parent, child) = (fresh_bsn(), fresh_bsn());
+    let politie = env.client("politie");
+    let r = register(
+        env,
+        &politie,
+        &registration(json!([
+            {"bsn": parent, "relation": "ouder"},
+            {"bsn": child, "relation": "kind"}
+        ])),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let case = r.body["case_id"].as_str().expect("case").to_string();
+    let back = politie
+        .get(
+            env,
+            &format!("/v1/cases/{case}/registration"),
+            &prof(&politie),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.body);
+    for bsn in [&parent, &child] {
+        let report = access_report(env, bsn).await;
+        let events: Vec<&str> = report["disclosures"]
+            .as_array()
+            .expect("disclosures")
+            .iter()
+            .filter_map(|l| l["event"].as_str())
+            .collect();
+        assert!(events.contains(&"register_case"), "{bsn}: {report}");
+        assert!(events.contains(&"read_registration"), "{bsn}: {report}");
+    }
+
+    // The report pages through everything: more entries than one page (1,000) about one
+    // person all appear.
+    let token = politie.token("professional", "casusoverleg");
+    let mut tasks = Vec::new();
+    let politie = Arc::new(politie);
+    for _ in 0..1_050 {
+        let (p, url, t) = (
+            politie.clone(),
+            env.url(&format!(
+                "/v1/cases/{}/persons/{}",
+                env.ids.oss_case, env.ids.oss_youth
+            )),
+            token.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            p.http
+                .get(url)
+                .bearer_auth(t)
+                .send()
+                .await
+                .map(|r| r.status())
+        }));
+        if tasks.len() == 50 {
+            for t in tasks.drain(..) {
+                assert_eq!(t.await.expect("join").expect("read"), StatusCode::OK);
+            }
+            // Politie's daily budget (200) is not what this test is about.
+            env.exec("DELETE FROM request_budget").await;
+        }
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("join").expect("read"), StatusCode::OK);
+    }
+    let report = access_report(env, env.ids.oss_youth_bsn).await;
+    let reads = report["disclosures"]
+        .as_array()
+        .expect("disclosures")
+        .iter()
+        .filter(|l| l["event"] == "read_person")
+        .count();
+    assert_eq!(reads, 1_050);
     env.assert_log_intact().await;
 }

@@ -191,10 +191,10 @@ async fn person_subject(
         .into_iter()
         .find(|p| p.id == person.0);
     if let Some(p) = &found {
-        entry.subject = Some(SubjectRecord {
+        entry.set_subjects(vec![SubjectRecord {
             pseudonym: p.subject_pseudonym.clone(),
             key_version: p.pseudonym_key_version,
-        });
+        }]);
     }
     Ok(found.is_some())
 }
@@ -293,7 +293,7 @@ pub async fn contribute(
     if !person_in_case {
         // The request is about someone who is not a person of this case: name no subject
         // rather than the case's first person.
-        entry.subject = None;
+        entry.set_subjects(vec![]);
     }
     let info = InformationFacts {
         category: c.category.as_str().into(),

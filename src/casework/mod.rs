@@ -228,16 +228,17 @@ pub(crate) fn entry_for(
     entry
 }
 
-/// The first person of a case names the subject of its entries (by pseudonym).
-async fn case_subject(gw: &Gateway, case: CaseId) -> Result<Option<SubjectRecord>, StoreError> {
+/// The persons of a case, by pseudonym: every step on the case is about each of them (the
+/// first is the entry's `subject`, the rest its `subjects`).
+async fn case_subjects(gw: &Gateway, case: CaseId) -> Result<Vec<SubjectRecord>, StoreError> {
     Ok(store::case_persons(gw.record.db(), case)
         .await?
         .into_iter()
-        .next()
         .map(|p| SubjectRecord {
             pseudonym: p.subject_pseudonym,
             key_version: p.pseudonym_key_version,
-        }))
+        })
+        .collect())
 }
 
 /// Loads the case, or logs a 404 and refuses.
@@ -254,7 +255,7 @@ pub(crate) async fn load(
         gw.commit(entry.clone()).await?;
         return Err(GatewayError::NotFound { disclosure_id }.into());
     };
-    entry.subject = case_subject(gw, case_id).await?;
+    entry.set_subjects(case_subjects(gw, case_id).await?);
     let participants = gw.record.participants(case_id).await?;
     let invited = store::open_invitations(gw.record.db(), case_id)
         .await?
@@ -438,14 +439,16 @@ pub async fn register(
         .parse()
         .map_err(|e| GatewayError::Forbidden(format!("caller OIN: {e}")))?;
     let mut entry = entry_for(gw, caller, Event::RegisterCase, None);
-    entry.subject = reg
-        .persons
-        .iter()
-        .find_map(|p| p.bsn.as_ref())
-        .map(|bsn| SubjectRecord {
-            pseudonym: pseudonymizer.pseudonym(bsn),
-            key_version: pseudonymizer.version(),
-        });
+    entry.set_subjects(
+        reg.persons
+            .iter()
+            .filter_map(|p| p.bsn.as_ref())
+            .map(|bsn| SubjectRecord {
+                pseudonym: pseudonymizer.pseudonym(bsn),
+                key_version: pseudonymizer.version(),
+            })
+            .collect(),
+    );
     let case_id = CaseId::new();
     let input = CaseworkInput {
         base: base_input(
@@ -502,9 +505,7 @@ pub async fn register(
     }
     let (persons, subjects) = persist(gw, &mut tx, &me, case_id, reg).await?;
     entry.case_id = Some(case_id.0);
-    if entry.subject.is_none() {
-        entry.subject = subjects.into_iter().next();
-    }
+    entry.set_subjects(subjects);
     entry.reasons = d.reasons;
     let disclosure_id = DisclosureId(entry.id);
     allow_in(gw, tx, entry, 201).await?;
@@ -542,7 +543,7 @@ async fn repeat(
     let case = gw.record.case(case_id).await?.ok_or_else(|| {
         StoreError::Corrupt(format!("idempotency key names missing case {case_id}"))
     })?;
-    entry.subject = case_subject(gw, case_id).await?;
+    entry.set_subjects(case_subjects(gw, case_id).await?);
     let persons = store::case_persons(gw.record.db(), case_id)
         .await?
         .into_iter()
@@ -1028,7 +1029,7 @@ pub async fn destroy_expired(
     for case_id in store::expired_cases(gw.record.db(), closed_before, now).await? {
         let mut entry = gw.base_entry(Event::CaseDestroyed, system_requester(), None);
         entry.case_id = Some(case_id.0);
-        entry.subject = case_subject(gw, case_id).await?;
+        entry.set_subjects(case_subjects(gw, case_id).await?);
         entry.status = 200;
         entry.outcome = Outcome::Allowed;
         entry.reasons = vec![format!(

@@ -127,6 +127,23 @@ pub struct SubjectRecord {
     pub key_version: i32,
 }
 
+impl NewEntry {
+    /// Names the persons this entry is about: the first as `subject`, the rest in `subjects`.
+    pub fn set_subjects(&mut self, subjects: Vec<SubjectRecord>) {
+        let mut all = subjects.into_iter();
+        self.subject = all.next();
+        self.subjects = all.collect();
+    }
+
+    /// Every person the entry names (by pseudonym), `subject` first.
+    pub fn pseudonyms(&self) -> impl Iterator<Item = &str> {
+        self.subject
+            .iter()
+            .chain(self.subjects.iter())
+            .map(|s| s.pseudonym.as_str())
+    }
+}
+
 /// An entry as the gateway hands it to the writer; the writer assigns `seq` and chains it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NewEntry {
@@ -140,6 +157,11 @@ pub struct NewEntry {
     pub requester: RequesterRecord,
     pub case_id: Option<uuid::Uuid>,
     pub subject: Option<SubjectRecord>,
+    /// Further persons whose data this entry disclosed, when there is more than one (a
+    /// registration read, a step on a case of several persons); `subject` is the first. The
+    /// data subject's access report finds the entry through each of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<SubjectRecord>,
     pub tier: Tier,
     pub disclosed: Vec<String>,
     /// Categories of the disclosed fields (for the data subject's access report).

@@ -245,6 +245,20 @@ pub async fn append_batch(
             });
             qb.build().execute(&mut *tx).await?;
         }
+        let named: Vec<(&str, i64)> = prepared
+            .iter()
+            .flat_map(|p| {
+                let mut seen = std::collections::BTreeSet::new();
+                p.entry.pseudonyms().filter(move |s| seen.insert(*s)).map(move |s| (s, p.seq)).collect::<Vec<_>>()
+            })
+            .collect();
+        for chunk in named.chunks(INSERT_CHUNK * 2) {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO log_subjects (pseudonym, seq) ");
+            qb.push_values(chunk, |mut b, (pseudonym, seq)| {
+                b.push_bind(*pseudonym).push_bind(*seq);
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
         for chunk in new_nodes.chunks(INSERT_CHUNK * 2) {
             let mut qb = sqlx::QueryBuilder::new("INSERT INTO merkle_nodes (level, idx, hash) ");
             qb.push_values(chunk, |mut b, (id, hash)| {
@@ -309,7 +323,8 @@ pub async fn list(db: &Db, f: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
         "SELECT {ROW_COLUMNS} FROM disclosure_log WHERE ($1 IS NULL OR case_id = $1) \
          AND ($2 IS NULL OR requester_oin = $2) AND ($3 IS NULL OR recorded_at >= $3) \
          AND ($4 IS NULL OR recorded_at < $4) AND ($5 IS NULL OR seq < $5) \
-         AND ($7 IS NULL OR subject_pseudonym = $7) AND ($8 IS NULL OR requester_sub = $8) \
+         AND ($7 IS NULL OR seq IN (SELECT seq FROM log_subjects WHERE pseudonym = $7)) \
+         AND ($8 IS NULL OR requester_sub = $8) \
          AND ($9 IS NULL OR purpose = $9) AND ($10 IS NULL OR outcome = $10) ORDER BY seq DESC LIMIT $6"
     );
     Ok(with_pool!(db, p => sqlx::query_as(&sql)
@@ -347,6 +362,17 @@ pub async fn head(db: &Db) -> Result<(i64, Vec<u8>), StoreError> {
     Ok(
         with_pool!(db, p => sqlx::query_as("SELECT seq, hash FROM log_head WHERE id = 1").fetch_one(p).await)?,
     )
+}
+
+/// The subject index (pseudonym, seq) of the entries `first..=last`.
+pub async fn subjects_between(
+    db: &Db,
+    first: i64,
+    last: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    const SQL: &str =
+        "SELECT pseudonym, seq FROM log_subjects WHERE seq >= $1 AND seq <= $2 ORDER BY seq, pseudonym";
+    Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(first).bind(last).fetch_all(p).await)?)
 }
 
 /// Number of entries.
@@ -417,6 +443,17 @@ pub async fn export_log(from: &Db, to: &Db) -> Result<u64, StoreError> {
             });
             qb.build().execute(pool).await.map(|r| r.rows_affected())
         })?;
+        let (first, last) = (rows[0].seq, last.seq);
+        let subjects = subjects_between(from, first, last).await?;
+        for chunk in subjects.chunks(INSERT_CHUNK * 2) {
+            with_pool!(to, pool => {
+                let mut qb = sqlx::QueryBuilder::new("INSERT INTO log_subjects (pseudonym, seq) ");
+                qb.push_values(chunk, |mut b, (pseudonym, seq)| {
+                    b.push_bind(pseudonym.as_str()).push_bind(*seq);
+                });
+                qb.build().execute(pool).await.map(|r| r.rows_affected())
+            })?;
+        }
         copied += rows.len() as u64;
     }
     // Nodes and checkpoints are read level by level / in order, in pages.

@@ -214,6 +214,13 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             break;
         }
         let mut created = Vec::with_capacity(rows.len() * 2);
+        let indexed: std::collections::HashSet<(String, i64)> = match (rows.first(), rows.last()) {
+            (Some(f), Some(l)) => store::subjects_between(db, f.seq, l.seq)
+                .await?
+                .into_iter()
+                .collect(),
+            _ => Default::default(),
+        };
         for row in &rows {
             let broken = |reason: String| {
                 Ok(VerifyOutcome::Broken {
@@ -246,6 +253,16 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
                 return broken(format!(
                     "column {field} differs from the hashed entry (altered)"
                 ));
+            }
+            if entry
+                .entry
+                .pseudonyms()
+                .any(|p| !indexed.contains(&(p.to_string(), row.seq)))
+            {
+                return broken(
+                    "the subject index lacks a person the entry names (the access report would miss it)"
+                        .into(),
+                );
             }
             match tree.push(merkle::leaf_hash(row.entry.as_bytes())) {
                 Ok(nodes) => created.extend(nodes),

@@ -367,6 +367,8 @@ impl Env {
         self.drop_log_triggers().await;
         self.exec(&format!("DELETE FROM disclosure_log WHERE seq > {n}"))
             .await;
+        self.exec(&format!("DELETE FROM log_subjects WHERE seq > {n}"))
+            .await;
         self.exec(&format!(
             "DELETE FROM merkle_nodes WHERE ((idx + 1) << CAST(level AS INTEGER)) > {n}"
         ))
