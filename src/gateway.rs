@@ -592,10 +592,11 @@ impl Gateway {
         entry.withheld = decision.withheld.clone();
         entry.reasons = decision.reasons.clone();
         entry.status = if decision.allow { 200 } else { 403 };
+        let told = decision.for_partner(&input, &caller.partner.partner_type, policy.convenant());
         if !decision.allow {
             self.commit(entry).await?;
             return Err(GatewayError::Denied {
-                decision: Box::new(decision),
+                decision: Box::new(told),
                 disclosure_id,
             });
         }
@@ -639,7 +640,7 @@ impl Gateway {
         self.commit(entry).await?;
         Ok(PersonDisclosure {
             disclosure_id,
-            decision,
+            decision: told,
             policy_revision,
             case_id,
             person_id,

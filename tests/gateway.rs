@@ -96,22 +96,48 @@ async fn housing_corporation_gets_a_partial_disclosure(env: &Env) {
         "no ground for the BSN"
     );
     assert_eq!(r.body["person"]["naam"], "Henk Verhoeven");
+    // The answer lists only what is withheld in categories the woningcorporatie has a ground
+    // for (werk en inkomen: outside its leefgebieden), and names, whatever the record holds,
+    // the categories it never sees; the BSN and the justitie and health items are not listed.
     let withheld = r.withheld();
     assert!(
-        withheld.contains(&("persoon.bsn".into(), "proportionaliteit".into())),
+        !withheld.iter().any(|(f, _)| f == "persoon.bsn"),
         "{withheld:?}"
     );
-    // justitie (strafrechtelijk), psychische gezondheid (bijzonder), werk en inkomen (leefgebied)
     let items: Vec<_> = withheld
         .iter()
         .filter(|(f, _)| f.starts_with("item:"))
         .collect();
-    assert_eq!(items.len(), 3, "{withheld:?}");
-    assert!(items.iter().all(|(_, p)| p == "proportionaliteit"));
-    let reasons = r.body["decision"]["withheld"].to_string();
+    assert_eq!(items.len(), 1, "{withheld:?}");
+    let reasons = r.body["decision"]["reasons"].to_string();
     assert!(
-        reasons.contains("strafrechtelijk") && reasons.contains("bijzonder"),
+        reasons.contains("has no ground for the categories")
+            && reasons.contains("strafrechtelijk")
+            && reasons.contains("bijzonder")
+            && reasons.contains("bsn"),
         "{reasons}"
+    );
+    assert!(
+        !r.body["decision"]["withheld"]
+            .to_string()
+            .contains("strafrechtelijk"),
+        "{}",
+        r.body
+    );
+    // The log keeps the full detail for the privacy officer: the BSN and all three items
+    // (justitie: strafrechtelijk, psychische gezondheid: bijzonder, werk en inkomen: leefgebied).
+    let entry = env.last_entry().await;
+    let logged: Vec<&str> = entry["withheld"]
+        .as_array()
+        .expect("withheld")
+        .iter()
+        .filter_map(|w| w["field"].as_str())
+        .collect();
+    assert!(logged.contains(&"persoon.bsn"), "{entry}");
+    assert_eq!(
+        logged.iter().filter(|f| f.starts_with("item:")).count(),
+        3,
+        "{entry}"
     );
     // Nothing withheld leaks into the body.
     let text = r.body.to_string();
@@ -200,14 +226,18 @@ async fn closed_case_is_refused_by_doelmatigheid(env: &Env) {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
     assert_eq!(r.problem(), "denied");
     assert_eq!(r.content_type(), "application/problem+json");
-    let withheld = r.withheld();
-    assert!(
-        !withheld.is_empty() && withheld.iter().all(|(_, p)| p == "doelmatigheid"),
-        "{withheld:?}"
-    );
+    // A refusal names no field (not even which exist); the log keeps each with its principle.
+    assert!(r.withheld().is_empty(), "{}", r.body);
     assert!(r.body["decision"]["reasons"]
         .to_string()
         .contains("afgesloten"));
+    let logged = env.last_entry().await["withheld"].clone();
+    assert!(
+        logged
+            .as_array()
+            .is_some_and(|w| !w.is_empty() && w.iter().all(|w| w["principle"] == "doelmatigheid")),
+        "{logged}"
+    );
     assert!(!r.body.to_string().contains("Peter van Dijk"));
     assert_eq!(env.log_count().await, before + 1);
     let entry = env.last_entry().await;

@@ -22,6 +22,7 @@ on_both_backends!(
     screening_reasons_stay_out_of_the_log,
     two_instances_share_one_daily_budget,
     every_person_whose_data_left_finds_the_entry,
+    refusals_tell_an_outsider_nothing_about_the_case,
 );
 
 fn prof(p: &Partner) -> String {
@@ -560,4 +561,39 @@ async fn every_person_whose_data_left_finds_the_entry(env: &Env) {
         .count();
     assert_eq!(reads, 1_050);
     env.assert_log_intact().await;
+}
+
+async fn refusals_tell_an_outsider_nothing_about_the_case(env: &Env) {
+    // The woningcorporatie is not at the Oss table. Its refusal must not list the case's items,
+    // nor say whether the person has a BSN or an address, nor anything of the case's state.
+    let woco = env.client("woningcorporatie");
+    let token = woco.token("professional", "casusoverleg");
+    let oss = woco
+        .read_person(env, &token, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(oss.status, StatusCode::FORBIDDEN, "{}", oss.body);
+    let text = oss.body.to_string();
+    for leak in [
+        "item:",
+        "persoon.bsn",
+        "persoon.adres",
+        "persoon.geboortedatum",
+        "field(s)",
+    ] {
+        assert!(!text.contains(leak), "{leak} in {text}");
+    }
+    assert!(oss.withheld().is_empty());
+    // Two different outsider refusals (another case, another person) read the same, apart from
+    // their ids: nothing in them depends on the record.
+    let boekel = woco
+        .read_person(env, &token, env.ids.new_case, env.ids.new_person)
+        .await;
+    assert_eq!(boekel.status, StatusCode::FORBIDDEN, "{}", boekel.body);
+    assert_eq!(oss.body["decision"], boekel.body["decision"]);
+    // The log keeps the detail for the privacy officer.
+    let entry = env.last_entry().await;
+    assert!(
+        entry["withheld"].as_array().is_some_and(|w| !w.is_empty()),
+        "{entry}"
+    );
 }

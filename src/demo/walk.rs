@@ -216,7 +216,7 @@ pub fn walkthrough(today: NaiveDate) -> Vec<WalkStep> {
         info("contribute_strafrechtelijk", politie, "wpg_politie", "veiligheid", "strafrechtelijk",
             "Aangifte van mishandeling door moeder opgenomen; vader is verdachte."),
         step("read_person_withheld", INFORMATIE, gemeente, "GET", &format!("{case}/persons/$PERSON"),
-            "reads the mother: the health and criminal-law items are withheld, each with its reason"),
+            "reads the mother: the health and criminal-law items are withheld; the answer names the categories the gemeente never sees, not the items (the log keeps each with its reason)"),
         step("afspraak_rvdk", PLAN, regisseur, "POST", &format!("{case}/afspraken"),
             "records an afspraak for the Raad in the plan van aanpak")
             .body(json!({"partner_oin": oin("rvdk"),

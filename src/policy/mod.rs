@@ -286,6 +286,90 @@ pub enum Outcome {
 }
 
 impl Decision {
+    /// What the requesting partner learns of this decision; the log keeps all of it for the
+    /// privacy officer. A refusal names no field and counts none, and a refusal of a partner
+    /// that is not at the case table says only that (nothing about the case's state). A
+    /// partial disclosure lists only withheld fields of categories the partner's type has a
+    /// ground for, and names, once and whatever the record holds, the categories it never
+    /// sees: so nothing in the answer depends on data the partner may never see.
+    pub fn for_partner(
+        &self,
+        input: &PolicyInput,
+        partner_type: &str,
+        convenant: &ConvenantSummary,
+    ) -> Decision {
+        let no_field_counts = |r: &&String| !r.contains("field(s) withheld");
+        let outsider = input
+            .case
+            .as_ref()
+            .is_some_and(|c| !c.requester_is_participant);
+        if !self.allow {
+            let reasons = if outsider {
+                vec![
+                    "doelmatigheid: not at the table: this request needs the requester's organisation to participate in the case, or a role and purpose that allow it without"
+                        .to_string(),
+                ]
+            } else {
+                self.reasons
+                    .iter()
+                    .filter(no_field_counts)
+                    .cloned()
+                    .collect()
+            };
+            return Decision {
+                allow: false,
+                tier: self.tier,
+                allowed_fields: vec![],
+                withheld: vec![],
+                reasons,
+                obligations: vec![],
+            };
+        }
+        let empty = BTreeSet::new();
+        let grounded = convenant.grounds.get(partner_type).unwrap_or(&empty);
+        let category_of: std::collections::HashMap<&str, &str> = input
+            .fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.category.as_str()))
+            .collect();
+        let withheld = self
+            .withheld
+            .iter()
+            .filter(|w| {
+                category_of
+                    .get(w.field.as_str())
+                    .is_some_and(|c| grounded.contains(*c))
+            })
+            .cloned()
+            .collect();
+        let mut reasons: Vec<String> = self
+            .reasons
+            .iter()
+            .filter(no_field_counts)
+            .cloned()
+            .collect();
+        let never: Vec<&str> = convenant
+            .categories
+            .iter()
+            .filter(|c| !grounded.contains(*c))
+            .map(String::as_str)
+            .collect();
+        if !never.is_empty() {
+            reasons.push(format!(
+                "proportionaliteit: partner type {partner_type} has no ground for the categories {}: they are never disclosed to it, and not listed",
+                never.join(", ")
+            ));
+        }
+        Decision {
+            allow: self.allow,
+            tier: self.tier,
+            allowed_fields: self.allowed_fields.clone(),
+            withheld,
+            reasons,
+            obligations: self.obligations.clone(),
+        }
+    }
+
     /// Checks the invariants the rest of the gateway relies on, so a faulty policy fails closed
     /// instead of disclosing: every input field is either allowed or withheld (never both,
     /// never neither), and nothing is allowed when `allow` is false.
@@ -341,6 +425,11 @@ pub struct ConvenantSummary {
     /// Days without a change after which an open afspraak counts as stalled
     /// (`data.convenant.casework.stall_after_days`); `None`: the gateway's default.
     pub stall_after_days: Option<i64>,
+    /// Every category of the convenant (`data.convenant.categories`).
+    pub categories: BTreeSet<String>,
+    /// Per partner type, the categories it has a legal ground for
+    /// (`data.convenant.partner_types.<type>.categories`): the only ones it may ever see.
+    pub grounds: std::collections::BTreeMap<String, BTreeSet<String>>,
 }
 
 /// A prepared policy engine. Implementations prepare once and are shared by all requests.
@@ -495,6 +584,21 @@ impl PolicySources {
             summary.roles.extend(keys("roles"));
             summary.purposes.extend(keys("purposes"));
             summary.partner_types.extend(keys("partner_types"));
+            summary.categories.extend(keys("categories"));
+            if let Some(types) = conv.get("partner_types").and_then(|v| v.as_object()) {
+                for (name, t) in types {
+                    let grounded: BTreeSet<String> = t
+                        .get("categories")
+                        .and_then(|c| c.as_object())
+                        .map(|o| o.keys().cloned().collect())
+                        .unwrap_or_default();
+                    summary
+                        .grounds
+                        .entry(name.clone())
+                        .or_default()
+                        .extend(grounded);
+                }
+            }
             if let Some(days) = conv
                 .get("retention")
                 .and_then(|r| r.get("days_after_closing"))
