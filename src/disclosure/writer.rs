@@ -27,7 +27,8 @@ type Reply = oneshot::Sender<Result<i64, LogError>>;
 
 /// What a request hands the writer: its entry, or the id of its entry in the outbox.
 enum Job {
-    Direct(NewEntry),
+    /// Boxed: an entry is large and most jobs are outbox ids.
+    Direct(Box<NewEntry>),
     Outboxed(Uuid),
     /// Move what waits in the outbox now; answered with how many entries the batch appended.
     Sweep,
@@ -83,7 +84,7 @@ impl LogWriter {
 
     /// Appends one entry and waits for its commit. Returns the entry's sequence number.
     pub async fn append(&self, entry: NewEntry) -> Result<i64, LogError> {
-        self.submit(Job::Direct(entry)).await
+        self.submit(Job::Direct(Box::new(entry))).await
     }
 
     /// Moves the entry with this id from the outbox (where its step's transaction put it) into
@@ -159,7 +160,7 @@ async fn run(
             let id = match job {
                 Job::Direct(entry) => {
                     let id = entry.id;
-                    work.direct.push(entry);
+                    work.direct.push(*entry);
                     Some(id)
                 }
                 Job::Outboxed(id) => {
