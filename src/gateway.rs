@@ -47,6 +47,12 @@ pub enum GatewayError {
     },
     #[error("not permitted: {0}")]
     Forbidden(String),
+    /// An access rule (or four-eyes) refused the caller; the refusal is in the log.
+    #[error("not permitted: {detail}")]
+    AccessRefused {
+        detail: String,
+        disclosure_id: DisclosureId,
+    },
     #[error("case or person not found")]
     NotFound { disclosure_id: DisclosureId },
     /// The step's preconditions no longer held when it came to write (a concurrent step won).
@@ -734,8 +740,17 @@ impl Gateway {
         caller: &Caller,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
-        self.require_reviewer(caller)?;
-        Ok(log_store::list(self.record.db(), filter).await?)
+        self.require_reviewer(caller).await?;
+        let rows = log_store::list(self.record.db(), filter).await?;
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            filter.describe(),
+            None,
+            rows.len(),
+        )
+        .await?;
+        Ok(rows)
     }
 
     /// The entry of a policy change (who activated which revision, and why), for the unit of
@@ -767,35 +782,79 @@ impl Gateway {
     }
 
     /// Refuses unless the caller may administer the convenant (the convenant's access policy).
-    pub fn require_administrator(&self, caller: &Caller) -> Result<(), GatewayError> {
+    /// A refusal is logged before it is answered.
+    pub async fn require_administrator(&self, caller: &Caller) -> Result<(), GatewayError> {
         self.require_access(
             caller,
             Action::Administer,
             |policy, input| policy.may_administer(input),
             "administering the convenant needs the convenant_administrator role with purpose beheer",
         )
+        .await
     }
 
-    /// Asks one of the access rules (`may`) about the caller acting for `action`; refuses with
-    /// `refusal` unless it says yes. A failing rule refuses too.
-    fn require_access(
+    /// Asks one of the access rules (`may`) about the caller acting for `action`; unless it
+    /// says yes, logs the refusal ([`Gateway::refuse`]) and answers 403. A failing rule refuses
+    /// too (500, logged).
+    async fn require_access(
         &self,
         caller: &Caller,
         action: Action,
         may: impl FnOnce(&dyn PolicyEngine, &PolicyInput) -> Result<bool, PolicyError>,
         refusal: &str,
     ) -> Result<(), GatewayError> {
-        let allowed =
-            may(self.policy().as_ref(), &access_input(caller, action)).map_err(|source| {
-                GatewayError::Policy {
+        match may(self.policy().as_ref(), &access_input(caller, action)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.refuse(caller, action, refusal).await),
+            Err(source) => {
+                let mut entry = self.access_entry(caller, Event::AccessRefused, action);
+                entry.status = 500;
+                entry.problem_type = Some("policy-error".into());
+                entry
+                    .reasons
+                    .push(format!("policy evaluation failed: {source}"));
+                let disclosure_id = DisclosureId(entry.id);
+                self.commit(entry).await?;
+                Err(GatewayError::Policy {
                     source,
-                    disclosure_id: None,
-                }
-            })?;
-        if !allowed {
-            return Err(GatewayError::Forbidden(refusal.into()));
+                    disclosure_id: Some(disclosure_id),
+                })
+            }
         }
-        Ok(())
+    }
+
+    /// Logs that the caller was refused `action` (`detail` says why) and returns the 403 to
+    /// answer with. If the refusal cannot be logged the caller hears 503 instead.
+    pub async fn refuse(&self, caller: &Caller, action: Action, detail: &str) -> GatewayError {
+        let mut entry = self.access_entry(caller, Event::AccessRefused, action);
+        entry.status = 403;
+        entry.problem_type = Some("forbidden".into());
+        entry.reasons.push(detail.to_string());
+        let disclosure_id = DisclosureId(entry.id);
+        match self.commit(entry).await {
+            Ok(()) => GatewayError::AccessRefused {
+                detail: detail.to_string(),
+                disclosure_id,
+            },
+            Err(e) => e,
+        }
+    }
+
+    /// An entry about the caller's use of an access rule; its first reason names the action.
+    fn access_entry(&self, caller: &Caller, event: Event, action: Action) -> NewEntry {
+        let mut entry = self.base_entry(event, caller.record(), caller.traceparent.clone());
+        entry.reasons = vec![format!("action: {}", action_name(action))];
+        entry
+    }
+
+    /// Whether the caller may review the disclosure log, without logging anything (for the
+    /// receipt, whose refusal is a plain 404).
+    fn may_review(&self, caller: &Caller) -> bool {
+        matches!(
+            self.policy()
+                .may_review_disclosures(&access_input(caller, Action::ReviewDisclosures)),
+            Ok(true)
+        )
     }
 
     /// Aggregate, non-personal signalling figures per region and ended calendar period, with
@@ -806,7 +865,7 @@ impl Gateway {
         query: &crate::signals::SignalsQuery,
     ) -> Result<crate::signals::SignalsReport, GatewayError> {
         use crate::signals::{self, store as signal_store, Protector, RegionSignals};
-        self.require_signaller(caller)?;
+        self.require_signaller(caller).await?;
         let periods = signals::periods(query, crate::record::now().date_naive())?;
         let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
             return Err(signals::SignalsError::Query("no period".into()).into());
@@ -852,23 +911,51 @@ impl Gateway {
     }
 
     /// Refuses unless the caller may read signalling figures (the convenant's access policy).
-    fn require_signaller(&self, caller: &Caller) -> Result<(), GatewayError> {
+    async fn require_signaller(&self, caller: &Caller) -> Result<(), GatewayError> {
         self.require_access(
             caller,
             Action::ReadSignals,
             |policy, input| policy.may_read_signals(input),
             "signalling figures need a Veiligheidshuis staff role with purpose signalering",
         )
+        .await
     }
 
     /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
-    fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
+    async fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
         self.require_access(
             caller,
             Action::ReviewDisclosures,
             |policy, input| policy.may_review_disclosures(input),
             "reviewing the disclosure log needs the privacy_officer role with purpose toezicht",
         )
+        .await
+    }
+
+    /// Logs a privacy officer's read of the log before its answer leaves: what was asked
+    /// (`reasons`, never a BSN), how many entries it returned and, for a search about a person,
+    /// that person's pseudonyms as subjects.
+    async fn log_review(
+        &self,
+        caller: &Caller,
+        event: Event,
+        mut reasons: Vec<String>,
+        about: Option<&Bsn>,
+        returned: usize,
+    ) -> Result<(), GatewayError> {
+        let mut entry = self.access_entry(caller, event, Action::ReviewDisclosures);
+        entry.outcome = Outcome::Allowed;
+        entry.status = 200;
+        reasons.push(format!("entries returned: {returned}"));
+        entry.reasons.extend(reasons);
+        if let Some(bsn) = about {
+            let pseudonymizer = self.record.pseudonymizer();
+            entry.set_subjects(vec![SubjectRecord {
+                pseudonym: pseudonymizer.pseudonym(bsn),
+                key_version: pseudonymizer.version(),
+            }]);
+        }
+        self.commit(entry).await
     }
 
     /// Log entries about the person with this BSN (searched by its pseudonym), for the privacy
@@ -879,12 +966,28 @@ impl Gateway {
         bsn: &Bsn,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
+        self.require_reviewer(caller).await?;
+        let rows = self.rows_about(bsn, filter).await?;
+        let mut reasons = filter.describe();
+        reasons.push("about: one person (the entry's subject)".into());
+        self.log_review(caller, Event::ReviewLog, reasons, Some(bsn), rows.len())
+            .await?;
+        Ok(rows)
+    }
+
+    /// The entries about a person matching `filter`, newest first; the caller has been
+    /// checked and its read is logged by whoever asks.
+    async fn rows_about(
+        &self,
+        bsn: &Bsn,
+        filter: &LogFilter,
+    ) -> Result<Vec<log_store::LogRow>, GatewayError> {
         // One search per key version (rotation keeps old entries findable), merged newest first.
         let mut rows = Vec::new();
         for pseudonym in self.record.pseudonymizer().all_pseudonyms(bsn) {
             let mut f = filter.clone();
             f.subject_pseudonym = Some(pseudonym);
-            rows.extend(self.disclosures(caller, &f).await?);
+            rows.extend(log_store::list(self.record.db(), &f).await?);
         }
         rows.sort_by_key(|r| std::cmp::Reverse(r.seq));
         rows.dedup_by_key(|r| r.seq);
@@ -894,12 +997,15 @@ impl Gateway {
 
     /// The data subject's access report (GDPR art. 15): which partners received which
     /// categories about this person, when and for which purpose. Refused requests disclosed
-    /// nothing and are left out; a lookup disclosed whether the person is known.
+    /// nothing and are left out; a lookup disclosed whether the person is known. The privacy
+    /// office's own work (reviews, reports, embargoes) is not a disclosure and is left out too;
+    /// drawing up the report is logged.
     pub async fn access_report(
         &self,
         caller: &Caller,
         bsn: &Bsn,
     ) -> Result<AccessReport, GatewayError> {
+        self.require_reviewer(caller).await?;
         // Every entry, page by page (newest first): a report must never stop short.
         const PAGE: i64 = 1000;
         let mut rows = Vec::new();
@@ -908,7 +1014,7 @@ impl Gateway {
             ..LogFilter::default()
         };
         loop {
-            let page = self.disclosures_about(caller, bsn, &filter).await?;
+            let page = self.rows_about(bsn, &filter).await?;
             let full = page.len() as i64 == PAGE;
             filter.before_seq = page.last().map(|r| r.seq);
             rows.extend(page);
@@ -934,6 +1040,12 @@ impl Gateway {
                     GatewayError::Store(StoreError::Corrupt(format!("log entry {}: {e}", row.seq)))
                 })?;
             let e = entry.entry;
+            if matches!(
+                e.event,
+                Event::ReviewLog | Event::AccessReport | Event::Embargo | Event::AccessRefused
+            ) {
+                continue;
+            }
             let oin = e.requester.oin.clone().unwrap_or_default();
             if embargoed.contains(&oin) {
                 held_back = true;
@@ -957,6 +1069,8 @@ impl Gateway {
                 disclosure_id: e.id.to_string(),
             });
         }
+        self.log_review(caller, Event::AccessReport, vec![], Some(bsn), lines.len())
+            .await?;
         Ok(AccessReport {
             disclosures: lines,
             held_back: (held_back && self.report_embargo_existence).then_some(true),
@@ -984,9 +1098,25 @@ impl Gateway {
             )));
         }
         let id = uuid::Uuid::now_v7();
-        let pseudonym = self.record.pseudonymizer().pseudonym(bsn);
+        let pseudonymizer = self.record.pseudonymizer();
+        let pseudonym = pseudonymizer.pseudonym(bsn);
+        // The reason stays in the embargo (free text); the log says who held back what, until when.
+        let mut entry = self.admin_entry(
+            caller,
+            Event::Embargo,
+            vec![format!(
+                "embargo {id}: requests of {} held back until {}",
+                caller.partner.oin,
+                timestamp(until)
+            )],
+        );
+        entry.set_subjects(vec![SubjectRecord {
+            pseudonym: pseudonym.clone(),
+            key_version: pseudonymizer.version(),
+        }]);
+        let mut tx = self.begin().await?;
         log_store::add_embargo(
-            self.record.db(),
+            &mut tx,
             id,
             &pseudonym,
             &caller.partner.oin,
@@ -994,6 +1124,7 @@ impl Gateway {
             until,
         )
         .await?;
+        self.commit_in(tx, entry).await?;
         Ok(id)
     }
 
@@ -1038,7 +1169,7 @@ impl Gateway {
         start: u64,
         end: u64,
     ) -> Result<Vec<String>, GatewayError> {
-        self.require_reviewer(caller)?;
+        self.require_reviewer(caller).await?;
         if end <= start || end - start > 1000 {
             return Err(GatewayError::Tree(TreeError::Range(
                 "end must be above start, at most 1000 entries".into(),
@@ -1046,6 +1177,9 @@ impl Gateway {
         }
         let rows =
             log_store::rows_after(self.record.db(), start as i64, (end - start) as i64).await?;
+        let range = vec![format!("entries: {start}..{end}")];
+        self.log_review(caller, Event::ReviewLog, range, None, rows.len())
+            .await?;
         Ok(rows.into_iter().map(|r| r.entry).collect())
     }
 
@@ -1061,7 +1195,7 @@ impl Gateway {
         };
         let row = tree::entry_by_id(db, id.0).await?.ok_or_else(not_found)?;
         if row.requester_oin.as_deref() != Some(caller.partner.oin.as_str())
-            && self.require_reviewer(caller).is_err()
+            && !self.may_review(caller)
         {
             return Err(not_found());
         }
@@ -1086,6 +1220,14 @@ impl Gateway {
 
 /// The input of an access decision (reviewing the log, administering the convenant): who
 /// asks and for what; no case, no fields.
+/// The action's name as the policy input spells it.
+fn action_name(action: Action) -> String {
+    serde_json::to_value(action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("{action:?}"))
+}
+
 fn access_input(caller: &Caller, action: Action) -> PolicyInput {
     PolicyInput {
         action,

@@ -94,6 +94,12 @@ async fn four_eyes_activation_and_rollback(env: &Env) {
     let approve = format!("/v1/admin/policy-bundles/{rev}/approve");
     let (status, body) = send(env, &vh, &alice, &approve, Some(vec![])).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let refusal = env.last_entry().await;
+    assert_eq!(refusal["event"], "access_refused", "{refusal}");
+    assert!(
+        refusal["reasons"].to_string().contains("four-eyes"),
+        "{refusal}"
+    );
     let (status, body) = send(env, &vh, &bob, &approve, Some(vec![])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "active");

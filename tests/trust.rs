@@ -2,7 +2,8 @@
 //! what its registrant supplied; a state-changing step and its log entry commit together (a
 //! log fault leaves the entry durable in the outbox, appended once the fault clears); steps
 //! that race on one case serialise (a stale decision is a logged 409); two activations never
-//! leave two active bundles; free-text reasons stay out of the append-only log.
+//! leave two active bundles; free-text reasons stay out of the append-only log; the privacy
+//! office's own reads and every refused access rule are logged.
 
 mod common;
 
@@ -23,6 +24,7 @@ on_both_backends!(
     two_instances_share_one_daily_budget,
     every_person_whose_data_left_finds_the_entry,
     refusals_tell_an_outsider_nothing_about_the_case,
+    privacy_office_reads_and_every_access_refusal_are_logged,
 );
 
 fn prof(p: &Partner) -> String {
@@ -484,6 +486,16 @@ async fn access_report(env: &Env, bsn: &str) -> Value {
     r.body
 }
 
+/// The events of an access report's lines.
+fn report_events(report: &Value) -> Vec<&str> {
+    report["disclosures"]
+        .as_array()
+        .expect("disclosures")
+        .iter()
+        .filter_map(|l| l["event"].as_str())
+        .collect()
+}
+
 async fn every_person_whose_data_left_finds_the_entry(env: &Env) {
     // A registration of a parent and a child: its read-back discloses both.
     let (parent, child) = (fresh_bsn(), fresh_bsn());
@@ -509,12 +521,7 @@ async fn every_person_whose_data_left_finds_the_entry(env: &Env) {
     assert_eq!(back.status, StatusCode::OK, "{}", back.body);
     for bsn in [&parent, &child] {
         let report = access_report(env, bsn).await;
-        let events: Vec<&str> = report["disclosures"]
-            .as_array()
-            .expect("disclosures")
-            .iter()
-            .filter_map(|l| l["event"].as_str())
-            .collect();
+        let events = report_events(&report);
         assert!(events.contains(&"register_case"), "{bsn}: {report}");
         assert!(events.contains(&"read_registration"), "{bsn}: {report}");
     }
@@ -596,4 +603,148 @@ async fn refusals_tell_an_outsider_nothing_about_the_case(env: &Env) {
         entry["withheld"].as_array().is_some_and(|w| !w.is_empty()),
         "{entry}"
     );
+}
+
+/// The entry with this id, from the log.
+async fn entry_of(env: &Env, r: &Response) -> Value {
+    let id = r
+        .headers
+        .get("disclosure-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("no disclosure-id on {} {}", r.status, r.body));
+    let id = uuid(id);
+    let text: String = vhgate::with_pool!(&env.db, p => sqlx::query_scalar("SELECT entry FROM disclosure_log WHERE id = $1")
+        .bind(id).fetch_one(p).await)
+    .expect("entry");
+    serde_json::from_str::<Value>(&text).expect("entry json")
+}
+
+async fn privacy_office_reads_and_every_access_refusal_are_logged(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let politie = env.client("politie");
+    let officer = vh.token("privacy_officer", "toezicht");
+    let bsn = env.ids.oss_youth_bsn;
+
+    // Refusals of the access rules: each answered 403 with the id of its entry.
+    let refusals = [
+        (
+            &politie,
+            prof(&politie),
+            Method::GET,
+            "/v1/disclosures",
+            None,
+            "review_disclosures",
+        ),
+        (
+            &politie,
+            prof(&politie),
+            Method::POST,
+            "/v1/subjects/access-report",
+            Some(json!({"bsn": bsn})),
+            "review_disclosures",
+        ),
+        (
+            &politie,
+            prof(&politie),
+            Method::GET,
+            "/v1/log/entries?start=0&end=1",
+            None,
+            "review_disclosures",
+        ),
+        (
+            &vh,
+            pr(&vh),
+            Method::GET,
+            "/v1/admin/policy-bundles",
+            None,
+            "administer",
+        ),
+        (
+            &politie,
+            prof(&politie),
+            Method::GET,
+            "/v1/signals?period=month&from=2025-01&until=2025-02",
+            None,
+            "read_signals",
+        ),
+    ];
+    for (partner, token, method, path, body, action) in refusals {
+        let before = env.log_count().await;
+        let r = partner
+            .send(env, method, path, &token, body.as_ref(), &[])
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+        assert_eq!(r.content_type(), "application/problem+json");
+        assert_eq!(env.log_count().await, before + 1, "{path}");
+        let entry = entry_of(env, &r).await;
+        assert_eq!(entry["event"], "access_refused", "{entry}");
+        assert_eq!(entry["outcome"], "denied", "{entry}");
+        assert_eq!(entry["status"], 403, "{entry}");
+        assert_eq!(entry["reasons"][0], format!("action: {action}"), "{entry}");
+    }
+
+    // The officer's reads: a page of the list, a search about a person, a range, a report
+    // (about a person of whom something left).
+    let read = politie
+        .read_person(env, &prof(&politie), env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let before = env.log_count().await;
+    let list = vh.get(env, "/v1/disclosures?limit=5", &officer).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "review_log", "{entry}");
+    assert!(
+        entry["reasons"].to_string().contains("entries returned: 5"),
+        "{entry}"
+    );
+    let search = vh
+        .send(
+            env,
+            Method::POST,
+            "/v1/disclosures/search",
+            &officer,
+            Some(&json!({"bsn": bsn})),
+            &[],
+        )
+        .await;
+    assert_eq!(search.status, StatusCode::OK, "{}", search.body);
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "review_log", "{entry}");
+    let pseudonym = entry["subject"]["pseudonym"]
+        .as_str()
+        .expect("subject")
+        .to_string();
+    assert!(!entry.to_string().contains(bsn), "a BSN in {entry}");
+    let range = vh.get(env, "/v1/log/entries?start=0&end=3", &officer).await;
+    assert_eq!(range.status, StatusCode::OK, "{}", range.body);
+    assert_eq!(env.last_entry().await["event"], "review_log");
+    let report = access_report(env, bsn).await;
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "access_report", "{entry}");
+    assert_eq!(entry["subject"]["pseudonym"], pseudonym.as_str(), "{entry}");
+    assert_eq!(env.log_count().await, before + 4);
+    // The office's own work is not a disclosure: it stays out of the person's report.
+    let events = report_events(&report);
+    assert!(!events.is_empty());
+    for own in ["review_log", "access_report", "access_refused", "embargo"] {
+        assert!(!events.contains(&own), "{own} in {report}");
+    }
+
+    // An embargo is a logged step (its free-text reason stays in the embargo, out of the log).
+    let until = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let r = step(
+        env,
+        &politie,
+        &prof(&politie),
+        "/v1/embargoes",
+        json!({"bsn": bsn, "until": until, "reason": "lopend onderzoek naar de broer"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "embargo", "{entry}");
+    assert_eq!(entry["subject"]["pseudonym"], pseudonym.as_str(), "{entry}");
+    assert!(!entry.to_string().contains("broer"), "free text in {entry}");
+    env.assert_log_intact().await;
 }

@@ -21,8 +21,6 @@ pub use store::BundleRecord;
 /// Why an administrative request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("{0}")]
-    Forbidden(String),
     #[error("the bundle is not valid ({} problem(s))", .0.len())]
     Invalid(Vec<ValidationProblem>),
     #[error("{0}")]
@@ -110,7 +108,7 @@ pub async fn propose(
     caller: &Caller,
     bytes: &[u8],
 ) -> Result<BundleRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let (revision, _) =
         prepare_blocking(bytes.to_vec(), gateway.bundle_verifier(), Check::Full).await?;
     let db = gateway.record.db();
@@ -130,7 +128,7 @@ pub async fn approve(
     caller: &Caller,
     revision: &str,
 ) -> Result<BundleRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let db = gateway.record.db();
     let record = store::get(db, revision)
         .await?
@@ -142,9 +140,11 @@ pub async fn approve(
         )));
     }
     if record.proposed_by == actor(caller) {
-        return Err(AdminError::Forbidden(
-            "four-eyes: the proposer cannot approve their own proposal".into(),
-        ));
+        let refusal = "four-eyes: the proposer cannot approve their own proposal";
+        return Err(gateway
+            .refuse(caller, crate::policy::Action::Administer, refusal)
+            .await
+            .into());
     }
     activate_bundle(gateway, caller, &record, &["proposed"], None).await
 }
@@ -156,7 +156,7 @@ pub async fn reject(
     revision: &str,
     reason: &str,
 ) -> Result<BundleRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     if reason.trim().is_empty() {
         return Err(AdminError::Bundle("a rejection needs a reason".into()));
     }
@@ -190,7 +190,7 @@ pub async fn reactivate(
     caller: &Caller,
     revision: &str,
 ) -> Result<BundleRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let record = store::get(gateway.record.db(), revision)
         .await?
         .ok_or_else(|| AdminError::NotFound(revision.into()))?;
@@ -324,7 +324,7 @@ pub async fn impact(
     revision: &str,
     query: impact::ImpactQuery,
 ) -> Result<impact::ImpactReport, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let db = gateway.record.db();
     let record = store::get(db, revision)
         .await?
@@ -381,7 +381,7 @@ pub async fn impact(
 
 /// All bundles with their decisions.
 pub async fn history(gateway: &Gateway, caller: &Caller) -> Result<Vec<BundleRecord>, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     Ok(store::history(gateway.record.db()).await?)
 }
 

@@ -347,7 +347,7 @@ pub async fn propose(
     caller: &Caller,
     request: ChangeRequest,
 ) -> Result<ChangeRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let note = request
         .note
         .as_deref()
@@ -382,7 +382,7 @@ pub async fn approve(
     caller: &Caller,
     id: &str,
 ) -> Result<ChangeRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let db = gateway.record.db();
     let record = get(db, id).await?;
     if record.status != "proposed" {
@@ -392,9 +392,11 @@ pub async fn approve(
         )));
     }
     if record.proposed_by == actor(caller) {
-        return Err(AdminError::Forbidden(
-            "four-eyes: the proposer cannot approve their own proposal".into(),
-        ));
+        let refusal = "four-eyes: the proposer cannot approve their own proposal";
+        return Err(gateway
+            .refuse(caller, crate::policy::Action::Administer, refusal)
+            .await
+            .into());
     }
     check(gateway, &record.changes).await?;
     let mut reasons = vec![format!(
@@ -474,7 +476,7 @@ pub async fn reject(
     id: &str,
     reason: &str,
 ) -> Result<ChangeRecord, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
         return Err(AdminError::BadRequest(
@@ -493,7 +495,7 @@ pub async fn reject(
 
 /// Every change request with its decision, newest first.
 pub async fn history(gateway: &Gateway, caller: &Caller) -> Result<Vec<ChangeRecord>, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     store::history(gateway.record.db())
         .await?
         .into_iter()
@@ -503,7 +505,7 @@ pub async fn history(gateway: &Gateway, caller: &Caller) -> Result<Vec<ChangeRec
 
 /// The registry as stored, plus the convenant's registers from the policy in force.
 pub async fn view(gateway: &Gateway, caller: &Caller) -> Result<RegistryView, AdminError> {
-    gateway.require_administrator(caller)?;
+    gateway.require_administrator(caller).await?;
     let db = gateway.record.db();
     let version = store::version(db).await?;
     let mut certificates: HashMap<String, Vec<String>> = HashMap::new();

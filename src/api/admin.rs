@@ -36,9 +36,6 @@ pub(super) fn problem(e: AdminError) -> Response {
         AdminError::Signature(e) => {
             Problem::bad_request("invalid-bundle-signature", e.to_string()).into_response()
         }
-        AdminError::Forbidden(detail) => {
-            Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail).into_response()
-        }
         AdminError::NotFound(rev) => Problem::new(
             StatusCode::NOT_FOUND,
             "not-found",

@@ -115,6 +115,11 @@ impl From<GatewayError> for Problem {
             GatewayError::Forbidden(detail) => {
                 Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
             }
+            GatewayError::AccessRefused {
+                detail,
+                disclosure_id,
+            } => Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+                .logged(Some(disclosure_id)),
             GatewayError::NotFound { disclosure_id } => Problem::new(
                 StatusCode::NOT_FOUND,
                 "not-found",

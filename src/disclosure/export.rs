@@ -43,6 +43,10 @@ fn event_name(event: Event) -> &'static str {
         Event::CorrectInformation => "vhgate.correct_information",
         Event::WithdrawInformation => "vhgate.withdraw_information",
         Event::ReadRecipients => "vhgate.read_recipients",
+        Event::AccessRefused => "vhgate.access_refused",
+        Event::ReviewLog => "vhgate.review_log",
+        Event::AccessReport => "vhgate.access_report",
+        Event::Embargo => "vhgate.embargo",
     }
 }
 
@@ -121,6 +125,10 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::CorrectInformation => "correct_information",
         Event::WithdrawInformation => "withdraw_information",
         Event::ReadRecipients => "read_recipients",
+        // The refused rule is named in the entry's reasons.
+        Event::AccessRefused => "access",
+        Event::ReviewLog | Event::AccessReport => "review_disclosures",
+        Event::Embargo => "embargo",
     };
     json!({
         "decision_id": e.id.to_string(),

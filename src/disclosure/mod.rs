@@ -72,6 +72,15 @@ pub enum Event {
     WithdrawInformation,
     /// The recipients of an item were listed (GDPR art. 19).
     ReadRecipients,
+    /// A caller was refused an access rule (administration, log review, signalling figures)
+    /// or a four-eyes step it may not take.
+    AccessRefused,
+    /// The privacy officer read log entries (a page of the list, a search, a range).
+    ReviewLog,
+    /// The privacy officer drew up a data subject's access report.
+    AccessReport,
+    /// A partner held its requests about a person back from the access report (art. 41 UAVG).
+    Embargo,
 }
 
 impl Event {
@@ -104,6 +113,10 @@ impl Event {
             Event::CorrectInformation => "correct_information",
             Event::WithdrawInformation => "withdraw_information",
             Event::ReadRecipients => "read_recipients",
+            Event::AccessRefused => "access_refused",
+            Event::ReviewLog => "review_log",
+            Event::AccessReport => "access_report",
+            Event::Embargo => "embargo",
         }
     }
 }

@@ -48,6 +48,29 @@ pub struct LogFilter {
     pub limit: i64,
 }
 
+impl LogFilter {
+    /// The filter as the log entry of a review records it: every criterion but the subject
+    /// (named in the entry's subjects, never as a BSN).
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut add = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                out.push(format!("{k}: {v}"));
+            }
+        };
+        add("case_id", self.case_id.map(|c| c.to_string()));
+        add("partner", self.partner.clone());
+        add("sub", self.sub.clone());
+        add("purpose", self.purpose.clone());
+        add("outcome", self.outcome.clone());
+        add("since", self.since.map(|t| t.to_rfc3339()));
+        add("until", self.until.map(|t| t.to_rfc3339()));
+        add("before", self.before_seq.map(|s| s.to_string()));
+        add("limit", Some(self.limit.to_string()));
+        out
+    }
+}
+
 pub(super) const ROW_COLUMNS: &str =
     "seq, id, recorded_at, event, outcome, requester_oin, case_id, subject_pseudonym, requester_sub, purpose, \
                            policy_revision, entry, prev_hash, entry_hash";
@@ -390,7 +413,7 @@ pub fn recompute(row: &LogRow) -> [u8; 32] {
 /// Records an embargo: `partner_oin`'s requests about the subject stay out of the subject's
 /// access report until `until`.
 pub async fn add_embargo(
-    db: &Db,
+    tx: &mut Tx,
     id: Uuid,
     subject_pseudonym: &str,
     partner_oin: &str,
@@ -400,9 +423,9 @@ pub async fn add_embargo(
     const SQL: &str =
         "INSERT INTO embargoes (id, subject_pseudonym, partner_oin, reason, until, created_at) \
                        VALUES ($1, $2, $3, $4, $5, $6)";
-    with_pool!(db, p => sqlx::query(SQL)
+    with_tx!(tx, c => sqlx::query(SQL)
         .bind(id.to_string()).bind(subject_pseudonym).bind(partner_oin).bind(reason).bind(until).bind(crate::record::now())
-        .execute(p).await.map(|r| r.rows_affected()))?;
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
