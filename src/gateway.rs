@@ -331,16 +331,38 @@ impl Gateway {
         match decided {
             Ok(d) => Ok(d),
             Err(source) => {
-                entry.status = 500;
-                entry.problem_type = Some("policy-error".into());
-                entry.reasons = vec![format!("policy evaluation failed: {source}")];
-                let disclosure_id = DisclosureId(entry.id);
-                self.commit(entry.clone()).await?;
-                Err(GatewayError::Policy {
-                    source,
-                    disclosure_id: Some(disclosure_id),
-                })
+                entry.reasons.clear();
+                Err(self.policy_failed(entry.clone(), source).await)
             }
+        }
+    }
+
+    /// Logs a policy evaluation that failed (500: nothing was decided, so nothing is allowed)
+    /// and returns the error to answer with.
+    async fn policy_failed(&self, mut entry: NewEntry, source: PolicyError) -> GatewayError {
+        entry.status = 500;
+        entry.problem_type = Some("policy-error".into());
+        entry
+            .reasons
+            .push(format!("policy evaluation failed: {source}"));
+        self.logged_refusal(entry, |id| GatewayError::Policy {
+            source,
+            disclosure_id: Some(id),
+        })
+        .await
+    }
+
+    /// Commits a refusal's entry, then answers with `refusal` carrying the entry's id; if the
+    /// entry cannot be committed, with that failure instead (no answer the log does not hold).
+    async fn logged_refusal(
+        &self,
+        entry: NewEntry,
+        refusal: impl FnOnce(DisclosureId) -> GatewayError,
+    ) -> GatewayError {
+        let disclosure_id = DisclosureId(entry.id);
+        match self.commit(entry).await {
+            Ok(()) => refusal(disclosure_id),
+            Err(e) => e,
         }
     }
 
@@ -396,14 +418,11 @@ impl Gateway {
         entry.problem_type = Some("conflict".into());
         entry.disclosed.clear();
         entry.reasons = vec![detail.to_string()];
-        let disclosure_id = DisclosureId(entry.id);
-        match self.commit(entry).await {
-            Ok(()) => GatewayError::Conflict {
-                detail: detail.to_string(),
-                disclosure_id,
-            },
-            Err(e) => e,
-        }
+        self.logged_refusal(entry, |disclosure_id| GatewayError::Conflict {
+            detail: detail.to_string(),
+            disclosure_id,
+        })
+        .await
     }
 
     /// A new entry for `event` (denied until the caller says otherwise), under the policy
@@ -807,18 +826,8 @@ impl Gateway {
             Ok(true) => Ok(()),
             Ok(false) => Err(self.refuse(caller, action, refusal).await),
             Err(source) => {
-                let mut entry = self.access_entry(caller, Event::AccessRefused, action);
-                entry.status = 500;
-                entry.problem_type = Some("policy-error".into());
-                entry
-                    .reasons
-                    .push(format!("policy evaluation failed: {source}"));
-                let disclosure_id = DisclosureId(entry.id);
-                self.commit(entry).await?;
-                Err(GatewayError::Policy {
-                    source,
-                    disclosure_id: Some(disclosure_id),
-                })
+                let entry = self.access_entry(caller, Event::AccessRefused, action);
+                Err(self.policy_failed(entry, source).await)
             }
         }
     }
@@ -830,14 +839,11 @@ impl Gateway {
         entry.status = 403;
         entry.problem_type = Some("forbidden".into());
         entry.reasons.push(detail.to_string());
-        let disclosure_id = DisclosureId(entry.id);
-        match self.commit(entry).await {
-            Ok(()) => GatewayError::AccessRefused {
-                detail: detail.to_string(),
-                disclosure_id,
-            },
-            Err(e) => e,
-        }
+        self.logged_refusal(entry, |disclosure_id| GatewayError::AccessRefused {
+            detail: detail.to_string(),
+            disclosure_id,
+        })
+        .await
     }
 
     /// An entry about the caller's use of an access rule; its first reason names the action.
