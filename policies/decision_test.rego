@@ -464,3 +464,95 @@ test_invariant_holds_across_scenarios if {
 		fx.invariant(decide(inp), inp)
 	}
 }
+
+# --- break-glass (purpose spoed) -----------------------------------------------------------------
+
+# A spoed read: the politie professional sits at no table, states a reason, phase aanmelding.
+spoed_read := object.union(fx.outsider_read, {
+	"requester": {"purpose": "spoed"},
+	"case": {"phase": "aanmelding"},
+	"request": {"leefgebieden": null, "reason_stated": true},
+})
+
+spoed_minimum := {"persoon.naam", "item:veiligheid", "item:veiligheid_strafrechtelijk"}
+
+test_spoed_gets_the_minimum_away_from_the_table if {
+	d := decide(spoed_read)
+	fx.invariant(d, spoed_read)
+	d.allow == true
+	d.tier == "summary"
+	{n | some n in d.allowed_fields} == spoed_minimum
+	fx.withheld_by(d, "subsidiariteit") == fx.field_names - spoed_minimum
+	startswith(fx.entry(d, "persoon.bsn").reason, "spoed (break-glass): only the minimum")
+	some r in d.reasons
+	contains(r, "spoed (break-glass)")
+}
+
+test_spoed_at_the_table_in_phase_mdo_is_still_the_minimum if {
+	inp := object.union(fx.read, {
+		"requester": {"purpose": "spoed"},
+		"request": {"leefgebieden": null, "reason_stated": true},
+	})
+	d := decide(inp)
+	fx.invariant(d, inp)
+	d.tier == "summary"
+	{n | some n in d.allowed_fields} == spoed_minimum
+}
+
+test_spoed_keeps_proportionaliteit if {
+	# ggz has no ground for strafrechtelijk: the criminal-law safety item stays withheld.
+	not data.convenant.partner_types.ggz.categories.strafrechtelijk
+	inp := object.union(spoed_read, {"requester": {"partner_type": "ggz", "oin": fx.oin.ggz}})
+	d := decide(inp)
+	fx.invariant(d, inp)
+	d.allow == true
+	{n | some n in d.allowed_fields} == {"persoon.naam", "item:veiligheid"}
+	fx.withheld_by(d, "proportionaliteit") == {"item:veiligheid_strafrechtelijk"}
+}
+
+test_spoed_without_a_stated_reason_is_refused if {
+	every inp in [
+		fx.without(spoed_read, "request", "reason_stated"),
+		object.union(spoed_read, {"request": {"reason_stated": "true"}}),
+		object.union(spoed_read, {"request": {"reason_stated": false}}),
+		object.remove(spoed_read, ["request"]),
+	] {
+		d := decide(inp)
+		fx.invariant(d, inp)
+		d.allow == false
+		d.allowed_fields == []
+		fx.withheld_by(d, "doelmatigheid") == fx.field_names
+	}
+}
+
+test_spoed_closed_to_other_partner_types_and_roles if {
+	every changes in [
+		{"partner_type": "gemeente", "oin": fx.oin.gemeente},
+		{"partner_type": "woningcorporatie", "oin": fx.oin.woningcorporatie},
+		{"partner_type": "veiligheidshuis", "oin": fx.oin.veiligheidshuis, "role": "procesregisseur"},
+		{"role": "privacy_officer"},
+	] {
+		inp := fx.with_requester(spoed_read, changes)
+		d := decide(inp)
+		d.allow == false
+		d.allowed_fields == []
+	}
+}
+
+test_spoed_refused_in_a_closed_case_over_budget_and_for_lookup if {
+	every inp in [
+		fx.with_phase(spoed_read, "afgesloten"),
+		fx.with_budget(spoed_read, data.convenant.partner_types.politie.daily_budget),
+		object.union(fx.lookup, {"requester": {"purpose": "spoed"}, "request": {"reason_stated": true}}),
+	] {
+		d := decide(inp)
+		d.allow == false
+		d.allowed_fields == []
+	}
+}
+
+test_spoed_without_a_spoed_section_discloses_nothing if {
+	d := decision.decision with input as spoed_read with data.convenant.spoed as {}
+	d.allow == false
+	d.allowed_fields == []
+}

@@ -6,7 +6,9 @@
 #   - names a purpose from the convenant's purpose register that allows the requested action,
 #   - in a role that exists, may act for that purpose and is open to the partner type;
 #   - and, for read_person: a case is given, of this convenant's region, in a known phase that
-#     is not afgesloten (closed: sharing no longer serves any purpose).
+#     is not afgesloten (closed: sharing no longer serves any purpose);
+#   - and, for purpose spoed (break-glass): a partner type of the convenant's spoed section and
+#     a stated reason.
 #
 # Whether the requester sits at the case table is subsidiariteit's question (a non-participant
 # may still get a hit/no-hit answer), not doelmatigheid's.
@@ -113,6 +115,18 @@ partner_type_in_role if {
 partner_type_in_role if {
 	is_array(lib.role_doc.partner_types)
 	lib.partner_type in lib.role_doc.partner_types
+}
+
+# --- break-glass (purpose spoed) -------------------------------------------------------------
+
+deny contains sprintf("purpose spoed (break-glass) is not open to partner type %q", [lib.partner_type]) if {
+	lib.spoed
+	not lib.partner_type in lib.spoed_partner_types
+}
+
+deny contains "purpose spoed (break-glass) needs a stated reason (token claim reason)" if {
+	lib.spoed
+	not lib.reason_stated
 }
 
 # --- case (read_person only) -----------------------------------------------------------------

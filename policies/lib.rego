@@ -107,6 +107,12 @@ narrowed_by_request if {
 	input.request.leefgebieden != null
 }
 
+# Break-glass (purpose spoed): the request states its reason (the gateway says whether the token
+# carried one; the reason itself never reaches the policy or the log).
+spoed if purpose == "spoed"
+
+reason_stated if input.request.reason_stated == true
+
 # ---------------------------------------------------------------------------------------------
 # Convenant lookups for this requester
 
@@ -149,6 +155,20 @@ leefgebied_allowed(lg) if {
 	lg in known_leefgebieden
 	lg in partner_leefgebieden
 }
+
+# The convenant's spoed section: who may break the glass and the minimum it discloses. Missing
+# or malformed lists admit no one and disclose nothing (fail closed).
+default spoed_partner_types := []
+
+spoed_partner_types := conv.spoed.partner_types if is_array(conv.spoed.partner_types)
+
+default spoed_categories := []
+
+spoed_categories := conv.spoed.categories if is_array(conv.spoed.categories)
+
+default spoed_leefgebieden := []
+
+spoed_leefgebieden := conv.spoed.leefgebieden if is_array(conv.spoed.leefgebieden)
 
 default known_leefgebieden := []
 

@@ -5,6 +5,8 @@
 #   read_person, not at the case table       tier hit_no_hit, request refused, every field withheld
 #   read_person, phase aanmelding            tier summary: identificerend fields only
 #   read_person, phase screening/mdo/uitvoering  tier full (proportionaliteit still applies)
+#   read_person, purpose spoed               tier summary at or away from the table: only the
+#                                            convenant's spoed minimum (categories, leefgebieden)
 #
 # "At the case table" means: the gateway says the requester is a participant
 # (case.requester_is_participant) AND its OIN is among case.participants (both must agree;
@@ -57,12 +59,14 @@ not_participant_reason := "not a participant of this case: only a hit/no-hit loo
 
 deny contains not_participant_reason if {
 	lib.action == "read_person"
+	not lib.spoed
 	not at_table
 	not flagged_participant
 }
 
 deny contains concat("", [not_participant_reason, " (the requester is flagged as participant, but its OIN is not among the case participants)"]) if {
 	lib.action == "read_person"
+	not lib.spoed
 	not at_table
 	flagged_participant
 }
@@ -75,19 +79,29 @@ tier := "hit_no_hit" if lib.action == "lookup"
 
 tier := "hit_no_hit" if {
 	lib.action == "read_person"
+	not lib.spoed
 	not at_table
 }
 
 tier := "summary" if {
 	lib.action == "read_person"
+	not lib.spoed
 	at_table
 	lib.phase == summary_phase
 }
 
 tier := "full" if {
 	lib.action == "read_person"
+	not lib.spoed
 	at_table
 	lib.phase in full_phases
+}
+
+# Break-glass gets the minimum, whatever the phase and whether or not the requester sits at the
+# table (doelmatigheid has checked the partner type and the stated reason).
+tier := "summary" if {
+	lib.action == "read_person"
+	lib.spoed
 }
 
 # --- field level -----------------------------------------------------------------------------
@@ -99,12 +113,29 @@ withhold contains {"field": name, "reason": reason} if {
 
 withhold contains {"field": f.name, "reason": reason} if {
 	lib.action == "read_person"
+	not lib.spoed
 	at_table
 	lib.phase == summary_phase
 	some f in lib.fields
 	not object.get(f, "category", null) in summary_categories
 	reason := sprintf("case not yet screened (phase aanmelding): summary only, and category %s is not identificerend", [lib.show(object.get(f, "category", null))])
 }
+
+withhold contains {"field": f.name, "reason": spoed_reason} if {
+	lib.action == "read_person"
+	lib.spoed
+	some f in lib.fields
+	not spoed_minimum(f)
+}
+
+# A reason for every withheld field even if the spoed lists hold something unprintable.
+default spoed_reason := "spoed (break-glass): only the convenant's minimum is disclosed"
+
+spoed_reason := sprintf("spoed (break-glass): only the minimum is disclosed (categories %s; information of leefgebieden %s)", [concat(", ", sort(lib.spoed_categories)), concat(", ", sort(lib.spoed_leefgebieden))])
+
+spoed_minimum(f) if object.get(f, "category", null) in lib.spoed_categories
+
+spoed_minimum(f) if object.get(f, "leefgebied", null) in lib.spoed_leefgebieden
 
 withhold contains {"field": name, "reason": reason} if {
 	lib.action == "lookup"
@@ -117,7 +148,13 @@ explained := "lookup: hit/no-hit answer only" if lib.action == "lookup"
 
 explained := sprintf("tier summary: case in phase aanmelding (not yet screened), identificerend fields only (%s)", [how_at_table]) if {
 	lib.action == "read_person"
+	not lib.spoed
 	tier == "summary"
+}
+
+explained := "tier summary: spoed (break-glass) with a stated reason, the convenant's minimum only; the privacy officer reviews this read" if {
+	lib.action == "read_person"
+	lib.spoed
 }
 
 explained := sprintf("tier full: case in phase %s (%s)", [lib.phase, how_at_table]) if {

@@ -132,7 +132,8 @@ impl App {
             Gateway::new(record, policy, registry, writer, verifier)
                 .with_embargo_reporting(config.log.report_embargo_existence)
                 .with_bundle_verifier(bundle_verifier)
-                .with_signals_min_cell(config.signals.min_cell),
+                .with_signals_min_cell(config.signals.min_cell)
+                .with_spoed_review_within(config.spoed.review_within_hours),
         );
         Ok(App {
             gateway,
@@ -179,10 +180,16 @@ impl App {
             self.gateway.clone(),
             Duration::from_secs(3600),
         ));
+        // Signals spoed (break-glass) reviews that passed their due time.
+        let spoed_overdue = tokio::spawn(crate::spoed::overdue_job(
+            self.gateway.clone(),
+            Duration::from_secs(self.config.spoed.check_interval_secs),
+        ));
         Ok(RunningServer {
             pusher,
             follower,
             retention,
+            spoed_overdue,
             addr: local,
             gateway: self.gateway,
             shutdown: Some(tx),
@@ -203,6 +210,8 @@ pub struct RunningServer {
     follower: tokio::task::JoinHandle<()>,
     /// Destroys case data after retention (hourly).
     retention: tokio::task::JoinHandle<()>,
+    /// Signals overdue spoed reviews.
+    spoed_overdue: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -217,6 +226,7 @@ impl RunningServer {
         }
         self.follower.abort();
         self.retention.abort();
+        self.spoed_overdue.abort();
     }
 
     /// Serves until ctrl-c / SIGTERM, then stops gracefully.

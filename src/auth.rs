@@ -45,6 +45,8 @@ pub enum AuthError {
     UnknownRole(String),
     #[error("purpose {0} is not in the convenant")]
     UnknownPurpose(String),
+    #[error("the token claim {0} is not valid: {1}")]
+    InvalidClaim(&'static str, &'static str),
 }
 
 impl AuthError {
@@ -65,6 +67,7 @@ impl AuthError {
             AuthError::CertificateBinding => "token-certificate-binding",
             AuthError::UnknownRole(_) => "token-unknown-role",
             AuthError::UnknownPurpose(_) => "token-unknown-purpose",
+            AuthError::InvalidClaim(..) => "token-claim-invalid",
         }
     }
 }
@@ -98,7 +101,14 @@ pub struct Claims {
     pub role: String,
     pub purpose: String,
     pub cnf: Confirmation,
+    /// The professional's stated reason, required for purpose `spoed` (break-glass). It goes
+    /// to the privacy officer's review item, never into the log or the policy input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
+
+/// The longest stated reason a token may carry (characters).
+pub const MAX_REASON_CHARS: usize = 500;
 
 impl Claims {
     /// Claims for a token issued now, valid `ttl_secs`, bound to the client certificate whose
@@ -126,6 +136,7 @@ impl Claims {
             cnf: Confirmation {
                 x5t_s256: x5t_s256.into(),
             },
+            reason: None,
         }
     }
 }
@@ -321,8 +332,32 @@ impl TokenVerifier {
         if c.cnf.x5t_s256 != thumbprint {
             return Err(AuthError::CertificateBinding);
         }
+        if let Some(reason) = &c.reason {
+            check_reason(reason)?;
+        }
         check_registers(c, convenant)
     }
+}
+
+/// A stated reason is a short line of text a privacy officer can read: not blank, not longer
+/// than [`MAX_REASON_CHARS`], no control characters.
+fn check_reason(reason: &str) -> Result<(), AuthError> {
+    if reason.trim().is_empty() {
+        return Err(AuthError::InvalidClaim("reason", "it is blank"));
+    }
+    if reason.chars().count() > MAX_REASON_CHARS {
+        return Err(AuthError::InvalidClaim(
+            "reason",
+            "it is longer than 500 characters",
+        ));
+    }
+    if reason.chars().any(char::is_control) {
+        return Err(AuthError::InvalidClaim(
+            "reason",
+            "it holds control characters",
+        ));
+    }
+    Ok(())
 }
 
 fn check_registers(c: &Claims, convenant: &ConvenantSummary) -> Result<(), AuthError> {

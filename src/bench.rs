@@ -231,6 +231,7 @@ impl BenchGateway {
             "professional",
             "casusoverleg",
             None,
+            None,
             900,
             "vhgate",
         )

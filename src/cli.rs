@@ -130,6 +130,9 @@ pub enum DevCommand {
         /// The employee (`sub`).
         #[arg(long)]
         sub: Option<String>,
+        /// The stated reason (claim `reason`), required for purpose spoed (break-glass).
+        #[arg(long)]
+        reason: Option<String>,
         /// Lifetime in seconds (at most 900).
         #[arg(long, default_value_t = 600)]
         ttl: i64,
@@ -302,6 +305,7 @@ impl AdminArgs {
                     "convenant_administrator",
                     "beheer",
                     self.sub.clone(),
+                    None,
                     300,
                     &self.audience,
                 )?,
@@ -457,6 +461,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                     purpose,
                     sub,
+                    reason,
                     ttl,
                     audience,
                     certs,
@@ -470,6 +475,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     &role,
                     &purpose,
                     sub,
+                    reason,
                     ttl,
                     &audience
                 )?

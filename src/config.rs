@@ -34,6 +34,27 @@ pub struct Config {
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub signals: SignalsConfig,
+    pub spoed: SpoedConfig,
+}
+
+/// Break-glass (purpose spoed): how soon the privacy officer must review each spoed read, and
+/// how often the gateway looks for reviews that are overdue.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpoedConfig {
+    /// Hours after a spoed read within which its review is due. Default 72; 1 to 720.
+    pub review_within_hours: u32,
+    /// Seconds between checks for overdue reviews (each is signalled once). Default 300.
+    pub check_interval_secs: u64,
+}
+
+impl Default for SpoedConfig {
+    fn default() -> Self {
+        SpoedConfig {
+            review_within_hours: 72,
+            check_interval_secs: 300,
+        }
+    }
 }
 
 /// Aggregate signalling figures (`GET /v1/signals`).
@@ -327,6 +348,12 @@ impl Config {
                 "tls.client_ca",
                 "at least one trust anchor is required (mutual TLS is mandatory)",
             );
+        }
+        if !(1..=720).contains(&self.spoed.review_within_hours) {
+            return invalid("spoed.review_within_hours", "must be 1 to 720 hours");
+        }
+        if self.spoed.check_interval_secs == 0 {
+            return invalid("spoed.check_interval_secs", "must be positive");
         }
         if self.policy.sync_interval_secs == 0 {
             return invalid("policy.sync_interval_secs", "must be positive");

@@ -76,13 +76,15 @@ pub async fn prepare(config: &Config, pki: &DevPkiLayout) -> Result<DemoIds, See
     ids
 }
 
-/// A token for a demo partner, signed with its dev key and bound to its dev client certificate.
+/// A token for a demo partner, signed with its dev key and bound to its dev client certificate
+/// (`reason`: the stated reason a spoed token needs).
 pub fn dev_token(
     pki: &DevPkiLayout,
     partner: &str,
     role: &str,
     purpose: &str,
     sub: Option<String>,
+    reason: Option<String>,
     ttl_secs: i64,
     audience: &str,
 ) -> Result<String, SeedError> {
@@ -100,7 +102,10 @@ pub fn dev_token(
         message: e.to_string(),
     })?;
     let sub = sub.unwrap_or_else(|| format!("{partner}-medewerker-1"));
-    let claims = Claims::fresh(p.oin, &sub, audience, ttl_secs, role, purpose, &thumbprint);
+    let claims = Claims {
+        reason,
+        ..Claims::fresh(p.oin, &sub, audience, ttl_secs, role, purpose, &thumbprint)
+    };
     sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))
 }
 

@@ -154,6 +154,8 @@ pub struct PersonDisclosure {
     pub relation: String,
     pub person: PersonView,
     pub items: Vec<ItemView>,
+    /// For a spoed (break-glass) read: the review item it opened.
+    pub spoed_review: Option<crate::spoed::ReviewTicket>,
 }
 
 /// The data subject's access report.
@@ -207,6 +209,8 @@ pub struct Gateway {
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
     signals_min_cell: u32,
+    /// How soon a spoed (break-glass) read must be reviewed (`spoed.review_within_hours`).
+    pub(crate) spoed_review_within: chrono::Duration,
 }
 
 /// RFC 3339 UTC with microseconds: the time format of log entries.
@@ -236,6 +240,7 @@ impl Gateway {
             report_embargo_existence: false,
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
+            spoed_review_within: chrono::Duration::hours(72),
         }
     }
 
@@ -257,6 +262,12 @@ impl Gateway {
     /// below [`crate::signals::MIN_CELL_FLOOR`].
     pub fn with_signals_min_cell(mut self, min_cell: u32) -> Self {
         self.signals_min_cell = min_cell.max(crate::signals::MIN_CELL_FLOOR);
+        self
+    }
+
+    /// Sets how many hours after a spoed (break-glass) read its review is due.
+    pub fn with_spoed_review_within(mut self, hours: u32) -> Self {
+        self.spoed_review_within = chrono::Duration::hours(i64::from(hours));
         self
     }
 
@@ -354,7 +365,7 @@ impl Gateway {
 
     /// Commits a refusal's entry, then answers with `refusal` carrying the entry's id; if the
     /// entry cannot be committed, with that failure instead (no answer the log does not hold).
-    async fn logged_refusal(
+    pub(crate) async fn logged_refusal(
         &self,
         entry: NewEntry,
         refusal: impl FnOnce(DisclosureId) -> GatewayError,
@@ -533,6 +544,7 @@ impl Gateway {
     ) -> Result<PersonDisclosure, GatewayError> {
         let now = crate::record::now();
         let policy = self.policy();
+        let spoed = crate::spoed::is_spoed(caller);
         let used = self.take_budget(caller, now).await?;
         let mut entry = self.base_entry(
             Event::ReadPerson,
@@ -600,6 +612,7 @@ impl Gateway {
             request: Some(RequestInput {
                 leefgebieden: leefgebieden
                     .map(|l| l.iter().map(|x| x.as_str().to_string()).collect()),
+                reason_stated: spoed.then(|| caller.token.claims.reason.is_some()),
             }),
             fields,
         };
@@ -662,7 +675,23 @@ impl Gateway {
             })
             .collect();
         let policy_revision = entry.policy_revision.clone();
-        self.commit(entry).await?;
+        // A spoed read and its review item are one unit of work: no break-glass disclosure
+        // without the privacy officer's review to come.
+        let spoed_review = if spoed {
+            let mut tx = self.begin().await?;
+            let ticket =
+                crate::spoed::open_review(self, &mut tx, caller, disclosure_id, case_id, now)
+                    .await?;
+            entry.reasons.push(format!(
+                "spoed (break-glass): review {} due {}",
+                ticket.id, ticket.due_at
+            ));
+            self.commit_in(tx, entry).await?;
+            Some(ticket)
+        } else {
+            self.commit(entry).await?;
+            None
+        };
         Ok(PersonDisclosure {
             disclosure_id,
             decision: told,
@@ -672,6 +701,7 @@ impl Gateway {
             relation: person.relation,
             person: view,
             items: item_views,
+            spoed_review,
         })
     }
 
@@ -847,7 +877,7 @@ impl Gateway {
     }
 
     /// An entry about the caller's use of an access rule; its first reason names the action.
-    fn access_entry(&self, caller: &Caller, event: Event, action: Action) -> NewEntry {
+    pub(crate) fn access_entry(&self, caller: &Caller, event: Event, action: Action) -> NewEntry {
         let mut entry = self.base_entry(event, caller.record(), caller.traceparent.clone());
         entry.reasons = vec![format!("action: {}", action_name(action))];
         entry
@@ -928,7 +958,7 @@ impl Gateway {
     }
 
     /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
-    async fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
+    pub(crate) async fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
         self.require_access(
             caller,
             Action::ReviewDisclosures,
@@ -941,7 +971,7 @@ impl Gateway {
     /// Logs a privacy officer's read of the log before its answer leaves: what was asked
     /// (`reasons`, never a BSN), how many entries it returned and, for a search about a person,
     /// that person's pseudonyms as subjects.
-    async fn log_review(
+    pub(crate) async fn log_review(
         &self,
         caller: &Caller,
         event: Event,
@@ -1048,7 +1078,12 @@ impl Gateway {
             let e = entry.entry;
             if matches!(
                 e.event,
-                Event::ReviewLog | Event::AccessReport | Event::Embargo | Event::AccessRefused
+                Event::ReviewLog
+                    | Event::AccessReport
+                    | Event::Embargo
+                    | Event::AccessRefused
+                    | Event::SpoedReviewed
+                    | Event::SpoedReviewOverdue
             ) {
                 continue;
             }

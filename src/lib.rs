@@ -22,6 +22,7 @@ pub mod record;
 pub mod registry;
 pub mod server;
 pub mod signals;
+pub mod spoed;
 pub mod store;
 pub mod tls;
 pub mod witness;

@@ -75,6 +75,7 @@ async fn sigkill_under_load(backend: Backend) {
         "professional",
         "casusoverleg",
         None,
+        None,
         900,
         "vhgate",
     )

@@ -578,6 +578,8 @@ async fn openapi_describes_every_route(env: &Env) {
         "/v1/admin/registry/changes",
         "/v1/admin/registry/changes/{id}/approve",
         "/v1/admin/registry/changes/{id}/reject",
+        "/v1/spoed-reviews",
+        "/v1/spoed-reviews/{id}/review",
     ] {
         assert!(
             r.body["paths"][path].is_object(),

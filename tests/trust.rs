@@ -3,7 +3,8 @@
 //! log fault leaves the entry durable in the outbox, appended once the fault clears); steps
 //! that race on one case serialise (a stale decision is a logged 409); two activations never
 //! leave two active bundles; free-text reasons stay out of the append-only log; the privacy
-//! office's own reads and every refused access rule are logged.
+//! office's own reads and every refused access rule are logged; a break-glass (spoed) read gets
+//! the minimum, opens a review item in its own unit of work, and an overdue review is signalled.
 
 mod common;
 
@@ -25,6 +26,9 @@ on_both_backends!(
     every_person_whose_data_left_finds_the_entry,
     refusals_tell_an_outsider_nothing_about_the_case,
     privacy_office_reads_and_every_access_refusal_are_logged,
+    spoed_gets_the_minimum_and_opens_a_review,
+    spoed_refusals_and_bad_reasons,
+    spoed_reviews_are_signalled_when_overdue_and_reviewed_once,
 );
 
 fn prof(p: &Partner) -> String {
@@ -746,5 +750,221 @@ async fn privacy_office_reads_and_every_access_refusal_are_logged(env: &Env) {
     assert_eq!(entry["event"], "embargo", "{entry}");
     assert_eq!(entry["subject"]["pseudonym"], pseudonym.as_str(), "{entry}");
     assert!(!entry.to_string().contains("broer"), "free text in {entry}");
+    env.assert_log_intact().await;
+}
+
+// --- break-glass (spoed) -------------------------------------------------------------------
+
+const SPOED_REASON: &str = "acute dreiging: vader gesignaleerd bij de woning van moeder";
+
+/// A ggz professional's spoed token (ggz is not at the Oss family's table).
+fn spoed_token(p: &Partner, reason: Option<&str>) -> String {
+    p.sign(&vhgate::auth::Claims {
+        reason: reason.map(str::to_string),
+        ..p.claims("professional", "spoed")
+    })
+}
+
+async fn spoed_read(env: &Env, p: &Partner, token: &str) -> Response {
+    p.read_person(env, token, env.ids.gezin_case, env.ids.gezin_mother)
+        .await
+}
+
+async fn spoed_reviews(env: &Env, state: &str) -> Response {
+    let vh = env.client("veiligheidshuis");
+    vh.get(
+        env,
+        &format!("/v1/spoed-reviews?state={state}"),
+        &vh.token("privacy_officer", "toezicht"),
+    )
+    .await
+}
+
+async fn spoed_gets_the_minimum_and_opens_a_review(env: &Env) {
+    let ggz = env.client("ggz");
+    let r = spoed_read(env, &ggz, &spoed_token(&ggz, Some(SPOED_REASON))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"]["tier"], "summary", "{}", r.body);
+    assert!(r.body["person"]["naam"].is_string(), "{}", r.body);
+    assert!(r.body["person"].get("bsn").is_none(), "{}", r.body);
+    // Only identifying data and safety information: not the trauma, not the child protection.
+    let leefgebieden: Vec<&str> = r.body["information"]
+        .as_array()
+        .expect("information")
+        .iter()
+        .filter_map(|i| i["leefgebied"].as_str())
+        .collect();
+    assert!(leefgebieden.contains(&"veiligheid"), "{}", r.body);
+    for never in ["psychische_gezondheid", "gezin_relaties"] {
+        assert!(!leefgebieden.contains(&never), "{never} in {}", r.body);
+    }
+    let review_id = r.body["spoed_review"]["id"].as_str().expect("review id");
+
+    // The entry marks the break-glass read and names its review; the stated reason stays out.
+    let entry = entry_of(env, &r).await;
+    assert_eq!(entry["requester"]["purpose"], "spoed", "{entry}");
+    assert!(
+        entry["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .any(|x| x.as_str().is_some_and(
+                |x| x.starts_with(&format!("spoed (break-glass): review {review_id} due"))
+            )),
+        "{entry}"
+    );
+    assert!(!entry.to_string().contains("vader gesignaleerd"), "{entry}");
+    let in_log = count_all(
+        env,
+        "SELECT COUNT(*) FROM disclosure_log WHERE entry LIKE '%vader gesignaleerd%'",
+    )
+    .await;
+    assert_eq!(in_log, 0);
+
+    // The privacy officer sees the open item with its reason; the read is logged.
+    let before = env.log_count().await;
+    let open = spoed_reviews(env, "open").await;
+    assert_eq!(open.status, StatusCode::OK, "{}", open.body);
+    assert_eq!(env.log_count().await, before + 1);
+    assert_eq!(env.last_entry().await["event"], "review_log");
+    let items = open.body["reviews"].as_array().expect("reviews");
+    assert_eq!(items.len(), 1, "{}", open.body);
+    assert_eq!(items[0]["id"], review_id);
+    assert_eq!(items[0]["reason"], SPOED_REASON);
+    assert_eq!(items[0]["overdue"], false);
+    assert_eq!(items[0]["requester_oin"], ggz.oin.as_str());
+    let overdue = spoed_reviews(env, "overdue").await;
+    assert_eq!(overdue.body["reviews"], json!([]), "{}", overdue.body);
+
+    // Destroying the case's person data erases the stated reason; the item remains.
+    vhgate::casework::store::destroy_case(&env.db, env.ids.gezin_case)
+        .await
+        .expect("destroy");
+    let all = spoed_reviews(env, "all").await;
+    assert_eq!(all.body["reviews"][0]["id"], review_id);
+    assert_eq!(
+        all.body["reviews"][0]["reason"],
+        Value::Null,
+        "{}",
+        all.body
+    );
+}
+
+async fn spoed_refusals_and_bad_reasons(env: &Env) {
+    let ggz = env.client("ggz");
+    // No stated reason: refused by doelmatigheid, logged, no review item.
+    let r = spoed_read(env, &ggz, &spoed_token(&ggz, None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(entry_of(env, &r).await["outcome"], "denied");
+    // A partner type the convenant's spoed section does not name.
+    let gemeente = env.client("gemeente");
+    let r = spoed_read(env, &gemeente, &spoed_token(&gemeente, Some(SPOED_REASON))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    // A reason that is blank, too long or holds control characters: the token is refused.
+    let long = "x".repeat(vhgate::auth::MAX_REASON_CHARS + 1);
+    for bad in ["   ", long.as_str(), "dreiging\u{7}\nkopie"] {
+        let r = spoed_read(env, &ggz, &spoed_token(&ggz, Some(bad))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+        assert_eq!(r.problem(), "token-claim-invalid", "{}", r.body);
+    }
+    assert_eq!(
+        count_all(env, "SELECT COUNT(*) FROM spoed_reviews").await,
+        0,
+        "a refused spoed read opens no review"
+    );
+    // Only the privacy officer sees the review items (the refusal is logged).
+    let politie = env.client("politie");
+    let r = politie.get(env, "/v1/spoed-reviews", &prof(&politie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert_eq!(entry_of(env, &r).await["event"], "access_refused");
+    let bad = spoed_reviews(env, "sometime").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}
+
+async fn spoed_reviews_are_signalled_when_overdue_and_reviewed_once(env: &Env) {
+    let ggz = env.client("ggz");
+    let r = spoed_read(env, &ggz, &spoed_token(&ggz, Some(SPOED_REASON))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let review_id = r.body["spoed_review"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let gw = env.gateway();
+    let now = chrono::Utc::now();
+
+    // Not yet due: nothing to signal. Past the 72 hours: signalled once, on any instance.
+    assert_eq!(
+        vhgate::spoed::signal_overdue(&gw, now)
+            .await
+            .expect("check"),
+        0
+    );
+    let later = now + chrono::Duration::hours(73);
+    let before = env.log_count().await;
+    assert_eq!(
+        vhgate::spoed::signal_overdue(&gw, later)
+            .await
+            .expect("check"),
+        1
+    );
+    assert_eq!(env.log_count().await, before + 1);
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "spoed_review_overdue", "{entry}");
+    assert_eq!(entry["case_id"], env.ids.gezin_case.to_string(), "{entry}");
+    let other = env.start_instance().await;
+    assert_eq!(
+        vhgate::spoed::signal_overdue(&other.gateway, later)
+            .await
+            .expect("check"),
+        0
+    );
+    other.stop().await;
+
+    // The verdict: once (a second is a logged 409), for a known item, with a known verdict.
+    let vh = env.client("veiligheidshuis");
+    let officer = vh.token("privacy_officer", "toezicht");
+    let path = format!("/v1/spoed-reviews/{review_id}/review");
+    let verdict = |v: Value| {
+        let (vh, officer, path) = (&vh, &officer, &path);
+        async move {
+            vh.send(env, Method::POST, path, officer, Some(&v), &[])
+                .await
+        }
+    };
+    let bad = verdict(json!({"verdict": "maybe"})).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    let first = verdict(json!({"verdict": "justified"})).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["verdict"], "justified");
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "spoed_reviewed", "{entry}");
+    assert!(!entry.to_string().contains("vader gesignaleerd"), "{entry}");
+    let again = verdict(json!({"verdict": "unjustified"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(entry_of(env, &again).await["status"], 409);
+    let unknown = vh
+        .send(
+            env,
+            Method::POST,
+            &format!("/v1/spoed-reviews/{}/review", Uuid::now_v7()),
+            &officer,
+            Some(&json!({"verdict": "justified"})),
+            &[],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+    let reviewed = spoed_reviews(env, "reviewed").await;
+    assert_eq!(
+        reviewed.body["reviews"][0]["reviewed_by"],
+        "veiligheidshuis-medewerker-7"
+    );
+    assert_eq!(spoed_reviews(env, "open").await.body["reviews"], json!([]));
+    // A reviewed item is never signalled.
+    assert_eq!(
+        vhgate::spoed::signal_overdue(&gw, later + chrono::Duration::hours(1))
+            .await
+            .expect("check"),
+        0
+    );
     env.assert_log_intact().await;
 }

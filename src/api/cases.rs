@@ -32,6 +32,8 @@ struct PersonResponse<'a> {
     person: &'a PersonView,
     information: &'a [ItemView],
     decision: DecisionBlock<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spoed_review: Option<&'a crate::spoed::ReviewTicket>,
 }
 
 /// Parses `?leefgebieden=wonen,justitie` (also repeated keys); other keys are refused.
@@ -92,6 +94,7 @@ pub(super) async fn read_person(
             reasons: &d.decision.reasons,
             obligations: &d.decision.obligations,
         },
+        spoed_review: d.spoed_review.as_ref(),
     };
     let mut res = Json(body).into_response();
     if let Ok(v) = HeaderValue::from_str(&d.disclosure_id.to_string()) {

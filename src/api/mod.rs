@@ -13,6 +13,7 @@ mod plan;
 pub mod problem;
 mod registry;
 mod signals;
+mod spoed;
 
 use std::sync::Arc;
 
@@ -103,6 +104,8 @@ pub fn router(gateway: AppState) -> Router {
         .route("/v1/disclosures/search", post(disclosures::search))
         .route("/v1/embargoes", post(disclosures::embargo))
         .route("/v1/signals", get(signals::signals))
+        .route("/v1/spoed-reviews", get(spoed::list))
+        .route("/v1/spoed-reviews/{id}/review", post(spoed::review))
         .route(
             "/v1/subjects/access-report",
             get(disclosures::access_report).post(disclosures::access_report),

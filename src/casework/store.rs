@@ -303,9 +303,10 @@ pub struct Destroyed {
 }
 
 /// Destroys a case's person data in one transaction: its information items, afspraken with
-/// their monitoring notes, the escalation history (its reasons), the link to its persons and the persons no other case knows, the registration (reason and
-/// screening document), invitations, idempotency keys and screening decisions (their reasons),
-/// and the closing reason. The case row (no person data) and the participants remain, with a
+/// their monitoring notes, the escalation history (its reasons), the link to its persons and the
+/// persons no other case knows, the registration (reason and screening document), invitations,
+/// idempotency keys and screening decisions (their reasons), the closing reason and the stated
+/// reasons of spoed reads. The case row (no person data) and the participants remain, with a
 /// destruction record. The disclosure log is not touched: it holds pseudonyms and hashes only.
 pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError> {
     const PERSONS: &str = "SELECT person_id FROM case_persons WHERE case_id = $1";
@@ -326,6 +327,8 @@ pub async fn destroy_case(db: &Db, case: CaseId) -> Result<Destroyed, StoreError
         "DELETE FROM case_screening_decisions WHERE case_id = $1",
         "DELETE FROM case_escalations WHERE case_id = $1",
         "UPDATE case_closures SET reason = '' WHERE case_id = $1",
+        // A spoed read's stated reason is free text; the review item itself remains.
+        "UPDATE spoed_reviews SET reason = NULL WHERE case_id = $1",
     ];
     const MARK: &str =
         "INSERT INTO case_destructions (case_id, destroyed_at, persons, items, afspraken) \

@@ -47,6 +47,8 @@ fn event_name(event: Event) -> &'static str {
         Event::ReviewLog => "vhgate.review_log",
         Event::AccessReport => "vhgate.access_report",
         Event::Embargo => "vhgate.embargo",
+        Event::SpoedReviewed => "vhgate.spoed_reviewed",
+        Event::SpoedReviewOverdue => "vhgate.spoed_review_overdue",
     }
 }
 
@@ -129,6 +131,8 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::AccessRefused => "access",
         Event::ReviewLog | Event::AccessReport => "review_disclosures",
         Event::Embargo => "embargo",
+        Event::SpoedReviewed => "review_spoed",
+        Event::SpoedReviewOverdue => "spoed_overdue",
     };
     json!({
         "decision_id": e.id.to_string(),

@@ -81,6 +81,10 @@ pub enum Event {
     AccessReport,
     /// A partner held its requests about a person back from the access report (art. 41 UAVG).
     Embargo,
+    /// The privacy officer reviewed a spoed (break-glass) read (justified or not).
+    SpoedReviewed,
+    /// A spoed read's review passed its due time without a verdict (signalled once).
+    SpoedReviewOverdue,
 }
 
 impl Event {
@@ -117,6 +121,8 @@ impl Event {
             Event::ReviewLog => "review_log",
             Event::AccessReport => "access_report",
             Event::Embargo => "embargo",
+            Event::SpoedReviewed => "spoed_reviewed",
+            Event::SpoedReviewOverdue => "spoed_review_overdue",
         }
     }
 }

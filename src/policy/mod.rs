@@ -157,10 +157,13 @@ pub struct PolicyInput {
     pub fields: Vec<FieldInput>,
 }
 
-/// What the request itself narrowed to.
+/// What the request itself narrowed to, and whether a break-glass (spoed) request stated its
+/// reason (the reason itself stays out of the policy input and so out of the log).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RequestInput {
     pub leefgebieden: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_stated: Option<bool>,
 }
 
 /// What the casework policy knows about the case beyond [`CaseInput`]: who registered it,

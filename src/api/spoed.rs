@@ -1,0 +1,81 @@
+//! `GET /v1/spoed-reviews` and `POST /v1/spoed-reviews/{id}/review`: the privacy officer's
+//! review of break-glass (spoed) reads.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::problem::Problem;
+use super::{AppState, Authenticated};
+use crate::spoed::{ReviewView, Verdict};
+
+#[derive(Serialize)]
+pub(super) struct ReviewList {
+    state: &'static str,
+    reviews: Vec<ReviewView>,
+}
+
+/// Parses `?state=open|overdue|reviewed|all` (default open); other keys are refused.
+fn parse_state(query: Option<&str>) -> Result<(crate::spoed::State, &'static str), Problem> {
+    let mut state = (crate::spoed::State::Open, "open");
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key != "state" {
+            return Err(Problem::bad_request(
+                "invalid-query",
+                format!("unknown query parameter {key}"),
+            ));
+        }
+        state = match crate::spoed::State::parse(&value) {
+            Some(s) => (s, s.name()),
+            None => {
+                return Err(Problem::bad_request(
+                    "invalid-query",
+                    "state must be open, overdue, reviewed or all",
+                ))
+            }
+        };
+    }
+    Ok(state)
+}
+
+/// `GET /v1/spoed-reviews`: the break-glass reads in a state, oldest due first.
+pub(super) async fn list(
+    State(gateway): State<AppState>,
+    RawQuery(query): RawQuery,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<ReviewList>, Problem> {
+    let (state, name) = parse_state(query.as_deref())?;
+    let reviews = crate::spoed::reviews(&gateway, &caller, state, crate::record::now()).await?;
+    Ok(Json(ReviewList {
+        state: name,
+        reviews,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReviewRequest {
+    verdict: Verdict,
+}
+
+/// `POST /v1/spoed-reviews/{id}/review` with `{"verdict": "justified" | "unjustified"}`.
+pub(super) async fn review(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Json<ReviewView>, Problem> {
+    let id: uuid::Uuid = id
+        .parse()
+        .map_err(|_| Problem::bad_request("invalid-review-id", "the review id is not a UUID"))?;
+    let req: ReviewRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!("expected {{\"verdict\": \"justified\" | \"unjustified\"}}: {e}"),
+        )
+    })?;
+    Ok(Json(
+        crate::spoed::review(&gateway, &caller, id, req.verdict).await?,
+    ))
+}
