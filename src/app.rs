@@ -157,7 +157,10 @@ impl App {
             listener,
             self.tls,
             router,
-            self.config.server.max_connections,
+            crate::server::ConnectionLimits {
+                max_connections: self.config.server.max_connections,
+                max_handshakes_per_ip: self.config.server.max_handshakes_per_ip,
+            },
             Duration::from_secs(self.config.server.shutdown_grace_secs),
             async {
                 let _ = rx.await;

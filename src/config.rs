@@ -85,6 +85,9 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Maximum simultaneous connections; further TCP connections wait in the accept queue.
     pub max_connections: usize,
+    /// Connections of one source address still in their TLS handshake (default 64); further
+    /// ones are closed at once, so one slow or flooding address cannot hold every slot.
+    pub max_handshakes_per_ip: usize,
 }
 
 /// Server certificate and the convenant's trust anchors for client certificates.
@@ -231,6 +234,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             shutdown_grace_secs: 10,
             max_connections: 4096,
+            max_handshakes_per_ip: 64,
         }
     }
 }
@@ -457,6 +461,9 @@ impl Config {
         }
         if self.server.max_connections == 0 {
             return invalid("server.max_connections", "must be at least 1");
+        }
+        if self.server.max_handshakes_per_ip == 0 {
+            return invalid("server.max_handshakes_per_ip", "must be at least 1");
         }
         Ok(())
     }

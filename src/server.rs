@@ -2,8 +2,10 @@
 //! certificate required and verified); the verified identity is attached to every request on
 //! that keep-alive connection, so handlers never see an unverified peer.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -21,19 +23,75 @@ use crate::tls::PeerIdentity;
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a client may take to send a request's headers (also the first after a handshake).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many connections one source may hold at a time and how many of them may still be in
+/// their TLS handshake.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// All connections together (`server.max_connections`); further ones wait in the accept
+    /// queue.
+    pub max_connections: usize,
+    /// Connections of one source address that have not finished their handshake
+    /// (`server.max_handshakes_per_ip`). Before the handshake nobody is identified, so this is
+    /// what keeps a slowloris flood from one address from taking every slot: its further
+    /// connections are closed at once.
+    pub max_handshakes_per_ip: usize,
+}
+
+/// Handshakes in progress per source address.
+#[derive(Default)]
+struct PendingHandshakes(Mutex<HashMap<IpAddr, usize>>);
+
+/// One handshake counted in [`PendingHandshakes`] until dropped.
+struct PendingHandshake {
+    pending: Arc<PendingHandshakes>,
+    ip: IpAddr,
+}
+
+impl PendingHandshakes {
+    /// Counts a handshake from `ip`, unless it already has `limit` in progress.
+    fn enter(self: &Arc<Self>, ip: IpAddr, limit: usize) -> Option<PendingHandshake> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(PendingHandshake {
+            pending: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for PendingHandshake {
+    fn drop(&mut self) {
+        let mut map = self.pending.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves, then waits up to `grace` for
 /// in-flight requests.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Router,
-    max_connections: usize,
+    limits: ConnectionLimits,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(max_connections));
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let pending = Arc::new(PendingHandshakes::default());
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -52,13 +110,19 @@ pub async fn serve(
                 }
             },
         };
+        let Some(handshake) = pending.enter(remote.ip(), limits.max_handshakes_per_ip) else {
+            tracing::info!(%remote, "too many pending TLS handshakes from this address; closed");
+            continue;
+        };
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let handshaken = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await;
+            drop(handshake);
+            let stream = match handshaken {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     tracing::info!(%remote, error = %e, "TLS handshake refused");
@@ -92,7 +156,7 @@ pub async fn serve(
             let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(30))
+                .header_read_timeout(HEADER_READ_TIMEOUT)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");

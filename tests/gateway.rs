@@ -637,3 +637,63 @@ async fn log_failure_discloses_nothing(env: &Env) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     env.assert_log_intact().await;
 }
+
+/// 200 slowloris connections from one address (TCP open, the first bytes of a TLS record, then
+/// silence) hold at most `server.max_handshakes_per_ip` of the gateway's connection slots; the
+/// rest are closed at once, and a partner from another address is served while the flood holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slowloris_from_one_address_does_not_stop_another_partner() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const FLOOD: usize = 200;
+    const PER_IP: usize = 16;
+    let env = Env::start_with(Backend::Sqlite, |c| {
+        c.server.max_connections = 100;
+        c.server.max_handshakes_per_ip = PER_IP;
+    })
+    .await
+    .expect("sqlite env");
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.2:0".parse().expect("addr"))
+            .expect("bind 127.0.0.2");
+        let mut s = socket.connect(env.addr).await.expect("connect");
+        // A TLS handshake record header announcing 512 bytes that never come.
+        let _ = s.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).await;
+        flood.push(s);
+    }
+    let politie = env.client("politie");
+    let token = politie.token(PROFESSIONAL, "casusoverleg");
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        politie.read_person(&env, &token, env.ids.oss_case, env.ids.oss_youth),
+    )
+    .await
+    .expect("another partner is served while the flood holds its connections");
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Every flood connection beyond the allowance was closed by the gateway (EOF or reset);
+    // the allowance itself is still waiting for its handshake.
+    let reads = flood.into_iter().map(|mut s| {
+        tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            matches!(
+                tokio::time::timeout(std::time::Duration::from_secs(2), s.read(&mut buf)).await,
+                Ok(Ok(0)) | Ok(Err(_))
+            )
+        })
+    });
+    let mut closed = 0;
+    for read in reads.collect::<Vec<_>>() {
+        if read.await.expect("read task") {
+            closed += 1;
+        }
+    }
+    println!(
+        "slowloris: {FLOOD} connections from 127.0.0.2, {closed} closed at once, {} held",
+        FLOOD - closed
+    );
+    assert_eq!(closed, FLOOD - PER_IP);
+    env.stop().await;
+}
