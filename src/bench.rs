@@ -227,13 +227,7 @@ impl BenchGateway {
             .map_err(setup)?;
         let token = dev_token(
             &pki,
-            "reclassering",
-            "professional",
-            "casusoverleg",
-            None,
-            None,
-            900,
-            "vhgate",
+            &crate::demo::DevTokenSpec::new("reclassering", "professional", "casusoverleg", 900),
         )
         .map_err(setup)?;
         Ok(BenchGateway {

@@ -11,7 +11,9 @@ use std::io::IsTerminal;
 use vhgate::app::App;
 use vhgate::bench::BenchOptions;
 use vhgate::config::Config;
-use vhgate::demo::{dev_config, dev_token, prepare, seed_casework, walk, DemoIds, PhaseCases};
+use vhgate::demo::{
+    dev_config, dev_token, prepare, seed_casework, walk, DemoIds, DevTokenSpec, PhaseCases,
+};
 
 use vhgate::admin::client::check_revision;
 use vhgate::disclosure::checkpoint::{read_signer_key_file, NoteVerifier};
@@ -301,13 +303,11 @@ impl AdminArgs {
                 self.key.clone().unwrap_or_else(|| pki.partner_key(partner)),
                 dev_token(
                     &pki,
-                    partner,
-                    "convenant_administrator",
-                    "beheer",
-                    self.sub.clone(),
-                    None,
-                    300,
-                    &self.audience,
+                    &DevTokenSpec {
+                        sub: self.sub.clone(),
+                        audience: &self.audience,
+                        ..DevTokenSpec::new(partner, "convenant_administrator", "beheer", 300)
+                    },
                 )?,
             ),
             None => {
@@ -471,13 +471,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 dev_token(
                     &DevPkiLayout::new(certs),
-                    &partner,
-                    &role,
-                    &purpose,
-                    sub,
-                    reason,
-                    ttl,
-                    &audience
+                    &DevTokenSpec {
+                        sub,
+                        reason,
+                        audience: &audience,
+                        ..DevTokenSpec::new(&partner, &role, &purpose, ttl)
+                    }
                 )?
             );
             Ok(())

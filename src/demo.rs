@@ -76,18 +76,44 @@ pub async fn prepare(config: &Config, pki: &DevPkiLayout) -> Result<DemoIds, See
     ids
 }
 
-/// A token for a demo partner, signed with its dev key and bound to its dev client certificate
-/// (`reason`: the stated reason a spoed token needs).
-pub fn dev_token(
-    pki: &DevPkiLayout,
-    partner: &str,
-    role: &str,
-    purpose: &str,
-    sub: Option<String>,
-    reason: Option<String>,
-    ttl_secs: i64,
-    audience: &str,
-) -> Result<String, SeedError> {
+/// What a demo token says: partner, role, purpose, the employee (`sub`, default
+/// `<partner>-medewerker-1`), the stated reason a spoed token needs, lifetime and audience.
+#[derive(Clone, Debug)]
+pub struct DevTokenSpec<'a> {
+    pub partner: &'a str,
+    pub role: &'a str,
+    pub purpose: &'a str,
+    pub sub: Option<String>,
+    pub reason: Option<String>,
+    pub ttl_secs: i64,
+    pub audience: &'a str,
+}
+
+impl<'a> DevTokenSpec<'a> {
+    /// A token of `partner` for `role` and `purpose`, valid `ttl_secs`, for audience vhgate.
+    pub fn new(partner: &'a str, role: &'a str, purpose: &'a str, ttl_secs: i64) -> Self {
+        DevTokenSpec {
+            partner,
+            role,
+            purpose,
+            sub: None,
+            reason: None,
+            ttl_secs,
+            audience: "vhgate",
+        }
+    }
+}
+
+/// A token for a demo partner, signed with its dev key and bound to its dev client certificate.
+pub fn dev_token(pki: &DevPkiLayout, spec: &DevTokenSpec<'_>) -> Result<String, SeedError> {
+    let DevTokenSpec {
+        partner,
+        role,
+        purpose,
+        ttl_secs,
+        audience,
+        ..
+    } = *spec;
     let p = demo_partner(partner)
         .ok_or_else(|| SeedError::Invalid(format!("unknown demo partner {partner}")))?;
     if !(1..=900).contains(&ttl_secs) {
@@ -101,9 +127,12 @@ pub fn dev_token(
         path: key_path.display().to_string(),
         message: e.to_string(),
     })?;
-    let sub = sub.unwrap_or_else(|| format!("{partner}-medewerker-1"));
+    let sub = spec
+        .sub
+        .clone()
+        .unwrap_or_else(|| format!("{partner}-medewerker-1"));
     let claims = Claims {
-        reason,
+        reason: spec.reason.clone(),
         ..Claims::fresh(p.oin, &sub, audience, ttl_secs, role, purpose, &thumbprint)
     };
     sign_token(&claims, &key, Some(&demo_kid(partner))).map_err(|e| SeedError::Token(e.to_string()))

@@ -71,13 +71,7 @@ async fn sigkill_under_load(backend: Backend) {
     let client = common::mtls_client(config.server.listen, &cert, &key);
     let token = vhgate::demo::dev_token(
         &pki.layout,
-        "politie",
-        "professional",
-        "casusoverleg",
-        None,
-        None,
-        900,
-        "vhgate",
+        &vhgate::demo::DevTokenSpec::new("politie", "professional", "casusoverleg", 900),
     )
     .expect("token");
     let url = format!(
