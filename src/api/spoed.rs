@@ -17,8 +17,8 @@ pub(super) struct ReviewList {
 }
 
 /// Parses `?state=open|overdue|reviewed|all` (default open); other keys are refused.
-fn parse_state(query: Option<&str>) -> Result<(crate::spoed::State, &'static str), Problem> {
-    let mut state = (crate::spoed::State::Open, "open");
+fn parse_state(query: Option<&str>) -> Result<crate::spoed::State, Problem> {
+    let mut state = crate::spoed::State::Open;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if key != "state" {
             return Err(Problem::bad_request(
@@ -26,15 +26,12 @@ fn parse_state(query: Option<&str>) -> Result<(crate::spoed::State, &'static str
                 format!("unknown query parameter {key}"),
             ));
         }
-        state = match crate::spoed::State::parse(&value) {
-            Some(s) => (s, s.name()),
-            None => {
-                return Err(Problem::bad_request(
-                    "invalid-query",
-                    "state must be open, overdue, reviewed or all",
-                ))
-            }
-        };
+        state = crate::spoed::State::parse(&value).ok_or_else(|| {
+            Problem::bad_request(
+                "invalid-query",
+                "state must be open, overdue, reviewed or all",
+            )
+        })?;
     }
     Ok(state)
 }
@@ -45,10 +42,10 @@ pub(super) async fn list(
     RawQuery(query): RawQuery,
     Authenticated(caller): Authenticated,
 ) -> Result<Json<ReviewList>, Problem> {
-    let (state, name) = parse_state(query.as_deref())?;
+    let state = parse_state(query.as_deref())?;
     let reviews = crate::spoed::reviews(&gateway, &caller, state, crate::record::now()).await?;
     Ok(Json(ReviewList {
-        state: name,
+        state: state.name(),
         reviews,
     }))
 }
@@ -69,12 +66,7 @@ pub(super) async fn review(
     let id: uuid::Uuid = id
         .parse()
         .map_err(|_| Problem::bad_request("invalid-review-id", "the review id is not a UUID"))?;
-    let req: ReviewRequest = serde_json::from_slice(&body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!("expected {{\"verdict\": \"justified\" | \"unjustified\"}}: {e}"),
-        )
-    })?;
+    let req: ReviewRequest = super::casework::parse_body(&body)?;
     Ok(Json(
         crate::spoed::review(&gateway, &caller, id, req.verdict).await?,
     ))
