@@ -141,6 +141,8 @@ pub struct ItemView {
     pub content: String,
     pub contributed_by: Contributor,
     pub recorded_at: String,
+    /// The date the information dates from (`YYYY-MM-DD`).
+    pub dates_from: String,
 }
 
 /// The outcome of a person read that was (at least partly) allowed.
@@ -156,6 +158,8 @@ pub struct PersonDisclosure {
     pub items: Vec<ItemView>,
     /// For a spoed (break-glass) read: the review item it opened.
     pub spoed_review: Option<crate::spoed::ReviewTicket>,
+    /// Whom to contact about the case: procesregie and the casusregisseur (once named).
+    pub contacts: Vec<Contact>,
 }
 
 /// The data subject's access report.
@@ -587,7 +591,7 @@ impl Gateway {
             name: format!("item:{}", i.id),
             category: i.category.as_str().into(),
             leefgebied: Some(i.leefgebied.as_str().into()),
-            age_days: (now - i.recorded_at).num_days().max(0),
+            age_days: i.age_days(now),
         }));
         let input = PolicyInput {
             action: Action::ReadPerson,
@@ -672,8 +676,17 @@ impl Gateway {
                     name: i.contributor_name,
                 },
                 recorded_at: timestamp(i.recorded_at),
+                dates_from: i.dates_from.to_string(),
             })
             .collect();
+        // Who directs the case, so a reader knows whom to call (as the hit/no-hit lookup tells).
+        let registry = self.registry();
+        let contacts = self.contacts(
+            case.casusregisseur
+                .as_deref()
+                .and_then(|oin| registry.get(oin).map(|p| (oin, p.name.as_str())))
+                .into_iter(),
+        );
         let policy_revision = entry.policy_revision.clone();
         // A spoed read and its review item are one unit of work: no break-glass disclosure
         // without the privacy officer's review to come.
@@ -702,6 +715,7 @@ impl Gateway {
             person: view,
             items: item_views,
             spoed_review,
+            contacts,
         })
     }
 
@@ -743,29 +757,16 @@ impl Gateway {
             .record
             .lookup(&pseudonymizer.all_pseudonyms(bsn))
             .await?;
-        let registry = self.registry();
-        let mut contacts = Vec::new();
-        if !hits.is_empty() {
-            if let Some(vh) = registry.first_of_type("veiligheidshuis") {
-                contacts.push(Contact {
-                    role: "procesregie",
-                    organisation: vh.name.clone(),
-                    oin: vh.oin.clone(),
-                });
-            }
-            for hit in &hits {
-                if let (Some(oin), Some(name)) = (&hit.casusregisseur_oin, &hit.casusregisseur_name)
-                {
-                    if !contacts.iter().any(|c| &c.oin == oin) {
-                        contacts.push(Contact {
-                            role: "casusregisseur",
-                            organisation: name.clone(),
-                            oin: oin.clone(),
-                        });
-                    }
-                }
-            }
-        }
+        let contacts = if hits.is_empty() {
+            Vec::new()
+        } else {
+            self.contacts(hits.iter().filter_map(|h| {
+                Some((
+                    h.casusregisseur_oin.as_deref()?,
+                    h.casusregisseur_name.as_deref()?,
+                ))
+            }))
+        };
         entry.status = 200;
         entry.outcome = Outcome::Allowed;
         entry.disclosed = vec![if hits.is_empty() {
@@ -781,6 +782,36 @@ impl Gateway {
             contacts,
             policy_revision,
         })
+    }
+
+    /// Whom to contact about a case (één gezin, één plan, één regisseur): the Veiligheidshuis
+    /// for procesregie, then each distinct casusregisseur given as (OIN, organisation name).
+    fn contacts<'a>(
+        &self,
+        casusregisseurs: impl Iterator<Item = (&'a str, &'a str)>,
+    ) -> Vec<Contact> {
+        let registry = self.registry();
+        let mut contacts = Vec::new();
+        if let Some(vh) = registry.first_of_type("veiligheidshuis") {
+            contacts.push(Contact {
+                role: "procesregie",
+                organisation: vh.name.clone(),
+                oin: vh.oin.clone(),
+            });
+        }
+        for (oin, name) in casusregisseurs {
+            if !contacts
+                .iter()
+                .any(|c| c.role == "casusregisseur" && c.oin == oin)
+            {
+                contacts.push(Contact {
+                    role: "casusregisseur",
+                    organisation: name.to_string(),
+                    oin: oin.to_string(),
+                });
+            }
+        }
+        contacts
     }
 
     /// Recent log entries for a privacy officer.

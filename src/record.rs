@@ -111,6 +111,15 @@ pub struct Item {
     pub contributed_by: String,
     pub contributor_name: String,
     pub recorded_at: DateTime<Utc>,
+    /// The date the content dates from; the convenant's horizon is measured from it.
+    pub dates_from: NaiveDate,
+}
+
+impl Item {
+    /// Whole days between the date the information dates from and `now` (never negative).
+    pub fn age_days(&self, now: DateTime<Utc>) -> i64 {
+        (now.date_naive() - self.dates_from).num_days().max(0)
+    }
 }
 
 #[derive(FromRow)]
@@ -122,6 +131,7 @@ struct ItemRow {
     contributed_by: String,
     contributor_name: String,
     recorded_at: DateTime<Utc>,
+    dates_from: Option<NaiveDate>,
 }
 
 /// An active case a subject is known in, for the hit/no-hit answer.
@@ -266,7 +276,7 @@ impl CaseRecord {
     /// withdrawn versions are never disclosed again).
     pub async fn items(&self, case: CaseId, person: PersonId) -> Result<Vec<Item>, StoreError> {
         const SQL: &str = "SELECT i.id, i.leefgebied, i.category, i.content, i.contributed_by, \
-                           p.name AS contributor_name, i.recorded_at FROM information_items i \
+                           p.name AS contributor_name, i.recorded_at, i.dates_from FROM information_items i \
                            JOIN partners p ON p.oin = i.contributed_by \
                            WHERE i.case_id = $1 AND i.person_id = $2 AND i.status = 'actief' \
                            ORDER BY i.recorded_at, i.id";
@@ -281,6 +291,7 @@ impl CaseRecord {
                     contributed_by: r.contributed_by,
                     contributor_name: r.contributor_name,
                     recorded_at: r.recorded_at,
+                    dates_from: r.dates_from.unwrap_or(r.recorded_at.date_naive()),
                 })
             })
             .collect()
@@ -421,10 +432,11 @@ impl CaseRecord {
     pub async fn add_item(&self, tx: &mut Tx, new: &NewItem) -> Result<ItemId, StoreError> {
         let id = ItemId::new();
         const SQL: &str = "INSERT INTO information_items (id, case_id, person_id, leefgebied, category, content, \
-                           contributed_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+                           contributed_by, recorded_at, dates_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         with_tx!(tx, c => sqlx::query(SQL)
             .bind(id.0).bind(new.case_id.0).bind(new.person_id.0).bind(new.leefgebied.as_str())
             .bind(new.category.as_str()).bind(&new.content).bind(new.contributed_by.as_str()).bind(new.recorded_at)
+            .bind(new.recorded_at.date_naive())
             .execute(&mut *c).await.map(|r| r.rows_affected()))?;
         Ok(id)
     }

@@ -17,6 +17,7 @@ on_both_backends!(
     a_withdrawal_erases_the_content_and_lists_the_recipients,
     withdrawn_items_are_not_counted_in_the_signals,
     openapi_describes_the_information_routes,
+    old_information_ages_from_the_date_it_dates_from,
 );
 
 fn prof(p: &Partner) -> String {
@@ -699,4 +700,149 @@ async fn openapi_describes_the_information_routes(env: &Env) {
         shipped["paths"]["/v1/cases/{case_id}/information"],
         r.body["paths"]["/v1/cases/{case_id}/information"]
     );
+}
+
+/// The convenant's horizon (proportionaliteit, `horizon_days` 1826) counts from the date the
+/// information dates from, not from when it was entered; a reader also learns whom to contact.
+async fn old_information_ages_from_the_date_it_dates_from(env: &Env) {
+    let gemeente = env.client("gemeente");
+    let politie = env.client("politie");
+    let case = env.ids.uden_case;
+    let man = env.ids.uden_man;
+    let today = chrono::Utc::now().date_naive();
+    let old_date = (today - chrono::Duration::days(1826 + 30)).to_string();
+    let recent_date = (today - chrono::Duration::days(400)).to_string();
+
+    let mut old = item(
+        man,
+        "wonen",
+        "overig",
+        "Huurachterstand uit 2020",
+        "gemeente_sociaal_domein",
+    );
+    old["dates_from"] = json!(old_date);
+    let r = contribute(env, &gemeente, case, &old).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["dates_from"], old_date.as_str());
+    let old_id = r.body["item_id"].as_str().expect("item id").to_string();
+
+    let mut recent = item(
+        man,
+        "wonen",
+        "overig",
+        "Huurachterstand recent",
+        "gemeente_sociaal_domein",
+    );
+    recent["dates_from"] = json!(recent_date);
+    let r = contribute(env, &gemeente, case, &recent).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let recent_id = r.body["item_id"].as_str().expect("item id").to_string();
+
+    // Entered today, but dated more than five years back: withheld by proportionaliteit.
+    let read = politie.read_person(env, &prof(&politie), case, man).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let ids = read_ids(&read);
+    assert!(!ids.contains(&old_id), "old information disclosed: {ids:?}");
+    assert!(ids.contains(&recent_id), "{ids:?}");
+    let withheld = read.withheld();
+    assert!(
+        withheld.contains(&(format!("item:{old_id}"), "proportionaliteit".to_string())),
+        "{withheld:?}"
+    );
+    let shown = read.body["information"]
+        .as_array()
+        .expect("information")
+        .iter()
+        .find(|i| i["id"] == recent_id.as_str())
+        .cloned()
+        .expect("recent item");
+    assert_eq!(shown["dates_from"], recent_date.as_str());
+
+    // Whom to contact: procesregie (the Veiligheidshuis) and the case's casusregisseur.
+    let contacts = read.body["contacts"].as_array().expect("contacts");
+    let roles: Vec<(&str, &str)> = contacts
+        .iter()
+        .map(|c| {
+            (
+                c["role"].as_str().unwrap_or(""),
+                c["oin"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    let vh = env.client("veiligheidshuis");
+    let reclassering = env.client("reclassering");
+    assert_eq!(
+        roles,
+        vec![
+            ("procesregie", vh.oin.as_str()),
+            ("casusregisseur", reclassering.oin.as_str())
+        ]
+    );
+    assert!(contacts.iter().all(|c| c["organisation"].is_string()));
+
+    // The contributor's read-back keeps the date; a correction does not change it.
+    let own = gemeente
+        .get(
+            env,
+            &format!("/v1/cases/{case}/contributions"),
+            &prof(&gemeente),
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert!(own.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .any(|i| i["id"] == old_id.as_str() && i["dates_from"] == old_date.as_str()));
+    let r = correct(
+        env,
+        &gemeente,
+        case,
+        &old_id,
+        "Huurachterstand uit 2020 (gecorrigeerd)",
+        "bedrag",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let corrected = r.body["item_id"].as_str().expect("new id").to_string();
+    let read = politie.read_person(env, &prof(&politie), case, man).await;
+    assert!(
+        !read_ids(&read).contains(&corrected),
+        "a correction made old information young"
+    );
+
+    // Dates that cannot be right are refused before anything is stored.
+    let tomorrow = (today + chrono::Duration::days(1)).to_string();
+    for bad in [
+        json!(tomorrow),
+        json!("1899-12-31"),
+        json!("2020-1-5"),
+        json!("2020-02-30"),
+        json!("05-01-2020"),
+        json!("2020-01-05T00:00:00Z"),
+        json!(""),
+        json!(20200105),
+    ] {
+        let mut body = item(man, "wonen", "overig", WONEN, "gemeente_sociaal_domein");
+        body["dates_from"] = bad.clone();
+        let before = env.log_count().await;
+        let r = contribute(env, &gemeente, case, &body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+        assert_eq!(
+            r.problem(),
+            "invalid-body",
+            "{bad}: {}",
+            r.body
+        );
+        if bad.is_string() {
+            let detail = r.body["detail"].as_str().unwrap_or("");
+            assert!(detail.contains("dates_from"), "{}", r.body);
+        }
+        assert_eq!(
+            env.log_count().await,
+            before,
+            "nothing stored or logged for {bad}"
+        );
+    }
+    env.assert_log_intact().await;
 }

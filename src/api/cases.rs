@@ -10,7 +10,7 @@ use tracing::Instrument;
 use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::domain::{CaseId, Leefgebied, PersonId};
-use crate::gateway::{ItemView, PersonDisclosure, PersonView};
+use crate::gateway::{Contact, ItemView, PersonDisclosure, PersonView};
 use crate::policy::{Outcome, Tier, Withheld};
 
 #[derive(Serialize)]
@@ -34,6 +34,8 @@ struct PersonResponse<'a> {
     decision: DecisionBlock<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     spoed_review: Option<&'a crate::spoed::ReviewTicket>,
+    /// Whom to contact about the case: procesregie and the casusregisseur.
+    contacts: &'a [Contact],
 }
 
 /// Parses `?leefgebieden=wonen,justitie` (also repeated keys); other keys are refused.
@@ -95,6 +97,7 @@ pub(super) async fn read_person(
             obligations: &d.decision.obligations,
         },
         spoed_review: d.spoed_review.as_ref(),
+        contacts: &d.contacts,
     };
     let mut res = Json(body).into_response();
     if let Ok(v) = HeaderValue::from_str(&d.disclosure_id.to_string()) {

@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use chrono::NaiveDate;
 use serde::Deserialize;
 
 use super::casework::{case_id, json_answer, parse_body, text};
@@ -55,6 +56,37 @@ struct ContributeBody {
     category: String,
     content: String,
     ground: String,
+    /// `YYYY-MM-DD`: when the information dates from; absent, the day it is recorded.
+    #[serde(default)]
+    dates_from: Option<String>,
+}
+
+/// The earliest date information may date from (anything before is a typing error).
+const EARLIEST_DATES_FROM: NaiveDate = match NaiveDate::from_ymd_opt(1900, 1, 1) {
+    Some(d) => d,
+    None => NaiveDate::MIN,
+};
+
+/// A `YYYY-MM-DD` date between 1900-01-01 and today (UTC): information cannot date from the
+/// future.
+fn dates_from(raw: &str, today: NaiveDate) -> Result<NaiveDate, Problem> {
+    let invalid = |why: &str| {
+        Problem::bad_request(
+            "invalid-body",
+            format!("dates_from: {why} (a date YYYY-MM-DD from 1900-01-01 up to today)"),
+        )
+    };
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .filter(|_| raw.len() == 10)
+        .ok_or_else(|| invalid("not a date"))?;
+    if date > today {
+        return Err(invalid("lies in the future"));
+    }
+    if date < EARLIEST_DATES_FROM {
+        return Err(invalid("before 1900"));
+    }
+    Ok(date)
 }
 
 impl ContributeBody {
@@ -108,6 +140,11 @@ impl ContributeBody {
             category,
             content: text("content", &self.content, MAX_CONTENT)?,
             ground: ground.to_string(),
+            dates_from: self
+                .dates_from
+                .as_deref()
+                .map(|d| dates_from(d, crate::record::now().date_naive()))
+                .transpose()?,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod store;
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -72,6 +73,9 @@ pub struct NewContribution {
     pub category: Category,
     pub content: String,
     pub ground: String,
+    /// The date the information dates from (a report of 2019 entered today); None: the day it
+    /// is recorded. The convenant's horizon (proportionaliteit) is measured from this date.
+    pub dates_from: Option<NaiveDate>,
 }
 
 /// The answer to a contribution.
@@ -85,6 +89,8 @@ pub struct Contributed {
     pub ground: String,
     pub contributed_by: String,
     pub recorded_at: String,
+    /// The date the information dates from (`YYYY-MM-DD`).
+    pub dates_from: String,
     pub decision_id: String,
 }
 
@@ -310,6 +316,11 @@ pub async fn contribute(
     let me = caller_oin(caller)?;
     let item_id = ItemId::new();
     let recorded_at = crate::record::now();
+    // Information cannot date from after it was recorded (the API refuses a future date; this
+    // keeps the horizon honest whatever the caller).
+    let dates_from = c.dates_from.map_or(recorded_at.date_naive(), |d| {
+        d.min(recorded_at.date_naive())
+    });
     let mut tx = begin_on(gw, &entry, &l, false).await?;
     store::insert(
         &mut tx,
@@ -324,6 +335,7 @@ pub async fn contribute(
             contributed_by: &me,
             replaces: None,
             recorded_at,
+            dates_from,
         },
     )
     .await?;
@@ -340,6 +352,7 @@ pub async fn contribute(
         ground: c.ground.clone(),
         contributed_by: me.as_str().to_string(),
         recorded_at: timestamp(recorded_at),
+        dates_from: dates_from.to_string(),
         decision_id,
     })
 }
@@ -404,6 +417,10 @@ pub async fn correct(
         contributed_by: &me,
         replaces: Some(item_id),
         recorded_at: now,
+        // A correction changes what the item says, not when the information dates from.
+        dates_from: item
+            .dates_from
+            .unwrap_or_else(|| item.recorded_at.date_naive()),
     };
     let mut tx = begin_on(gw, &entry, &l, false).await?;
     if !store::correct(&mut tx, item_id, reason, now, &new).await? {

@@ -1064,6 +1064,8 @@ pub struct OwnItemView {
     pub category: String,
     pub content: String,
     pub recorded_at: String,
+    /// The date the information dates from (`YYYY-MM-DD`).
+    pub dates_from: String,
 }
 
 /// The caller's organisation's own contributions to a case.
@@ -1111,6 +1113,10 @@ pub async fn own_contributions(
                 leefgebied: i.leefgebied,
                 category: i.category,
                 content: i.content,
+                dates_from: i
+                    .dates_from
+                    .unwrap_or_else(|| i.recorded_at.date_naive())
+                    .to_string(),
                 recorded_at: timestamp(i.recorded_at),
             })
             .collect(),

@@ -366,12 +366,13 @@ pub struct OwnItem {
     pub category: String,
     pub content: String,
     pub recorded_at: DateTime<Utc>,
+    pub dates_from: Option<chrono::NaiveDate>,
 }
 
 /// The active items `oin` contributed to a case, oldest first (not the versions it corrected
 /// or withdrew).
 pub async fn own_items(db: &Db, case: CaseId, oin: &Oin) -> Result<Vec<OwnItem>, StoreError> {
-    const SQL: &str = "SELECT id, person_id, leefgebied, category, content, recorded_at \
+    const SQL: &str = "SELECT id, person_id, leefgebied, category, content, recorded_at, dates_from \
                        FROM information_items WHERE case_id = $1 AND contributed_by = $2 AND status = 'actief' \
                        ORDER BY recorded_at, id";
     Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(case.0).bind(oin.as_str()).fetch_all(p).await)?)

@@ -302,6 +302,7 @@ pub async fn seed_casework(gw: &Gateway, pki: &DevPkiLayout) -> Result<PhaseCase
                     category,
                     content: content.into(),
                     ground: ground.into(),
+                    dates_from: None,
                 },
             )
             .await,
@@ -385,6 +386,7 @@ pub async fn seed_casework(gw: &Gateway, pki: &DevPkiLayout) -> Result<PhaseCase
                     category,
                     content: content.into(),
                     ground: ground.into(),
+                    dates_from: None,
                 },
             )
             .await,

@@ -3,7 +3,7 @@
 //! entries of a case's disclosure log (to find an item's recipients). Written for both SQLite
 //! and PostgreSQL (`with_pool!`).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 use uuid::Uuid;
 
@@ -26,6 +26,8 @@ pub struct StoredItem {
     pub replaces: Option<Uuid>,
     pub contributed_by: String,
     pub recorded_at: DateTime<Utc>,
+    /// The date the content dates from; None only for rows a migration could not backfill.
+    pub dates_from: Option<NaiveDate>,
 }
 
 /// A new item, or a new version of one (`replaces`), always `actief`.
@@ -41,18 +43,20 @@ pub struct NewVersion<'a> {
     pub contributed_by: &'a Oin,
     pub replaces: Option<ItemId>,
     pub recorded_at: DateTime<Utc>,
+    /// The date the content dates from (the horizon is measured from it).
+    pub dates_from: NaiveDate,
 }
 
 const INSERT: &str =
     "INSERT INTO information_items (id, case_id, person_id, leefgebied, category, content, \
-                      contributed_by, recorded_at, ground, status, replaces) \
-                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'actief', $10)";
+                      contributed_by, recorded_at, ground, status, replaces, dates_from) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'actief', $10, $11)";
 
 /// Stores a new, active item.
 pub async fn insert(tx: &mut Tx, v: &NewVersion<'_>) -> Result<(), StoreError> {
     with_tx!(tx, c => sqlx::query(INSERT).bind(v.id.0).bind(v.case.0).bind(v.person.0)
         .bind(v.leefgebied).bind(v.category).bind(v.content).bind(v.contributed_by.as_str())
-        .bind(v.recorded_at).bind(v.ground).bind(v.replaces.map(|r| r.0))
+        .bind(v.recorded_at).bind(v.ground).bind(v.replaces.map(|r| r.0)).bind(v.dates_from)
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -60,7 +64,7 @@ pub async fn insert(tx: &mut Tx, v: &NewVersion<'_>) -> Result<(), StoreError> {
 /// An item of a case (any status), without its content.
 pub async fn item(db: &Db, case: CaseId, id: ItemId) -> Result<Option<StoredItem>, StoreError> {
     const SQL: &str = "SELECT id, person_id, leefgebied, category, ground, status, replaces, \
-                       contributed_by, recorded_at FROM information_items WHERE case_id = $1 AND id = $2";
+                       contributed_by, recorded_at, dates_from FROM information_items WHERE case_id = $1 AND id = $2";
     Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(case.0).bind(id.0).fetch_optional(p).await)?)
 }
 
