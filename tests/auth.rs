@@ -217,7 +217,7 @@ async fn forged_and_mismatched_tokens_are_unauthenticated(env: &Env) {
         let mut v =
             serde_json::to_value(politie.claims(PROFESSIONAL, "casusoverleg")).expect("claims");
         v.as_object_mut().expect("object").remove(missing);
-        let token = jsonwebtoken::encode(
+        let token = vhgate::crypto::jwt::encode(
             &jsonwebtoken::Header {
                 kid: Some(politie.kid.clone()),
                 ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA)

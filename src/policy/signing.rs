@@ -298,7 +298,7 @@ impl BundleVerifier {
             });
         }
         let message = format!("{header_b64}.{payload_b64}");
-        let ok = jsonwebtoken::crypto::verify(
+        let ok = crate::crypto::jwt::verify_signature(
             signature_b64,
             message.as_bytes(),
             &trusted.key,
@@ -419,7 +419,7 @@ impl BundleSigner {
         let mut header = Header::new(self.algorithm);
         header.typ = None;
         header.kid = Some(self.key_id.clone());
-        let token = jsonwebtoken::encode(&header, &payload, &self.key)
+        let token = crate::crypto::jwt::encode(&header, &payload, &self.key)
             .map_err(|e| SignatureError::Key(format!("signing: {e}")))?;
         serde_json::to_string_pretty(&SignaturesFile {
             signatures: vec![token],
@@ -825,7 +825,7 @@ mod tests {
 
     /// A `.signatures.json` with a hand-made header and payload, signed with `signer`'s key.
     fn forged(header: &Header, payload: serde_json::Value, signer: &BundleSigner) -> String {
-        let token = jsonwebtoken::encode(header, &payload, &signer.key).expect("encode");
+        let token = crate::crypto::jwt::encode(header, &payload, &signer.key).expect("encode");
         serde_json::json!({ "signatures": [token] }).to_string()
     }
 
@@ -1036,7 +1036,7 @@ rxm2RaHhw/8O4oKcfrbaRf8CAwEAAQ==
             Err(SignatureError::WrongAlgorithm { .. })
         ));
         // An HS256 token under the ES256 key's id (key confusion) is refused before any check.
-        let hs = jsonwebtoken::encode(
+        let hs = crate::crypto::jwt::encode(
             &header(Some("k1"), Algorithm::HS256),
             &serde_json::json!({ "files": infos }),
             &EncodingKey::from_secret(b"secret"),
