@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{pki, Env, Partner, Response};
 use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use vhgate::pki::IssuedCert;
 
@@ -55,7 +57,7 @@ async fn bad_certificates_fail_the_handshake(env: &Env) {
 
 async fn no_client_certificate_fails_the_handshake(env: &Env) {
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut pki().ca_pem.as_bytes()) {
+    for c in CertificateDer::pem_slice_iter(pki().ca_pem.as_bytes()) {
         roots.add(c.expect("ca")).expect("root");
     }
     let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
