@@ -266,7 +266,7 @@ impl TokenVerifier {
         let mut last = AuthError::BadSignature;
         for key in candidates {
             // Decode into a loose map first so a missing claim is reported by name.
-            match jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            match crate::crypto::jwt::decode::<serde_json::Map<String, serde_json::Value>>(
                 token,
                 &key.key,
                 &validation,
@@ -427,7 +427,7 @@ pub fn sign_token(
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let mut header = jsonwebtoken::Header::new(Algorithm::EdDSA);
     header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(
+    crate::crypto::jwt::encode(
         &header,
         claims,
         &jsonwebtoken::EncodingKey::from_ed_pem(key_pem.as_bytes())?,

@@ -1,5 +1,6 @@
 //! Secrets and the primitives built on them: BSN encryption at rest (AES-256-GCM) and keyed
 //! pseudonyms (HMAC-SHA256), both with ring. Keys come from files, never from the database.
+//! JWT signatures (partner tokens, bundle signatures) are in [`jwt`], also on ring.
 
 use std::path::Path;
 
@@ -8,6 +9,10 @@ use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::domain::Bsn;
+
+pub mod jwt;
+#[cfg(test)]
+pub(crate) mod openssl_cli;
 
 /// Errors of key handling and record encryption.
 #[derive(Debug, thiserror::Error)]

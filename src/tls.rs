@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use base64::Engine as _;
+use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
@@ -34,12 +35,29 @@ fn file_err(path: &Path, message: impl ToString) -> TlsError {
     }
 }
 
+/// A PEM error as text: markers and lines as text, not the byte lists of `pem::Error`'s
+/// `Display`.
+fn pem_message(e: pem::Error, what: &str) -> String {
+    match e {
+        pem::Error::NoItemsFound => format!("no {what} found"),
+        pem::Error::MissingSectionEnd { end_marker } => format!(
+            "PEM section end \"-----END {}-----\" missing",
+            String::from_utf8_lossy(&end_marker)
+        ),
+        pem::Error::IllegalSectionStart { line } => format!(
+            "illegal PEM section start {:?}",
+            String::from_utf8_lossy(&line)
+        ),
+        other => other.to_string(),
+    }
+}
+
 /// Reads every certificate in a PEM file.
 pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
-    let certs = rustls_pemfile::certs(&mut data.as_slice())
+    let certs = CertificateDer::pem_slice_iter(&data)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_err(path, e))?;
+        .map_err(|e| file_err(path, pem_message(e, "certificate")))?;
     if certs.is_empty() {
         return Err(file_err(path, "no certificate found"));
     }
@@ -49,16 +67,14 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 /// Reads the first private key in a PEM file.
 pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
-    rustls_pemfile::private_key(&mut data.as_slice())
-        .map_err(|e| file_err(path, e))?
-        .ok_or_else(|| file_err(path, "no private key found"))
+    PrivateKeyDer::from_pem_slice(&data).map_err(|e| file_err(path, pem_message(e, "private key")))
 }
 
 fn load_crls(path: &Path) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsError> {
     let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
-    let pem: Vec<_> = rustls_pemfile::crls(&mut data.as_slice())
+    let pem: Vec<_> = CertificateRevocationListDer::pem_slice_iter(&data)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| file_err(path, e))?;
+        .map_err(|e| file_err(path, pem_message(e, "CRL")))?;
     // A file without PEM markers is taken as one DER CRL.
     Ok(if pem.is_empty() {
         vec![CertificateRevocationListDer::from(data)]
@@ -145,5 +161,87 @@ impl PeerIdentity {
             oin,
             thumbprint: thumbprint(der),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::Ca;
+
+    fn write(dir: &Path, name: &str, data: &[u8]) -> std::path::PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, data).expect("write");
+        path
+    }
+
+    #[test]
+    fn pem_files_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = Ca::generate("tls test CA").expect("ca");
+        let server = ca.issue_server(&["localhost"]).expect("server");
+        let chain = format!("{}{}", server.cert_pem, ca.cert_pem);
+        let certs = load_certs(&write(dir.path(), "chain.pem", chain.as_bytes())).expect("certs");
+        assert_eq!(certs.len(), 2);
+        // A key after other PEM sections (a combined cert + key file) is found.
+        let combined = format!("{}{}", server.cert_pem, server.key_pem);
+        load_key(&write(dir.path(), "combined.pem", combined.as_bytes())).expect("key");
+        let crl = ca.crl(&[7]).expect("crl");
+        let pem = load_crls(&write(dir.path(), "crl.pem", crl.as_bytes())).expect("crl pem");
+        assert_eq!(pem.len(), 1);
+        // Without PEM markers the file is one DER CRL.
+        let der = load_crls(&write(dir.path(), "crl.der", pem[0].as_ref())).expect("crl der");
+        assert_eq!(der[0].as_ref(), pem[0].as_ref());
+    }
+
+    /// Every failure names the file, so a misconfigured path is found from the message.
+    #[test]
+    fn bad_pem_files_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = Ca::generate("tls test CA").expect("ca");
+        let truncated = &ca.cert_pem[..ca.cert_pem.len() - 30];
+        let cases: Vec<(std::path::PathBuf, Result<(), TlsError>, &str)> = vec![
+            {
+                let p = write(dir.path(), "empty-certs.pem", b"nothing here\n");
+                let r = load_certs(&p).map(drop);
+                (p, r, "no certificate found")
+            },
+            {
+                let p = write(dir.path(), "truncated.pem", truncated.as_bytes());
+                let r = load_certs(&p).map(drop);
+                (
+                    p,
+                    r,
+                    "PEM section end \"-----END CERTIFICATE-----\" missing",
+                )
+            },
+            {
+                let p = write(dir.path(), "cert-not-key.pem", ca.cert_pem.as_bytes());
+                let r = load_key(&p).map(drop);
+                (p, r, "no private key found")
+            },
+            {
+                let p = write(
+                    dir.path(),
+                    "bad-base64.pem",
+                    b"-----BEGIN PRIVATE KEY-----\n!!!!\n-----END PRIVATE KEY-----\n",
+                );
+                let r = load_key(&p).map(drop);
+                (p, r, "base64")
+            },
+            {
+                let p = dir.path().join("absent.pem");
+                let r = load_certs(&p).map(drop);
+                (p, r, "")
+            },
+        ];
+        for (path, result, says) in cases {
+            let message = result.expect_err("refused").to_string();
+            assert!(
+                message.starts_with(&format!("{}: ", path.display())),
+                "{message}"
+            );
+            assert!(message.contains(says), "{message}");
+        }
     }
 }

@@ -8,6 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::{pki, Env, Partner, Response};
 use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use serde_json::json;
 use vhgate::pki::IssuedCert;
 
@@ -55,7 +57,7 @@ async fn bad_certificates_fail_the_handshake(env: &Env) {
 
 async fn no_client_certificate_fails_the_handshake(env: &Env) {
     let mut roots = rustls::RootCertStore::empty();
-    for c in rustls_pemfile::certs(&mut pki().ca_pem.as_bytes()) {
+    for c in CertificateDer::pem_slice_iter(pki().ca_pem.as_bytes()) {
         roots.add(c.expect("ca")).expect("root");
     }
     let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
@@ -217,7 +219,7 @@ async fn forged_and_mismatched_tokens_are_unauthenticated(env: &Env) {
         let mut v =
             serde_json::to_value(politie.claims(PROFESSIONAL, "casusoverleg")).expect("claims");
         v.as_object_mut().expect("object").remove(missing);
-        let token = jsonwebtoken::encode(
+        let token = vhgate::crypto::jwt::encode(
             &jsonwebtoken::Header {
                 kid: Some(politie.kid.clone()),
                 ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA)

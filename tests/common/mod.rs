@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use reqwest::StatusCode;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
 use vhgate::app::{open_record, App, RunningServer};
@@ -562,7 +563,7 @@ pub fn thumbprint_of(cert_pem: &str) -> String {
 }
 
 fn parse_certs(pem: &str) -> Vec<CertificateDer<'static>> {
-    rustls_pemfile::certs(&mut pem.as_bytes())
+    CertificateDer::pem_slice_iter(pem.as_bytes())
         .collect::<Result<_, _>>()
         .expect("certificates")
 }
@@ -573,9 +574,7 @@ pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::
     for c in parse_certs(&pki.ca_pem) {
         roots.add(c).expect("root");
     }
-    let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key_pem.as_bytes())
-        .expect("key pem")
-        .expect("a private key");
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("a private key");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
