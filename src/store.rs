@@ -122,6 +122,16 @@ impl Db {
     /// `synchronous=FULL`, so a committed log entry survives a power cut, and creates the file
     /// if it is missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+        Self::connect_with(url, max_connections, Duration::from_secs(5)).await
+    }
+
+    /// Like [`Db::connect`]; on PostgreSQL a request waits at most `acquire_timeout` for a
+    /// pooled connection (an unreachable server then fails fast instead of hanging).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Db, StoreError> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -139,7 +149,7 @@ impl Db {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(acquire_timeout)
                 .connect_with(opts)
                 .await?;
             Ok(Db::Postgres(pool))

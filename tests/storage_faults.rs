@@ -103,10 +103,17 @@ impl Probe {
     }
 
     /// Reads and writes during the fault: each a quick 503 problem+json that discloses
-    /// nothing. Returns the statuses and problem types seen and the slowest answer.
-    async fn refused(&self, env: &Env, rounds: usize, within: Duration) -> (Vec<String>, Duration) {
+    /// nothing. Returns the statuses and problem types seen, the slowest answer and when the
+    /// first arrived.
+    async fn refused(
+        &self,
+        env: &Env,
+        rounds: usize,
+        within: Duration,
+    ) -> (Vec<String>, Duration, Instant) {
         let mut seen = Vec::new();
         let mut slowest = Duration::ZERO;
+        let mut first = None;
         for _ in 0..rounds {
             for (what, (r, took)) in [
                 ("read", self.read(env).await),
@@ -118,13 +125,14 @@ impl Probe {
                     "{what}: the 503 took {took:?} (limit {within:?})"
                 );
                 slowest = slowest.max(took);
+                first.get_or_insert_with(Instant::now);
                 let s = format!("{} {}", r.status.as_u16(), r.problem());
                 if !seen.contains(&s) {
                     seen.push(s);
                 }
             }
         }
-        (seen, slowest)
+        (seen, slowest, first.unwrap_or_else(Instant::now))
     }
 
     /// Retries read and write until both succeed; returns how long that took.
@@ -218,8 +226,10 @@ async fn item_count(db: &vhgate::store::Db) -> i64 {
         .expect("count items")
 }
 
+/// Faster sweeps, and a request deadline well below the clients' 20 s.
 fn fast(config: &mut vhgate::config::Config) {
     config.log.outbox_sweep_ms = 200;
+    config.server.request_timeout_ms = 3000;
 }
 
 // ---------------------------------------------------------------- full filesystem (SQLite)
@@ -296,8 +306,8 @@ async fn sqlite_on_a_full_filesystem_refuses_with_503_and_recovers() {
     let ballast = fs.dir.path().join("ballast");
     let filled_at = Instant::now();
     let bytes = fill(&ballast);
-    let (seen, slowest) = p.refused(&env, 3, Duration::from_secs(8)).await;
-    let first = filled_at.elapsed();
+    let (seen, slowest, first) = p.refused(&env, 3, Duration::from_secs(4)).await;
+    let first = first - filled_at;
     let ready = alive(&env, &p).await;
     assert_eq!(
         item_count(&env.db).await,
@@ -315,7 +325,7 @@ async fn sqlite_on_a_full_filesystem_refuses_with_503_and_recovers() {
     env.assert_log_intact().await;
     eprintln!(
         "full filesystem (SQLite, tmpfs 16m, ballast {bytes} bytes): {seen:?}, slowest 503 {slowest:?}, \
-         6 refusals in {first:?}; /healthz 200, /readyz {ready}; recovered {recovered:?} after the ballast went"
+         first 503 {first:?} after the disk filled; /healthz 200, /readyz {ready}; recovered {recovered:?} after the ballast went"
     );
     env.stop().await;
 }
@@ -375,8 +385,8 @@ async fn postgres_read_only_refuses_with_503_and_recovers() {
     .expect("read-only");
     let started = Instant::now();
     drop_sessions(&admin, &name).await;
-    let (seen, slowest) = p.refused(&env, 3, Duration::from_secs(8)).await;
-    let first = started.elapsed();
+    let (seen, slowest, first) = p.refused(&env, 3, Duration::from_secs(4)).await;
+    let first = first - started;
     let ready = alive(&env, &p).await;
     assert_eq!(
         item_count(&env.db).await,
@@ -399,7 +409,7 @@ async fn postgres_read_only_refuses_with_503_and_recovers() {
     outbox_drains(&env.db).await;
     env.assert_log_intact().await;
     eprintln!(
-        "read-only database (PostgreSQL): {seen:?}, slowest 503 {slowest:?}, 6 refusals in {first:?}; \
+        "read-only database (PostgreSQL): {seen:?}, slowest 503 {slowest:?}, first 503 {first:?} after it turned read-only; \
          /healthz 200, /readyz {ready}; recovered {recovered:?} after it became writable"
     );
     admin.close().await;
@@ -409,12 +419,36 @@ async fn postgres_read_only_refuses_with_503_and_recovers() {
 // ------------------------------------------------------ unreachable database (PostgreSQL)
 
 /// A TCP proxy to PostgreSQL that the test can cut (every proxied connection closed, new
-/// ones closed at once) and restore.
+/// ones closed at once), stall (bytes held, nothing closed: a silent network partition) and
+/// restore.
 struct Proxy {
     port: u16,
     cut: Arc<AtomicBool>,
+    stalled: Arc<AtomicBool>,
     conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// Copies one direction, holding each chunk while the proxy is stalled.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    stalled: Arc<AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while stalled.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
 }
 
 impl Proxy {
@@ -424,18 +458,25 @@ impl Proxy {
             .expect("bind proxy");
         let port = listener.local_addr().expect("addr").port();
         let cut = Arc::new(AtomicBool::new(false));
+        let stalled = Arc::new(AtomicBool::new(false));
         let conns = Arc::new(Mutex::new(Vec::new()));
-        let (c, k) = (cut.clone(), conns.clone());
+        let (c, st, k) = (cut.clone(), stalled.clone(), conns.clone());
         let task = tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if c.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let upstream = upstream.clone();
+                let (upstream, st) = (upstream.clone(), st.clone());
                 let forward = tokio::spawn(async move {
-                    if let Ok(mut out) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    // A connection made during a stall hangs until it ends.
+                    while st.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                    if let Ok(out) = tokio::net::TcpStream::connect(&upstream).await {
+                        let (ir, iw) = inbound.into_split();
+                        let (or, ow) = out.into_split();
+                        tokio::join!(pump(ir, ow, st.clone()), pump(or, iw, st));
                     }
                 });
                 k.lock().expect("lock").push(forward);
@@ -444,6 +485,7 @@ impl Proxy {
         Proxy {
             port,
             cut,
+            stalled,
             conns,
             task,
         }
@@ -456,8 +498,13 @@ impl Proxy {
         }
     }
 
+    fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+    }
+
     fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
+        self.stalled.store(false, Ordering::SeqCst);
     }
 }
 
@@ -472,6 +519,17 @@ impl Drop for Proxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_unreachable_refuses_with_503_and_recovers() {
+    unreachable(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_silent_partition_refuses_with_503_and_recovers() {
+    unreachable(true).await;
+}
+
+/// PostgreSQL behind a proxy that is cut (connections closed: the server went away) or
+/// stalled (nothing arrives and nothing closes: a silent partition), then restored.
+async fn unreachable(stall: bool) {
     let Some(admin) = admin_pool().await else {
         return;
     };
@@ -496,14 +554,61 @@ async fn postgres_unreachable_refuses_with_503_and_recovers() {
         .expect("direct connection");
     let p = Probe::new(&env);
     p.works(&env).await;
-    let items = item_count(&db).await;
 
-    let started = Instant::now();
-    proxy.cut();
-    let (seen, slowest) = p.refused(&env, 3, Duration::from_secs(8)).await;
-    let first = started.elapsed();
+    // Requests under way when the fault starts must end too (with whatever answer).
+    let faulted = Mutex::new(None::<Instant>);
+    let first_503 = Mutex::new(None::<Instant>);
+    let in_flight = {
+        let busy = AtomicBool::new(true);
+        let env = &env;
+        let worker = |n: usize| {
+            let (p, busy, first_503) = (Probe::new(env), &busy, &first_503);
+            async move {
+                let mut longest = Duration::ZERO;
+                let mut i = n;
+                while busy.load(Ordering::SeqCst) {
+                    let (r, took) = if i % 2 == 0 {
+                        p.read(env).await
+                    } else {
+                        p.write(env).await
+                    };
+                    if !r.status.is_success() {
+                        assert_fault_answer("in flight", &r);
+                        first_503
+                            .lock()
+                            .expect("lock")
+                            .get_or_insert_with(Instant::now);
+                    }
+                    longest = longest.max(took);
+                    i += 1;
+                }
+                longest
+            }
+        };
+        let fault = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            *faulted.lock().expect("lock") = Some(Instant::now());
+            if stall {
+                proxy.stall();
+            } else {
+                proxy.cut();
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            busy.store(false, Ordering::SeqCst);
+        };
+        let (a, b, c, d, ()) = tokio::join!(worker(0), worker(1), worker(2), worker(3), fault);
+        a.max(b).max(c).max(d)
+    };
+    let items = item_count(&db).await;
+    let (seen, slowest, probed) = p.refused(&env, 3, Duration::from_secs(4)).await;
+    let faulted = faulted.lock().expect("lock").expect("fault time");
+    let first = first_503.lock().expect("lock").unwrap_or(probed) - faulted;
     let ready = alive(&env, &p).await;
     assert_eq!(item_count(&db).await, items, "a refused write left a row");
+    assert!(
+        in_flight < Duration::from_secs(4),
+        "a request under way when the fault began took {in_flight:?}"
+    );
 
     proxy.restore();
     let recovered = p.recovers(&env, Duration::from_secs(20)).await;
@@ -514,8 +619,10 @@ async fn postgres_unreachable_refuses_with_503_and_recovers() {
     outbox_drains(&db).await;
     env.assert_log_intact().await;
     eprintln!(
-        "unreachable database (PostgreSQL via a cut proxy): {seen:?}, slowest 503 {slowest:?}, 6 refusals in {first:?}; \
-         /healthz 200, /readyz {ready}; recovered {recovered:?} after the proxy came back"
+        "unreachable database (PostgreSQL via a {} proxy): {seen:?}, slowest 503 {slowest:?}, first 503 {first:?} after the fault; \
+         longest request under way at the fault {in_flight:?}; /healthz 200, /readyz {ready}; \
+         recovered {recovered:?} after the proxy came back",
+        if stall { "stalled" } else { "cut" }
     );
     db.close().await;
     env.stop().await;
