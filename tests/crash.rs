@@ -1,7 +1,8 @@
 //! Crash safety: the real `vhgate serve` binary is killed with SIGKILL again and again, at
 //! seeded random points (also during start-up), under a mixed load of person reads by several
-//! partners and casework writes (information contributions, afspraken made and updated with
-//! notes, escalations on the AVE ladder, new registrations). Afterwards, on either backend:
+//! partners and casework writes (information contributions, corrections and withdrawals,
+//! afspraken made and updated with notes, escalations on the AVE ladder, new registrations).
+//! Afterwards, on either backend:
 //! (a) every answer a client received whole with a 2xx has its entry in the log under a signed
 //! checkpoint; (b) every row the load added to or changed in the case tables has an entry that
 //! names it; (c) the outbox is empty once a last start has drained it; (d) `vhgate log verify`
@@ -106,6 +107,8 @@ fn spawn_gateway(config_file: &Path) -> Child {
 enum Op {
     Read,
     Contribute,
+    Correct,
+    Withdraw,
     CreateAfspraak,
     PatchAfspraak,
     Escalate,
@@ -121,6 +124,9 @@ struct Tally {
     refusals: Vec<(Op, Uuid)>,
     /// Afspraken whose creation was acknowledged (the patches pick from these).
     afspraken: Vec<String>,
+    /// Active items gemeente contributed or corrected (corrections and withdrawals pick from
+    /// these).
+    items: Vec<String>,
     /// Answers that were not 2xx, by operation and status.
     refused: HashMap<(Op, u16), usize>,
     cut: usize,
@@ -197,7 +203,39 @@ impl Load {
                     None,
                 )
             }
-            45..=59 => (
+            54..=59 => {
+                let known = {
+                    let mut t = self.tally.lock().expect("lock");
+                    // Taken out: a corrected or withdrawn item is not active any more.
+                    (!t.items.is_empty()).then(|| {
+                        let i = rng.below(t.items.len() as u64) as usize;
+                        t.items.swap_remove(i)
+                    })
+                };
+                let Some(item) = known else {
+                    return true;
+                };
+                if pick < 57 {
+                    (
+                        Op::Correct,
+                        &c.gemeente,
+                        Method::POST,
+                        format!("/v1/cases/{case}/information/{item}/correction"),
+                        Some(
+                            json!({"content": "Huurachterstand van twee maanden.", "reason": "bedrag gecorrigeerd"}),
+                        ),
+                    )
+                } else {
+                    (
+                        Op::Withdraw,
+                        &c.gemeente,
+                        Method::POST,
+                        format!("/v1/cases/{case}/information/{item}/withdrawal"),
+                        Some(json!({"reason": "ten onrechte gedeeld"})),
+                    )
+                }
+            }
+            45..=53 => (
                 Op::Contribute,
                 &c.gemeente,
                 Method::POST,
@@ -286,11 +324,15 @@ impl Load {
         if status.is_success() {
             let id = id.unwrap_or_else(|| panic!("{op:?}: a 2xx without a Disclosure-Id"));
             t.acked.push((op, id));
-            if op == Op::CreateAfspraak {
-                let v: Value = serde_json::from_slice(&bytes).expect("json");
-                if let Some(a) = v["afspraak"]["id"].as_str() {
-                    t.afspraken.push(a.to_string());
+            let v: Value = serde_json::from_slice(&bytes).expect("json");
+            match op {
+                Op::CreateAfspraak => t
+                    .afspraken
+                    .extend(v["afspraak"]["id"].as_str().map(str::to_owned)),
+                Op::Contribute | Op::Correct => {
+                    t.items.extend(v["item_id"].as_str().map(str::to_owned))
                 }
+                _ => {}
             }
         } else {
             *t.refused.entry((op, status.as_u16())).or_default() += 1;
@@ -304,7 +346,8 @@ impl Load {
 /// added or changed.
 #[derive(Default, Debug)]
 struct Rows {
-    items: HashSet<Uuid>,
+    /// item id -> (status, changed_at, the version it replaces).
+    items: HashMap<Uuid, (String, Option<String>, Option<Uuid>)>,
     afspraken: HashMap<Uuid, Option<String>>,
     notes: HashSet<Uuid>,
     escalations: HashSet<Uuid>,
@@ -325,6 +368,11 @@ async fn snapshot(db: &Db) -> Rows {
     let afspraken: Vec<(Uuid, Option<String>)> =
         vhgate::with_pool!(db, p => sqlx::query_as(AFSPRAKEN).fetch_all(p).await)
             .expect("afspraken");
+    const ITEMS: &str =
+        "SELECT id, status, CAST(changed_at AS TEXT), replaces FROM information_items";
+    type Item = (Uuid, String, Option<String>, Option<Uuid>);
+    let items: Vec<Item> =
+        vhgate::with_pool!(db, p => sqlx::query_as(ITEMS).fetch_all(p).await).expect("items");
     const PERSONS: &str =
         "SELECT p.id, cp.case_id FROM persons p LEFT JOIN case_persons cp ON cp.person_id = p.id";
     let persons: Vec<(Uuid, Option<Uuid>)> =
@@ -334,7 +382,10 @@ async fn snapshot(db: &Db) -> Rows {
         by_person.entry(p).or_default().extend(c);
     }
     Rows {
-        items: ids(db, "SELECT id FROM information_items").await,
+        items: items
+            .into_iter()
+            .map(|(id, s, c, r)| (id, (s, c, r)))
+            .collect(),
         afspraken: afspraken.into_iter().collect(),
         notes: ids(db, "SELECT id FROM afspraak_notes").await,
         escalations: ids(db, "SELECT id FROM case_escalations").await,
@@ -544,12 +595,32 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
             missing.push(format!("(b) {what}: no {event} entry names {name}"));
         }
     };
-    for id in after.items.difference(&before.items) {
-        need(
-            "information item",
-            "contribute_information",
-            format!("item:{id}"),
-        );
+    for (id, now) in &after.items {
+        let (status, _, replaces) = now;
+        if !before.items.contains_key(id) {
+            // A new item: contributed, or the new version of a correction.
+            let event = if replaces.is_some() {
+                "correct_information"
+            } else {
+                "contribute_information"
+            };
+            need("information item", event, format!("item:{id}"));
+        }
+        if before.items.get(id) != Some(now) {
+            match status.as_str() {
+                "gecorrigeerd" => need(
+                    "corrected item",
+                    "correct_information",
+                    format!("item:{id}"),
+                ),
+                "ingetrokken" => need(
+                    "withdrawn item",
+                    "withdraw_information",
+                    format!("item:{id}"),
+                ),
+                _ => {}
+            }
+        }
     }
     for (id, updated) in &after.afspraken {
         match before.afspraken.get(id) {
@@ -625,6 +696,8 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
     );
     for op in [
         Op::Contribute,
+        Op::Correct,
+        Op::Withdraw,
         Op::CreateAfspraak,
         Op::PatchAfspraak,
         Op::Escalate,
