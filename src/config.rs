@@ -90,7 +90,8 @@ pub struct ServerConfig {
     pub max_handshakes_per_ip: usize,
     /// A request without its answer after this many milliseconds gets 503 (a database that
     /// stopped answering mid-query, e.g. a silent network partition, would hold it for as long
-    /// as TCP keeps the connection).
+    /// as TCP keeps the connection). Policy bundle administration is exempt (compiling and
+    /// replaying a bundle may take long).
     pub request_timeout_ms: u64,
 }
 

@@ -31,6 +31,10 @@ use problem::Problem;
 /// Shared state of every handler.
 pub type AppState = Arc<Gateway>;
 
+/// Routes without the request deadline: administrators' policy bundles are compiled and
+/// replayed against past decisions (impact preview), which may take long by itself.
+const NO_DEADLINE: &str = "/v1/admin/policy-bundles";
+
 /// Answers 503 problem+json (`storage-unavailable`) for a request still without its answer
 /// after `limit`, and drops its work. A query on a database connection that went silent (a
 /// network partition: no answer and no reset) would otherwise hold the request as long as
@@ -40,6 +44,9 @@ pub type AppState = Arc<Gateway>;
 pub fn with_deadline(router: Router, limit: std::time::Duration) -> Router {
     router.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if req.uri().path().starts_with(NO_DEADLINE) {
+                return next.run(req).await;
+            }
             match tokio::time::timeout(limit, next.run(req)).await {
                 Ok(res) => res,
                 Err(_) => {
