@@ -82,7 +82,12 @@ impl App {
                 |e| AppError::Policy(PolicyError::Bundle(format!("policy.signing: {e}"))),
             )?,
         );
-        let db = Db::connect(&config.database.url, config.database.max_connections).await?;
+        let db = Db::connect_with(
+            &config.database.url,
+            config.database.max_connections,
+            Duration::from_millis(config.database.acquire_timeout_ms),
+        )
+        .await?;
         db.migrate().await?;
         // A bundle approved by administrators wins over the policy directory (its signature is
         // checked again with the keys configured now).
@@ -152,7 +157,10 @@ impl App {
             .local_addr()
             .map_err(|source| AppError::Listen { addr, source })?;
         let (tx, rx) = oneshot::channel::<()>();
-        let router = crate::api::router(self.gateway.clone());
+        let router = crate::api::with_deadline(
+            crate::api::router(self.gateway.clone()),
+            Duration::from_millis(self.config.server.request_timeout_ms),
+        );
         let handle = tokio::spawn(crate::server::serve(
             listener,
             self.tls,

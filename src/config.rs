@@ -88,6 +88,11 @@ pub struct ServerConfig {
     /// Connections of one source address still in their TLS handshake (default 64); further
     /// ones are closed at once, so one slow or flooding address cannot hold every slot.
     pub max_handshakes_per_ip: usize,
+    /// A request without its answer after this many milliseconds gets 503 (a database that
+    /// stopped answering mid-query, e.g. a silent network partition, would hold it for as long
+    /// as TCP keeps the connection). Policy bundle administration is exempt (compiling and
+    /// replaying a bundle may take long).
+    pub request_timeout_ms: u64,
 }
 
 /// Server certificate and the convenant's trust anchors for client certificates.
@@ -109,6 +114,10 @@ pub struct DatabaseConfig {
     /// `sqlite://path/to/file.db` (embedded default) or `postgres://...`.
     pub url: String,
     pub max_connections: u32,
+    /// PostgreSQL: how long a request waits for a pooled connection (including the check that
+    /// an idle one still answers) before it gets 503. Keep it near `log.commit_timeout_ms`: an
+    /// unreachable database should be refused quickly, not after a long hang.
+    pub acquire_timeout_ms: u64,
 }
 
 /// Where the Rego policies and their data live.
@@ -235,6 +244,7 @@ impl Default for ServerConfig {
             shutdown_grace_secs: 10,
             max_connections: 4096,
             max_handshakes_per_ip: 64,
+            request_timeout_ms: 10_000,
         }
     }
 }
@@ -255,6 +265,7 @@ impl Default for DatabaseConfig {
         DatabaseConfig {
             url: "sqlite://vhgate.db".into(),
             max_connections: 8,
+            acquire_timeout_ms: 2000,
         }
     }
 }
@@ -346,6 +357,12 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.server.request_timeout_ms == 0 {
+            return invalid("server.request_timeout_ms", "must be positive");
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            return invalid("database.acquire_timeout_ms", "must be positive");
         }
         if self.tls.client_ca.is_empty() {
             return invalid(

@@ -101,11 +101,37 @@ pub fn is_unique_violation(e: &StoreError) -> bool {
     matches!(e, StoreError::Db(sqlx::Error::Database(d)) if d.is_unique_violation())
 }
 
+/// Whether a SQLite connection that goes back to the pool can take another transaction.
+/// SQLITE_FULL or SQLITE_IOERR (a full or failing disk) may roll a transaction back inside
+/// SQLite; the rollback the dropped transaction then queues fails ("no transaction is active")
+/// and the driver keeps counting a transaction that no longer exists, so every later BEGIN on
+/// that connection would fail, long after the disk has room again. Such a connection is
+/// closed instead (the pool opens a fresh one).
+async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    // A round trip: the worker runs the queued rollback first.
+    conn.ping().await?;
+    Ok(!conn.is_in_transaction())
+}
+
 impl Db {
     /// Connects to `sqlite:...` or `postgres://...`. SQLite runs in WAL mode with
     /// `synchronous=FULL`, so a committed log entry survives a power cut, and creates the file
     /// if it is missing.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+        Self::connect_with(url, max_connections, Duration::from_secs(5)).await
+    }
+
+    /// Like [`Db::connect`]; on PostgreSQL a request waits at most `acquire_timeout` for a
+    /// pooled connection (an unreachable server then fails fast instead of hanging).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Db, StoreError> {
         if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)?
                 .create_if_missing(true)
@@ -115,6 +141,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
+                .after_release(|conn, _| Box::pin(async move { still_usable(conn).await }))
                 .connect_with(opts)
                 .await?;
             Ok(Db::Sqlite(pool))
@@ -122,7 +149,7 @@ impl Db {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(5))
+                .acquire_timeout(acquire_timeout)
                 .connect_with(opts)
                 .await?;
             Ok(Db::Postgres(pool))

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
@@ -29,6 +30,36 @@ use problem::Problem;
 
 /// Shared state of every handler.
 pub type AppState = Arc<Gateway>;
+
+/// Routes without the request deadline: administrators' policy bundles are compiled and
+/// replayed against past decisions (impact preview), which may take long by itself.
+const NO_DEADLINE: &str = "/v1/admin/policy-bundles";
+
+/// Answers 503 problem+json (`storage-unavailable`) for a request still without its answer
+/// after `limit`, and drops its work. A query on a database connection that went silent (a
+/// network partition: no answer and no reset) would otherwise hold the request as long as
+/// TCP keeps trying. Dropping is safe for the log: a step's transaction that did not commit
+/// rolls back, one that did leaves its entry in the outbox for the writer's sweep, and no
+/// answer has left.
+pub fn with_deadline(router: Router, limit: std::time::Duration) -> Router {
+    router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            if req.uri().path().starts_with(NO_DEADLINE) {
+                return next.run(req).await;
+            }
+            match tokio::time::timeout(limit, next.run(req)).await {
+                Ok(res) => res,
+                Err(_) => {
+                    tracing::error!(
+                        limit_ms = limit.as_millis() as u64,
+                        "request timed out (storage not answering): refusing"
+                    );
+                    Problem::timed_out().into_response()
+                }
+            }
+        },
+    ))
+}
 
 /// The router with all routes.
 pub fn router(gateway: AppState) -> Router {

@@ -53,6 +53,20 @@ impl Problem {
         Problem::new(StatusCode::BAD_REQUEST, slug, "Bad request", detail)
     }
 
+    /// A request that did not finish in time (`server.request_timeout_ms`): 503, nothing
+    /// disclosed.
+    pub fn timed_out() -> Self {
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-unavailable",
+            "Storage unavailable",
+            "the request did not finish in time (storage not answering); nothing was disclosed; \
+             a casework step may have been applied, so check before repeating it",
+        );
+        p.retry_after = true;
+        p
+    }
+
     /// Names the disclosure-log entry that recorded this refusal or failure.
     pub(crate) fn logged(mut self, id: Option<DisclosureId>) -> Self {
         self.disclosure_id = id.map(|i| i.to_string());

@@ -427,13 +427,15 @@ pub async fn update(
     .await?;
     let me = caller_oin(caller)?;
     let mut tx = begin_on(gw, &entry, &l, false).await?;
+    // The note's id goes into the entry, so the log names every row the step wrote.
+    let note = change.note.as_deref().map(|n| (Uuid::now_v7(), n));
     plan_store::update_afspraak(
         &mut tx,
         case_id,
         afspraak_id,
         change.status,
         change.due,
-        change.note.as_deref(),
+        note,
         &me,
         crate::record::now(),
     )
@@ -441,6 +443,9 @@ pub async fn update(
     entry.disclosed = vec![format!("afspraak:{afspraak_id}")];
     if let Some(s) = change.status {
         entry.disclosed.push(format!("status:{s}"));
+    }
+    if let Some((note_id, _)) = note {
+        entry.disclosed.push(format!("note:{note_id}"));
     }
     entry.categories = vec!["overig".into()];
     let decision_id = entry.id.to_string();
@@ -607,8 +612,10 @@ pub async fn escalate(
     let me = caller_oin(caller)?;
     // The level is what the next escalation's direction is decided on.
     let mut tx = begin_on(gw, &entry, &l, true).await?;
+    let escalation_id = Uuid::now_v7();
     plan_store::insert_escalation(
         &mut tx,
+        escalation_id,
         case_id,
         level,
         previous,
@@ -617,7 +624,11 @@ pub async fn escalate(
         crate::record::now(),
     )
     .await?;
-    entry.disclosed = vec![format!("ave:{level}"), format!("direction:{dir}")];
+    entry.disclosed = vec![
+        format!("escalation:{escalation_id}"),
+        format!("ave:{level}"),
+        format!("direction:{dir}"),
+    ];
     let decision_id = entry.id.to_string();
     allow_in(gw, tx, entry, 200).await?;
     Ok(Escalated {

@@ -95,7 +95,7 @@ pub async fn notes(db: &Db, case: CaseId) -> Result<Vec<NoteRow>, StoreError> {
 }
 
 /// Changes an afspraak, inside the step's transaction: the new status and due date (when given), a
-/// monitoring note (when given), and `updated_at`.
+/// monitoring note with its id (when given), and `updated_at`.
 #[allow(clippy::too_many_arguments)]
 pub async fn update_afspraak(
     tx: &mut Tx,
@@ -103,7 +103,7 @@ pub async fn update_afspraak(
     id: Uuid,
     status: Option<&str>,
     due: Option<NaiveDate>,
-    note: Option<&str>,
+    note: Option<(Uuid, &str)>,
     by: &Oin,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -117,8 +117,8 @@ pub async fn update_afspraak(
     with_tx!(tx, c => {
         sqlx::query(UPDATE).bind(case.0).bind(id).bind(status).bind(due.as_deref()).bind(at)
             .execute(&mut *c).await?;
-        if let Some(note) = note {
-            sqlx::query(NOTE).bind(Uuid::now_v7()).bind(id).bind(case.0).bind(note)
+        if let Some((note_id, note)) = note {
+            sqlx::query(NOTE).bind(note_id).bind(id).bind(case.0).bind(note)
                 .bind(by.as_str()).bind(at).execute(&mut *c).await?;
         }
     });
@@ -141,9 +141,11 @@ pub async fn current_level(db: &Db, case: CaseId) -> Result<Option<i32>, StoreEr
     Ok(row.map(|(l,)| l))
 }
 
-/// Records an escalation decision.
+/// Records an escalation decision under `id` (which the step's log entry names).
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_escalation(
     tx: &mut Tx,
+    id: Uuid,
     case: CaseId,
     level: i32,
     previous: Option<i32>,
@@ -153,7 +155,7 @@ pub async fn insert_escalation(
 ) -> Result<(), StoreError> {
     const SQL: &str = "INSERT INTO case_escalations (id, case_id, level, previous_level, reason, decided_by_oin, decided_at) \
                        VALUES ($1, $2, $3, $4, $5, $6, $7)";
-    with_tx!(tx, c => sqlx::query(SQL).bind(Uuid::now_v7()).bind(case.0).bind(level).bind(previous)
+    with_tx!(tx, c => sqlx::query(SQL).bind(id).bind(case.0).bind(level).bind(previous)
         .bind(reason).bind(by.as_str()).bind(at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
