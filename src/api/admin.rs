@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::admin::impact::{Baseline, ImpactQuery, MAX_REPLAY};
 use crate::admin::{self, AdminError};
@@ -134,7 +134,10 @@ pub(super) async fn reject(
         Err(e) => {
             return Problem::bad_request(
                 "invalid-body",
-                format!("expected {{\"reason\": \"...\"}}: {e}"),
+                format!(
+                    "expected {{\"reason\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
             )
             .into_response()
         }

@@ -6,7 +6,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::disclosure::store::LogFilter;
 use crate::domain::{Bsn, CaseId, Oin};
@@ -139,7 +139,8 @@ pub(super) async fn search(
         Problem::bad_request(
             "invalid-body",
             format!(
-                "expected {{\"bsn\": \"...\", \"partner\": \"...\", ...}} with string values: {e}"
+                "expected {{\"bsn\": \"...\", \"partner\": \"...\", ...}} with string values: {}",
+                json_error_detail(&e)
             ),
         )
     })?;
@@ -173,7 +174,7 @@ pub(super) async fn access_report(
     let req: AccessReportRequest = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
-            format!("expected {{\"bsn\": \"...\"}}: {e}"),
+            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
         )
     })?;
     Ok(Json(
@@ -208,7 +209,10 @@ pub(super) async fn embargo(
     let req: EmbargoRequest = serde_json::from_slice(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
-            format!("expected {{\"bsn\", \"until\", \"reason\"}}: {e}"),
+            format!(
+                "expected {{\"bsn\", \"until\", \"reason\"}}: {}",
+                json_error_detail(&e)
+            ),
         )
     })?;
     let until = DateTime::parse_from_rfc3339(&req.until)

@@ -5,6 +5,7 @@ mod admin;
 mod cases;
 mod casework;
 mod disclosures;
+mod guard;
 mod health;
 mod information;
 mod log;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
@@ -153,7 +154,11 @@ pub fn router(gateway: AppState) -> Router {
         .route("/openapi.json", get(health::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(guard::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            guard::guard,
+        ))
         .with_state(gateway)
 }
 
@@ -231,21 +236,28 @@ impl FromRequestParts<AppState> for Authenticated {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(str::trim);
-        let traceparent = parts
-            .headers
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| is_traceparent(v))
-            .map(str::to_owned);
-        gateway
-            .authenticate(&peer, bearer, traceparent)
+        let caller = gateway
+            .authenticate(&peer, bearer, traceparent(&parts.headers))
             .await
-            .map(Authenticated)
-            .map_err(Problem::from)
+            .map_err(Problem::from)?;
+        if let Some(slot) = parts.extensions.get::<guard::CallerSlot>() {
+            slot.set(caller.record());
+        }
+        Ok(Authenticated(caller))
     }
 }
 
-/// W3C trace context `version-traceid-parentid-flags`, lower-case hex.
+/// The request's W3C `traceparent`, if it is well-formed (anything else is ignored).
+fn traceparent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_traceparent(v))
+        .map(str::to_owned)
+}
+
+/// W3C trace context `version-traceid-parentid-flags`, lower-case hex; version `ff` and
+/// all-zero ids are invalid.
 fn is_traceparent(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
     let hex = |s: &str, n: usize| {
@@ -253,8 +265,12 @@ fn is_traceparent(v: &str) -> bool {
             && s.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
     parts.len() == 4
         && hex(parts[0], 2)
+        && parts[0] != "ff"
+        && !zero(parts[1])
+        && !zero(parts[2])
         && hex(parts[1], 32)
         && hex(parts[2], 16)
         && hex(parts[3], 2)

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::admin::{problem, RejectRequest};
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::admin::registry::{self, ChangeRequest};
 
@@ -35,7 +35,10 @@ pub(super) async fn propose(
         Err(e) => {
             return Problem::bad_request(
                 "invalid-body",
-                format!("expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {e}"),
+                format!(
+                    "expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
             )
             .into_response()
         }
@@ -81,7 +84,10 @@ pub(super) async fn reject(
         Err(e) => {
             return Problem::bad_request(
                 "invalid-body",
-                format!("expected {{\"reason\": \"...\"}}: {e}"),
+                format!(
+                    "expected {{\"reason\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
             )
             .into_response()
         }
