@@ -40,7 +40,7 @@ impl From<CaseworkError> for Problem {
 }
 
 pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    serde_json::from_slice(body).map_err(|e| {
+    super::json_object(body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!("{}; see /openapi.json", json_error_detail(&e)),

@@ -135,7 +135,7 @@ pub(super) async fn search(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Json<DisclosurePage>, Problem> {
-    let req: SearchRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: SearchRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!(
@@ -171,7 +171,7 @@ pub(super) async fn access_report(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Json<AccessReport>, Problem> {
-    let req: AccessReportRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: AccessReportRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
@@ -206,7 +206,7 @@ pub(super) async fn embargo(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<(axum::http::StatusCode, Json<EmbargoCreated>), Problem> {
-    let req: EmbargoRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: EmbargoRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!(

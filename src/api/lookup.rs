@@ -31,7 +31,7 @@ pub(super) async fn lookup(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let req: LookupRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: LookupRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),

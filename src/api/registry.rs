@@ -30,7 +30,7 @@ pub(super) async fn propose(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let request: ChangeRequest = match serde_json::from_slice(&body) {
+    let request: ChangeRequest = match super::json_object(&body) {
         Ok(r) => r,
         Err(e) => {
             return Problem::bad_request(
@@ -79,7 +79,7 @@ pub(super) async fn reject(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let req: RejectRequest = match serde_json::from_slice(&body) {
+    let req: RejectRequest = match super::json_object(&body) {
         Ok(r) => r,
         Err(e) => {
             return Problem::bad_request(
