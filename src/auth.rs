@@ -410,30 +410,65 @@ fn read_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
     Ok((alg, kid))
 }
 
-/// Refuses a header or claims object that names a member twice (RFC 7519 §4 allows it):
-/// parsers disagree on which one counts, so a token could mean one thing to the partner's
-/// identity provider and another here.
+/// Refuses a header or claims object that names a member twice, at any depth (RFC 7519 §4
+/// allows it): parsers disagree on which one counts, so a token could mean one thing to the
+/// partner's identity provider and another here.
 fn unique_members(json: &[u8], part: &str) -> Result<(), AuthError> {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    /// Any JSON value whose objects name each member once.
     struct Unique;
-    impl<'de> serde::de::Visitor<'de> for Unique {
-        type Value = ();
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object")
+
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(UniqueVisitor)
         }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    }
+
+    struct UniqueVisitor;
+
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Unique;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
             let mut seen = std::collections::HashSet::new();
             while let Some(key) = map.next_key::<String>()? {
                 if !seen.insert(key) {
-                    return Err(serde::de::Error::custom("duplicate member"));
+                    return Err(A::Error::custom("duplicate member"));
                 }
-                map.next_value::<serde::de::IgnoredAny>()?;
+                map.next_value::<Unique>()?;
             }
-            Ok(())
+            Ok(Unique)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+        fn visit_bool<E: Error>(self, _: bool) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E: Error>(self, _: &str) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Unique, E> {
+            Ok(Unique)
         }
     }
-    use serde::Deserializer as _;
+
     serde_json::Deserializer::from_slice(json)
-        .deserialize_map(Unique)
+        .deserialize_map(UniqueVisitor)
+        .map(|_| ())
         .map_err(|e| {
             AuthError::Malformed(if e.to_string().starts_with("duplicate member") {
                 format!("the {part} names a member twice")

@@ -609,6 +609,16 @@ fn jwt_cases(env: &Env, out: &mut Vec<Case>) -> String {
         )),
     );
     t(
+        "duplicate x5t#S256 inside cnf",
+        tok(&forge_text(
+            &politie,
+            &body.replace(
+                "\"cnf\":{",
+                &format!("\"cnf\":{{\"x5t#S256\":\"{}\",", om.thumbprint),
+            ),
+        )),
+    );
+    t(
         "duplicate alg in the header",
         tok(&sign_parts(
             &URL_SAFE_NO_PAD.encode(
@@ -1738,6 +1748,40 @@ async fn attack_corpus(env: &Env) {
         }
     }
     env.assert_log_intact().await;
+
+    // The new entries: refusals before any decision name a route template (or `unmatched`),
+    // never the raw path, and export like every other event.
+    let rows = vhgate::disclosure::store::rows_after(&env.db, 0, 100_000)
+        .await
+        .expect("rows");
+    let mut refused = 0;
+    for row in &rows {
+        let entry: vhgate::disclosure::LogEntry = serde_json::from_str(&row.entry).expect("entry");
+        if entry.entry.event != vhgate::disclosure::Event::RequestRefused {
+            continue;
+        }
+        refused += 1;
+        let reason = entry.entry.reasons.first().cloned().unwrap_or_default();
+        let (method, route) = reason.split_once(' ').unwrap_or(("", ""));
+        let method_ok = [
+            "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "other",
+        ]
+        .contains(&method);
+        let route_ok = route == "unmatched"
+            || (route.starts_with('/')
+                && route
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/{}_-.".contains(&b))
+                && !route.contains(".."));
+        assert!(method_ok && route_ok, "raw request text in {reason:?}");
+        assert!(entry.entry.subject.is_none() && entry.entry.disclosed.is_empty());
+        let ldv = vhgate::disclosure::export::to_ldv(&entry);
+        assert_eq!(ldv["name"], "vhgate.request_refused");
+        let opa = vhgate::disclosure::export::to_opa(&entry);
+        assert_eq!(opa["input"]["action"], "request");
+        assert_eq!(opa["result"]["allow"], false);
+    }
+    assert!(refused >= 100, "{refused} request_refused entries");
 
     let mut total = Tally::default();
     eprintln!("attack corpus on {:?}:", env.backend);
