@@ -3,7 +3,10 @@
 //! the answer leaves as problem+json and, once the request got past the TLS handshake, the
 //! refusal is in the disclosure log before the answer leaves.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -65,12 +68,29 @@ pub(crate) async fn guard(
     let traceparent = super::traceparent(req.headers());
     let slot = CallerSlot::default();
     req.extensions_mut().insert(slot.clone());
+    let mut panicked = false;
     let res = match precheck(req.headers(), route.as_deref()) {
         Some(problem) => problem.into_response(),
-        None => next.run(req).await,
+        None => match caught(next.run(req)).await {
+            Ok(res) => res,
+            Err(()) => {
+                tracing::error!(
+                    route = route.as_deref().unwrap_or("unmatched"),
+                    "request handling panicked; answered 500"
+                );
+                panicked = true;
+                Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal-error",
+                    "Internal error",
+                    "the request failed inside the gateway; nothing was disclosed",
+                )
+                .into_response()
+            }
+        },
     };
     let status = res.status();
-    if !status.is_client_error() || res.headers().contains_key("disclosure-id") {
+    if !(status.is_client_error() || panicked) || res.headers().contains_key("disclosure-id") {
         return res;
     }
     let (slug, body) = problem_body(res).await;
@@ -116,6 +136,20 @@ pub(crate) async fn guard(
         // No answer the log does not hold: the caller hears 503.
         Err(e) => Problem::from(e).into_response(),
     }
+}
+
+/// Runs `fut`, turning a panic inside it into `Err` (fail closed with an answer and a log
+/// entry instead of a connection that just drops).
+async fn caught<F: Future>(fut: F) -> Result<F::Output, ()> {
+    let mut fut = Box::pin(fut);
+    std::future::poll_fn(|cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.as_mut().poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    })
+    .await
 }
 
 /// Refusals decided on the headers alone, before any handler reads the request.
@@ -250,5 +284,35 @@ fn method_name(method: &Method) -> &'static str {
         Method::TRACE => "TRACE",
         Method::CONNECT => "CONNECT",
         _ => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_error_and_a_value_passes() {
+        assert_eq!(caught(async { 7 }).await, Ok(7));
+        let panicking = async {
+            if MAX_BODY_BYTES > 0 {
+                panic!("boom");
+            }
+            7
+        };
+        assert_eq!(caught(panicking).await, Err(()));
+    }
+
+    #[test]
+    fn json_bodies_only_and_bundles_as_gzip() {
+        let ok =
+            |v: &'static str, route| acceptable_content_type(&HeaderValue::from_static(v), route);
+        assert!(ok("application/json", None));
+        assert!(ok("Application/JSON; charset=utf-8", None));
+        assert!(ok("application/merge-patch+json", None));
+        assert!(!ok("text/plain", None));
+        assert!(!ok("application/jsonp", None));
+        assert!(!ok("application/gzip", None));
+        assert!(ok("application/gzip", Some(BUNDLE_ROUTE)));
     }
 }
