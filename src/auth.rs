@@ -247,6 +247,11 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<VerifiedToken, AuthError> {
         let (alg, kid) = read_header(token)?;
+        let payload = token.split('.').nth(1).unwrap_or_default();
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| AuthError::Malformed("claims are not base64url".into()))?;
+        unique_members(&payload, "claims")?;
         let candidates: Vec<_> = partner
             .keys
             .iter()
@@ -318,7 +323,8 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<(), AuthError> {
         self.check_time(c, now)?;
-        if c.exp - c.iat > self.settings.max_lifetime_secs as i64 || c.exp < c.iat {
+        // Saturating: iat = i64::MIN must not wrap around into a short lifetime.
+        if c.exp.saturating_sub(c.iat) > self.settings.max_lifetime_secs as i64 || c.exp < c.iat {
             return Err(AuthError::LifetimeTooLong(self.settings.max_lifetime_secs));
         }
         if c.iss != partner.oin {
@@ -384,6 +390,7 @@ fn read_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| AuthError::Malformed("header is not base64url".into()))?;
+    unique_members(&bytes, "header")?;
     let header: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|_| AuthError::Malformed("header is not JSON".into()))?;
     let alg = header.get("alg").and_then(|a| a.as_str()).unwrap_or("");
@@ -401,6 +408,74 @@ fn read_header(token: &str) -> Result<(Algorithm, Option<String>), AuthError> {
         .and_then(|k| k.as_str())
         .map(str::to_owned);
     Ok((alg, kid))
+}
+
+/// Refuses a header or claims object that names a member twice, at any depth (RFC 7519 §4
+/// allows it): parsers disagree on which one counts, so a token could mean one thing to the
+/// partner's identity provider and another here.
+fn unique_members(json: &[u8], part: &str) -> Result<(), AuthError> {
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    /// Any JSON value whose objects name each member once.
+    struct Unique;
+
+    impl<'de> Deserialize<'de> for Unique {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(UniqueVisitor)
+        }
+    }
+
+    struct UniqueVisitor;
+
+    impl<'de> Visitor<'de> for UniqueVisitor {
+        type Value = Unique;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key) {
+                    return Err(A::Error::custom("duplicate member"));
+                }
+                map.next_value::<Unique>()?;
+            }
+            Ok(Unique)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
+            while seq.next_element::<Unique>()?.is_some() {}
+            Ok(Unique)
+        }
+        fn visit_bool<E: Error>(self, _: bool) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_str<E: Error>(self, _: &str) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Unique, E> {
+            Ok(Unique)
+        }
+    }
+
+    serde_json::Deserializer::from_slice(json)
+        .deserialize_map(UniqueVisitor)
+        .map(|_| ())
+        .map_err(|e| {
+            AuthError::Malformed(if e.to_string().starts_with("duplicate member") {
+                format!("the {part} names a member twice")
+            } else {
+                format!("the {part} is not a JSON object")
+            })
+        })
 }
 
 fn map_jwt_error(e: jsonwebtoken::errors::Error) -> AuthError {

@@ -470,6 +470,42 @@ impl Gateway {
         }
     }
 
+    /// The requester as far as the client certificate tells: OIN, partner type, thumbprint.
+    pub fn peer_requester(&self, peer: &PeerIdentity) -> RequesterRecord {
+        let registry = self.registry();
+        RequesterRecord {
+            oin: peer.oin.clone(),
+            partner_type: peer
+                .oin
+                .as_deref()
+                .and_then(|oin| registry.get(oin))
+                .map(|p| p.partner_type.clone()),
+            cert_thumbprint: Some(peer.thumbprint.clone()),
+            ..RequesterRecord::default()
+        }
+    }
+
+    /// Logs a request refused before any decision (unreadable input, an unknown route, too
+    /// large): `route` is the route template or `unmatched`, never the raw path. Returns the
+    /// entry's id once it is committed.
+    pub async fn refuse_request(
+        &self,
+        requester: RequesterRecord,
+        traceparent: Option<String>,
+        status: u16,
+        problem_type: &str,
+        method: &str,
+        route: &str,
+    ) -> Result<DisclosureId, GatewayError> {
+        let mut entry = self.base_entry(Event::RequestRefused, requester, traceparent);
+        let id = DisclosureId(entry.id);
+        entry.status = status;
+        entry.problem_type = Some(problem_type.to_string());
+        entry.reasons = vec![format!("{method} {route}")];
+        self.commit(entry).await?;
+        Ok(id)
+    }
+
     /// Identifies the partner from the verified certificate and checks its token. Every
     /// refusal is logged before it is answered.
     pub async fn authenticate(
@@ -480,12 +516,7 @@ impl Gateway {
     ) -> Result<Caller, GatewayError> {
         let registry = self.registry();
         let partner = peer.oin.as_deref().and_then(|oin| registry.get(oin));
-        let requester = RequesterRecord {
-            oin: peer.oin.clone(),
-            partner_type: partner.map(|p| p.partner_type.clone()),
-            cert_thumbprint: Some(peer.thumbprint.clone()),
-            ..RequesterRecord::default()
-        };
+        let requester = self.peer_requester(peer);
         let Some(partner) = partner else {
             let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
             let id = DisclosureId(entry.id);
@@ -1115,6 +1146,7 @@ impl Gateway {
                     | Event::AccessRefused
                     | Event::SpoedReviewed
                     | Event::SpoedReviewOverdue
+                    | Event::RequestRefused
             ) {
                 continue;
             }

@@ -4,9 +4,7 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use common::{pki, Env, Partner, Response};
+use common::{b64, hs256, pki, Env, Partner, Response};
 use reqwest::StatusCode;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
@@ -101,17 +99,6 @@ async fn valid_token_is_accepted_and_cached(env: &Env) {
         let r = read_uden(env, &politie, &token).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
-}
-
-fn b64(v: &serde_json::Value) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).expect("json"))
-}
-
-fn hs256(header: &serde_json::Value, claims: &serde_json::Value, secret: &[u8]) -> String {
-    let signing_input = format!("{}.{}", b64(header), b64(claims));
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
-    let sig = ring::hmac::sign(&key, signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.as_ref()))
 }
 
 async fn forged_and_mismatched_tokens_are_unauthenticated(env: &Env) {

@@ -694,8 +694,14 @@ async fn bad_casework_input_gets_problem_json(env: &Env) {
         .get(env, "/v1/cases/not-a-uuid/registration", &token)
         .await;
     assert_eq!(r.problem(), "invalid-case-id");
-    // Parse errors are refused before anything is decided, so they are not logged.
-    assert_eq!(env.log_count().await, before);
+    // Parse errors are refused before anything is decided; each refusal is logged, by route
+    // template and problem type only.
+    assert_eq!(env.log_count().await, before + 5);
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "request_refused");
+    assert_eq!(entry["problem_type"], "invalid-case-id");
+    assert_eq!(entry["reasons"][0], "GET /v1/cases/{case_id}/registration");
+    let before = env.log_count().await;
     // Another region is the policy's to refuse, and that is logged.
     let mut elsewhere = registration(&fresh_bsn());
     elsewhere["region"] = json!("zeeland");

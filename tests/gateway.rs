@@ -427,11 +427,23 @@ async fn every_decision_is_logged_exactly_once(env: &Env) {
     reclassering.lookup(env, &token, env.ids.unknown_bsn).await;
     expected += 1;
     assert_eq!(env.log_count().await, expected);
-    // Requests that are not decisions (health, malformed ids) are not logged.
+    // A malformed id is refused before any decision, and that refusal is logged too (by
+    // route template, never the raw path); health checks are not logged.
     let r = reclassering
         .get(env, "/v1/cases/not-a-uuid/persons/x", &token)
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    expected += 1;
+    assert_eq!(env.log_count().await, expected);
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "request_refused");
+    assert_eq!(entry["problem_type"], "invalid-case-id");
+    assert_eq!(entry["requester"]["sub"], "reclassering-medewerker-7");
+    assert_eq!(
+        entry["reasons"][0],
+        "GET /v1/cases/{case_id}/persons/{person_id}"
+    );
+    assert_eq!(r.body["disclosure_id"], entry["id"]);
     reclassering.get(env, "/healthz", &token).await;
     assert_eq!(env.log_count().await, expected);
     env.assert_log_intact().await;

@@ -786,8 +786,26 @@ async fn bad_plan_input_gets_problem_json(env: &Env) {
         a.vh.get(env, "/v1/cases/not-a-case/afspraken", &a.pr())
             .await;
     assert_eq!(r.problem(), "invalid-case-id");
-    // Malformed requests never reach the policy, so they are not logged.
-    assert_eq!(env.log_count().await, before);
+    // Malformed requests never reach the policy; each refusal is logged as request_refused
+    // (route template and problem type, none of the body).
+    let refused = (bad_creates.len() + bad_patches.len() + 1 + bad_escalations.len() + 1) as i64;
+    assert_eq!(env.log_count().await, before + refused);
+    let rows = vhgate::disclosure::store::rows_after(&env.db, before, refused)
+        .await
+        .expect("rows");
+    for row in &rows {
+        let e: Value = serde_json::from_str(&row.entry).expect("entry");
+        assert_eq!(e["event"], "request_refused", "{e}");
+        assert_eq!(e["status"], 400, "{e}");
+        assert!(
+            e["problem_type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("invalid-")),
+            "{e}"
+        );
+        assert!(!row.entry.contains(ACTION_TEXT) && !row.entry.contains(REASON_TEXT));
+    }
+    let before = env.log_count().await;
     // An unknown case is a logged 404.
     let r =
         a.vh.get(

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::admin::impact::{Baseline, ImpactQuery, MAX_REPLAY};
 use crate::admin::{self, AdminError};
@@ -129,12 +129,15 @@ pub(super) async fn reject(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let req: RejectRequest = match serde_json::from_slice(&body) {
+    let req: RejectRequest = match super::json_object(&body) {
         Ok(r) => r,
         Err(e) => {
             return Problem::bad_request(
                 "invalid-body",
-                format!("expected {{\"reason\": \"...\"}}: {e}"),
+                format!(
+                    "expected {{\"reason\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
             )
             .into_response()
         }

@@ -6,7 +6,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::disclosure::store::LogFilter;
 use crate::domain::{Bsn, CaseId, Oin};
@@ -135,11 +135,12 @@ pub(super) async fn search(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Json<DisclosurePage>, Problem> {
-    let req: SearchRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: SearchRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!(
-                "expected {{\"bsn\": \"...\", \"partner\": \"...\", ...}} with string values: {e}"
+                "expected {{\"bsn\": \"...\", \"partner\": \"...\", ...}} with string values: {}",
+                json_error_detail(&e)
             ),
         )
     })?;
@@ -170,10 +171,10 @@ pub(super) async fn access_report(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Json<AccessReport>, Problem> {
-    let req: AccessReportRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: AccessReportRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
-            format!("expected {{\"bsn\": \"...\"}}: {e}"),
+            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
         )
     })?;
     Ok(Json(
@@ -205,10 +206,13 @@ pub(super) async fn embargo(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<(axum::http::StatusCode, Json<EmbargoCreated>), Problem> {
-    let req: EmbargoRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: EmbargoRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
-            format!("expected {{\"bsn\", \"until\", \"reason\"}}: {e}"),
+            format!(
+                "expected {{\"bsn\", \"until\", \"reason\"}}: {}",
+                json_error_detail(&e)
+            ),
         )
     })?;
     let until = DateTime::parse_from_rfc3339(&req.until)

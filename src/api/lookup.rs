@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::domain::Bsn;
 use crate::gateway::Contact;
@@ -31,10 +31,10 @@ pub(super) async fn lookup(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let req: LookupRequest = serde_json::from_slice(&body).map_err(|e| {
+    let req: LookupRequest = super::json_object(&body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
-            format!("expected {{\"bsn\": \"123456782\"}}: {e}"),
+            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
         )
     })?;
     let bsn: Bsn = req

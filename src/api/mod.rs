@@ -5,6 +5,7 @@ mod admin;
 mod cases;
 mod casework;
 mod disclosures;
+mod guard;
 mod health;
 mod information;
 mod log;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
@@ -184,7 +185,11 @@ pub fn router(gateway: AppState) -> Router {
         .route("/openapi.json", get(health::openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(DefaultBodyLimit::max(guard::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            gateway.clone(),
+            guard::guard,
+        ))
         .with_state(gateway)
 }
 
@@ -262,21 +267,41 @@ impl FromRequestParts<AppState> for Authenticated {
                     .or_else(|| v.strip_prefix("bearer "))
             })
             .map(str::trim);
-        let traceparent = parts
-            .headers
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| is_traceparent(v))
-            .map(str::to_owned);
-        gateway
-            .authenticate(&peer, bearer, traceparent)
+        let caller = gateway
+            .authenticate(&peer, bearer, traceparent(&parts.headers))
             .await
-            .map(Authenticated)
-            .map_err(Problem::from)
+            .map_err(Problem::from)?;
+        if let Some(slot) = parts.extensions.get::<guard::CallerSlot>() {
+            slot.set(caller.record());
+        }
+        Ok(Authenticated(caller))
     }
 }
 
-/// W3C trace context `version-traceid-parentid-flags`, lower-case hex.
+/// Reads a request body that must be a JSON object. serde would also fill a struct from a
+/// list of its fields in order (`["123456782"]`), a second spelling of every body that no
+/// client needs and no validation expects.
+pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<T, serde_json::Error> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(serde::de::Error::custom("expected a JSON object"));
+    }
+    serde_json::from_slice(body)
+}
+
+/// The request's W3C `traceparent`, if it is well-formed (anything else is ignored).
+fn traceparent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| is_traceparent(v))
+        .map(str::to_owned)
+}
+
+/// W3C trace context `version-traceid-parentid-flags`, lower-case hex; version `ff` and
+/// all-zero ids are invalid.
 fn is_traceparent(v: &str) -> bool {
     let parts: Vec<&str> = v.split('-').collect();
     let hex = |s: &str, n: usize| {
@@ -284,8 +309,12 @@ fn is_traceparent(v: &str) -> bool {
             && s.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     };
+    let zero = |s: &str| s.bytes().all(|b| b == b'0');
     parts.len() == 4
         && hex(parts[0], 2)
+        && parts[0] != "ff"
+        && !zero(parts[1])
+        && !zero(parts[2])
         && hex(parts[1], 32)
         && hex(parts[2], 16)
         && hex(parts[3], 2)

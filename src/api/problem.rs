@@ -41,7 +41,7 @@ impl Problem {
             problem_type: format!("{PROBLEM_TYPE_PREFIX}{slug}"),
             title,
             status: status.as_u16(),
-            detail: detail.into(),
+            detail: redact_bsn_like(&detail.into()),
             disclosure_id: None,
             decision: None,
             www_authenticate: false,
@@ -72,6 +72,55 @@ impl Problem {
         self.disclosure_id = id.map(|i| i.to_string());
         self
     }
+}
+
+/// Replaces every run of 8 or 9 digits (BSN-shaped) in a detail text: details often quote a
+/// piece of the input (an id that does not parse, a JSON value of the wrong type), and a BSN
+/// must not travel back in an error, into a partner's error logs.
+fn redact_bsn_like(detail: &str) -> String {
+    let mut out = String::with_capacity(detail.len());
+    let mut digits = String::new();
+    let flush = |digits: &mut String, out: &mut String| {
+        if (8..=9).contains(&digits.len()) {
+            out.push('…');
+        } else {
+            out.push_str(digits);
+        }
+        digits.clear();
+    };
+    for c in detail.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            flush(&mut digits, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut digits, &mut out);
+    out
+}
+
+/// Says what is wrong with a JSON body without quoting its string values (which may be a name
+/// or an address): serde's message with every `"..."` literal elided.
+pub fn json_error_detail(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let mut out = String::with_capacity(message.len());
+    let mut in_string = false;
+    for c in message.chars() {
+        match (c, in_string) {
+            ('"', false) => {
+                in_string = true;
+                out.push_str("\"…");
+            }
+            ('"', true) => {
+                in_string = false;
+                out.push('"');
+            }
+            (_, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out
 }
 
 impl From<GatewayError> for Problem {
@@ -232,5 +281,22 @@ impl IntoResponse for Problem {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn details_lose_bsn_shaped_numbers_and_json_strings() {
+        assert_eq!(
+            redact_bsn_like("not a valid UUID: 999990019 (12345678901234567890, 42)"),
+            "not a valid UUID: … (12345678901234567890, 42)"
+        );
+        let e = serde_json::from_str::<u32>("\"Henk Verhoeven\"").expect_err("a string");
+        let detail = json_error_detail(&e);
+        assert!(!detail.contains("Henk"), "{detail}");
+        assert!(detail.starts_with("invalid type: string"), "{detail}");
     }
 }

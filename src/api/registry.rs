@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::admin::{problem, RejectRequest};
-use super::problem::Problem;
+use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::admin::registry::{self, ChangeRequest};
 
@@ -30,12 +30,15 @@ pub(super) async fn propose(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let request: ChangeRequest = match serde_json::from_slice(&body) {
+    let request: ChangeRequest = match super::json_object(&body) {
         Ok(r) => r,
         Err(e) => {
             return Problem::bad_request(
                 "invalid-body",
-                format!("expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {e}"),
+                format!(
+                    "expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
             )
             .into_response()
         }
@@ -76,12 +79,15 @@ pub(super) async fn reject(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let req: RejectRequest = match serde_json::from_slice(&body) {
+    let req: RejectRequest = match super::json_object(&body) {
         Ok(r) => r,
         Err(e) => {
             return Problem::bad_request(
                 "invalid-body",
-                format!("expected {{\"reason\": \"...\"}}: {e}"),
+                format!(
+                    "expected {{\"reason\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
             )
             .into_response()
         }

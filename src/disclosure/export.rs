@@ -49,6 +49,7 @@ fn event_name(event: Event) -> &'static str {
         Event::Embargo => "vhgate.embargo",
         Event::SpoedReviewed => "vhgate.spoed_reviewed",
         Event::SpoedReviewOverdue => "vhgate.spoed_review_overdue",
+        Event::RequestRefused => "vhgate.request_refused",
     }
 }
 
@@ -133,6 +134,8 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::Embargo => "embargo",
         Event::SpoedReviewed => "review_spoed",
         Event::SpoedReviewOverdue => "spoed_overdue",
+        // The refused method and route template are in the entry's reasons.
+        Event::RequestRefused => "request",
     };
     json!({
         "decision_id": e.id.to_string(),

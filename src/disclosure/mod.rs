@@ -85,6 +85,10 @@ pub enum Event {
     SpoedReviewed,
     /// A spoed read's review passed its due time without a verdict (signalled once).
     SpoedReviewOverdue,
+    /// A request past the TLS handshake was refused before any decision: unreadable input,
+    /// an unknown route or method, a body or headers too large. The entry names the route
+    /// template (or `unmatched`), never the raw path or query, which may carry a BSN.
+    RequestRefused,
 }
 
 impl Event {
@@ -123,6 +127,7 @@ impl Event {
             Event::Embargo => "embargo",
             Event::SpoedReviewed => "spoed_reviewed",
             Event::SpoedReviewOverdue => "spoed_review_overdue",
+            Event::RequestRefused => "request_refused",
         }
     }
 }

@@ -568,7 +568,27 @@ fn parse_certs(pem: &str) -> Vec<CertificateDer<'static>> {
         .expect("certificates")
 }
 
-pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
+/// base64url (unpadded) of a JSON value: a token header or claims part.
+pub fn b64(v: &Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).expect("json"))
+}
+
+/// A token MACed with HS256 under `secret` (the algorithm-confusion attack).
+pub fn hs256(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    use base64::Engine;
+    let signing_input = format!("{}.{}", b64(header), b64(claims));
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret);
+    let sig = ring::hmac::sign(&key, signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig.as_ref())
+    )
+}
+
+/// The rustls client configuration of [`mtls_client`]: trusts the test CA, presents the
+/// certificate.
+pub fn mtls_config(cert_pem: &str, key_pem: &str) -> rustls::ClientConfig {
     let pki = pki();
     let mut roots = rustls::RootCertStore::empty();
     for c in parse_certs(&pki.ca_pem) {
@@ -576,12 +596,16 @@ pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::
     }
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("a private key");
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("protocol versions")
         .with_root_certificates(roots)
         .with_client_auth_cert(parse_certs(cert_pem), key)
-        .expect("client auth");
+        .expect("client auth")
+}
+
+pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
+    let tls = mtls_config(cert_pem, key_pem);
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .resolve("localhost", addr)
