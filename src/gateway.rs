@@ -1115,6 +1115,7 @@ impl Gateway {
                     | Event::AccessRefused
                     | Event::SpoedReviewed
                     | Event::SpoedReviewOverdue
+                    | Event::ConsoleSession
             ) {
                 continue;
             }

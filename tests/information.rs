@@ -828,12 +828,7 @@ async fn old_information_ages_from_the_date_it_dates_from(env: &Env) {
         let before = env.log_count().await;
         let r = contribute(env, &gemeente, case, &body).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
-        assert_eq!(
-            r.problem(),
-            "invalid-body",
-            "{bad}: {}",
-            r.body
-        );
+        assert_eq!(r.problem(), "invalid-body", "{bad}: {}", r.body);
         if bad.is_string() {
             let detail = r.body["detail"].as_str().unwrap_or("");
             assert!(detail.contains("dates_from"), "{}", r.body);

@@ -85,6 +85,8 @@ pub enum Event {
     SpoedReviewed,
     /// A spoed read's review passed its due time without a verdict (signalled once).
     SpoedReviewOverdue,
+    /// A privacy officer signed in to the console (a token exchanged for a session) or out.
+    ConsoleSession,
 }
 
 impl Event {
@@ -123,6 +125,7 @@ impl Event {
             Event::Embargo => "embargo",
             Event::SpoedReviewed => "spoed_reviewed",
             Event::SpoedReviewOverdue => "spoed_review_overdue",
+            Event::ConsoleSession => "console_session",
         }
     }
 }

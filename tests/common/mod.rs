@@ -568,6 +568,17 @@ fn parse_certs(pem: &str) -> Vec<CertificateDer<'static>> {
 }
 
 pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
+    mtls_client_builder(addr, cert_pem, key_pem)
+        .build()
+        .expect("client")
+}
+
+/// The builder behind [`mtls_client`], for clients that need more (e.g. no redirects).
+pub fn mtls_client_builder(
+    addr: SocketAddr,
+    cert_pem: &str,
+    key_pem: &str,
+) -> reqwest::ClientBuilder {
     let pki = pki();
     let mut roots = rustls::RootCertStore::empty();
     for c in parse_certs(&pki.ca_pem) {
@@ -587,8 +598,6 @@ pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::
         .use_preconfigured_tls(tls)
         .resolve("localhost", addr)
         .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .expect("client")
 }
 
 /// The `vhgate` binary built for this test run.

@@ -1,0 +1,349 @@
+//! The privacy officers' console over the real server and a real mTLS client, on SQLite and
+//! PostgreSQL: sign-in exchanges a privacy_officer token for a session cookie bound to the
+//! certificate, every form needs its CSRF token, every page of entries is itself logged, and
+//! professionals, other certificates and bad tokens get no console.
+
+mod common;
+
+use common::{pki, Env, Partner};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+on_both_backends!(
+    an_officer_signs_in_searches_and_signs_out,
+    the_console_refuses_professionals_bad_tokens_and_forged_forms,
+);
+
+/// A browser-like client: the partner's certificate, no redirects followed, cookies by hand.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    set_cookies: Vec<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(env: &Env, partner: &str) -> Browser {
+        let pki = pki();
+        let cert = std::fs::read_to_string(pki.layout.partner_cert(partner)).expect("cert");
+        let key = std::fs::read_to_string(pki.layout.partner_key(partner)).expect("key");
+        Browser {
+            http: common::mtls_client_builder(env.addr, &cert, &key)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            base: env.url(""),
+        }
+    }
+
+    async fn page(r: reqwest::Response) -> Page {
+        Page {
+            status: r.status(),
+            location: r
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            set_cookies: r
+                .headers()
+                .get_all(SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect(),
+            body: r.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&self, path: &str, cookies: &str) -> Page {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if !cookies.is_empty() {
+            req = req.header(COOKIE, cookies);
+        }
+        Self::page(req.send().await.expect("request")).await
+    }
+
+    async fn post(&self, path: &str, cookies: &str, form: &[(&str, &str)]) -> Page {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if !cookies.is_empty() {
+            req = req.header(COOKIE, cookies);
+        }
+        Self::page(req.send().await.expect("request")).await
+    }
+}
+
+impl Page {
+    /// `name=value` of a cookie this answer set.
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies
+            .iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .map(str::to_owned)
+    }
+
+    /// The value of the first hidden `csrf` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("a csrf field");
+        let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
+        rest[..rest.find('"').expect("end of value")].to_string()
+    }
+}
+
+/// Signs `who` in with `token`: the form, then the post. Returns the answer to the post and
+/// the login cookie it was sent with.
+async fn sign_in(browser: &Browser, token: &str) -> Page {
+    let form = browser.get("/console/aanmelden", "").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let login = form.cookie("vhgate_console_login").expect("login cookie");
+    browser
+        .post(
+            "/console/aanmelden",
+            &login,
+            &[("csrf", &form.csrf()), ("token", token)],
+        )
+        .await
+}
+
+fn officer_token(vh: &Partner) -> String {
+    vh.token("privacy_officer", "toezicht")
+}
+
+async fn entries_since(env: &Env, before: i64) -> Vec<Value> {
+    let rows = vhgate::disclosure::store::rows_after(&env.db, before, 1000)
+        .await
+        .expect("rows");
+    rows.iter()
+        .map(|r| serde_json::from_str(&r.entry).expect("entry json"))
+        .collect()
+}
+
+async fn an_officer_signs_in_searches_and_signs_out(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let browser = Browser::new(env, "veiligheidshuis");
+
+    // Something to find: a read of the Uden man by the police.
+    let politie = env.client("politie");
+    let read = politie
+        .read_person(
+            env,
+            &politie.token("professional", "casusoverleg"),
+            env.ids.uden_case,
+            env.ids.uden_man,
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+
+    let before = env.log_count().await;
+    let signed_in = sign_in(&browser, &officer_token(&vh)).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    assert_eq!(
+        signed_in.location.as_deref(),
+        Some("/console/verstrekkingen")
+    );
+    let raw = signed_in
+        .set_cookies
+        .iter()
+        .find(|c| c.starts_with("vhgate_console="))
+        .expect("session cookie");
+    for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(raw.contains(attr), "{raw} lacks {attr}");
+    }
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let entries = entries_since(env, before).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["event"], "console_session");
+    assert_eq!(entries[0]["requester"]["oin"], vh.oin.as_str());
+    assert!(!entries[0].to_string().contains(&officer_token(&vh)[..40]));
+
+    // The table, newest first, Dutch, itself logged with its filter.
+    let before = env.log_count().await;
+    let list = browser.get("/console/verstrekkingen", &session).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(list.body.starts_with("<!DOCTYPE html><html lang=\"nl\">"));
+    assert!(list.body.contains("<h1>Verstrekkingen</h1>"));
+    assert!(list.body.contains("read_person"));
+    assert!(list.body.contains("politie-medewerker-7"));
+    assert!(list.body.contains("Afmelden"));
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["event"], "review_log");
+
+    let before = env.log_count().await;
+    let filtered = browser
+        .get(
+            &format!(
+                "/console/verstrekkingen?partner={}&uitkomst=allowed",
+                politie.oin
+            ),
+            &session,
+        )
+        .await;
+    assert_eq!(filtered.status, StatusCode::OK, "{}", filtered.body);
+    let e = entries_since(env, before).await;
+    let reasons = e[0]["reasons"].to_string();
+    assert!(
+        reasons.contains(&format!("partner: {}", politie.oin)),
+        "{reasons}"
+    );
+    assert!(reasons.contains("outcome: allowed"), "{reasons}");
+
+    // A bad filter is a clear Dutch message, nothing read.
+    let before = env.log_count().await;
+    let bad = browser
+        .get("/console/verstrekkingen?van=gisteren", &session)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("van: geen geldige datum"), "{}", bad.body);
+    assert_eq!(env.log_count().await, before);
+
+    // Search by BSN (in the form body, never the URL); the entry names the pseudonym only.
+    let csrf = list.csrf();
+    let before = env.log_count().await;
+    let found = browser
+        .post(
+            "/console/verstrekkingen/zoeken",
+            &session,
+            &[("csrf", &csrf), ("bsn", env.ids.uden_man_bsn)],
+        )
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert!(found.body.contains("read_person"), "{}", found.body);
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["event"], "review_log");
+    assert!(e[0]["subject"]["pseudonym"].is_string());
+    assert!(!e[0].to_string().contains(env.ids.uden_man_bsn));
+
+    let invalid = browser
+        .post(
+            "/console/verstrekkingen/zoeken",
+            &session,
+            &[("csrf", &csrf), ("bsn", "123456789")],
+        )
+        .await;
+    assert_eq!(invalid.status, StatusCode::BAD_REQUEST);
+    assert!(invalid.body.contains("elfproef"));
+
+    // The cookie is bound to the certificate that signed in.
+    let other = Browser::new(env, "politie");
+    let stolen = other.get("/console/verstrekkingen", &session).await;
+    assert_eq!(stolen.status, StatusCode::SEE_OTHER);
+    assert_eq!(stolen.location.as_deref(), Some("/console/aanmelden"));
+
+    // Sign-out needs the CSRF token, ends the session everywhere and is logged.
+    let forged = browser.post("/console/afmelden", &session, &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let before = env.log_count().await;
+    let out = browser
+        .post("/console/afmelden", &session, &[("csrf", &csrf)])
+        .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out
+        .set_cookies
+        .iter()
+        .any(|c| c.starts_with("vhgate_console=;") && c.contains("Max-Age=0")));
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["event"], "console_session");
+    assert!(e[0]["reasons"].to_string().contains("signed out"));
+    let after = browser.get("/console/verstrekkingen", &session).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
+    assert_eq!(after.location.as_deref(), Some("/console/aanmelden"));
+    env.assert_log_intact().await;
+}
+
+async fn the_console_refuses_professionals_bad_tokens_and_forged_forms(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let politie = env.client("politie");
+
+    // Not signed in: to the sign-in page.
+    let browser = Browser::new(env, "politie");
+    let r = browser.get("/console/verstrekkingen", "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location.as_deref(), Some("/console/aanmelden"));
+
+    // A professional's token gets no console (403, the refusal logged).
+    let before = env.log_count().await;
+    let r = sign_in(&browser, &politie.token("professional", "casusoverleg")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("Geen toegang"));
+    assert!(r.cookie("vhgate_console").is_none());
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0]["event"], "access_refused");
+
+    // Veiligheidshuis staff without the privacy officer's role: refused too.
+    let vh_browser = Browser::new(env, "veiligheidshuis");
+    let r = sign_in(&vh_browser, &vh.token("procesregisseur", "procesregie")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // A garbage token, and an officer's token over another certificate (cnf): 401, logged.
+    let before = env.log_count().await;
+    let r = sign_in(&vh_browser, "not.a.token").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    assert!(r.body.contains("Niet aangemeld"));
+    let r = sign_in(&browser, &officer_token(&vh)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e.iter().all(|e| e["event"] == "auth_failure"));
+
+    // A sign-in post without the form's own CSRF cookie (a cross-site post): refused, and the
+    // token is not even looked at.
+    let before = env.log_count().await;
+    let r = vh_browser
+        .post(
+            "/console/aanmelden",
+            "",
+            &[("csrf", "x"), ("token", &officer_token(&vh))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(env.log_count().await, before);
+
+    // A search post with a wrong CSRF token is refused while signed in.
+    let signed_in = sign_in(&vh_browser, &officer_token(&vh)).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let before = env.log_count().await;
+    let r = vh_browser
+        .post(
+            "/console/verstrekkingen/zoeken",
+            &session,
+            &[("csrf", "wrong"), ("bsn", env.ids.uden_man_bsn)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        env.log_count().await,
+        before,
+        "nothing read, nothing logged"
+    );
+    env.assert_log_intact().await;
+}
