@@ -20,7 +20,7 @@ use crate::disclosure::{Event, LogError, LogWriter, NewEntry, RequesterRecord, S
 use crate::domain::{Bsn, CaseId, DisclosureId, Leefgebied, PersonId};
 use crate::policy::{
     Action, BudgetInput, CaseInput, Decision, FieldInput, Outcome, ParticipantInput, PolicyEngine,
-    PolicyError, PolicyInput, RequestInput, Requester, Tier,
+    PolicyError, PolicyInput, RequestInput, Requester, ReviewScope, Tier,
 };
 use crate::record::{CaseRecord, Person};
 use crate::registry::{PartnerRegistry, RegisteredPartner};
@@ -461,6 +461,7 @@ impl Gateway {
             tier: Tier::None,
             disclosed: vec![],
             categories: vec![],
+            sources: vec![],
             withheld: vec![],
             reasons: vec![],
             policy_revision: self.policy().revision().to_string(),
@@ -631,6 +632,18 @@ impl Gateway {
             .map(|f| f.category.as_str())
             .collect();
         entry.categories = categories.into_iter().map(str::to_owned).collect();
+        // Whose data left: each contributor of a disclosed item, and the registrant for the
+        // person's registered attributes. Their privacy officers review this entry as their own.
+        let disclosed: std::collections::HashSet<&str> =
+            decision.allowed_fields.iter().map(String::as_str).collect();
+        let person_fields_left = disclosed.iter().any(|f| !f.starts_with("item:"));
+        entry.set_sources(
+            items
+                .iter()
+                .filter(|i| disclosed.contains(format!("item:{}", i.id).as_str()))
+                .map(|i| i.contributed_by.clone())
+                .chain(person_fields_left.then(|| case.registered_by.clone())),
+        );
         entry.withheld = decision.withheld.clone();
         entry.reasons = decision.reasons.clone();
         entry.status = if decision.allow { 200 } else { 403 };
@@ -820,8 +833,8 @@ impl Gateway {
         caller: &Caller,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
-        self.require_reviewer(caller).await?;
-        let rows = log_store::list(self.record.db(), filter).await?;
+        let scope = self.require_reviewer(caller).await?;
+        let rows = log_store::list(self.record.db(), &Self::scoped(caller, scope, filter)).await?;
         self.log_review(
             caller,
             Event::ReviewLog,
@@ -914,14 +927,13 @@ impl Gateway {
         entry
     }
 
-    /// Whether the caller may review the disclosure log, without logging anything (for the
+    /// Whether the caller reviews every entry of the log, without logging anything (for the
     /// receipt, whose refusal is a plain 404).
     fn may_review(&self, caller: &Caller) -> bool {
-        matches!(
-            self.policy()
-                .may_review_disclosures(&access_input(caller, Action::ReviewDisclosures)),
-            Ok(true)
-        )
+        let policy = self.policy();
+        let input = access_input(caller, Action::ReviewDisclosures);
+        matches!(policy.may_review_disclosures(&input), Ok(true))
+            && matches!(policy.review_scope(&input), Ok(ReviewScope::All))
     }
 
     /// Aggregate, non-personal signalling figures per region and ended calendar period, with
@@ -988,15 +1000,54 @@ impl Gateway {
         .await
     }
 
-    /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
-    pub(crate) async fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
+    /// Refuses unless the caller may review the disclosure log (the convenant's access policy);
+    /// says which entries it sees: every one, or its own organisation's.
+    pub(crate) async fn require_reviewer(
+        &self,
+        caller: &Caller,
+    ) -> Result<ReviewScope, GatewayError> {
         self.require_access(
             caller,
             Action::ReviewDisclosures,
             |policy, input| policy.may_review_disclosures(input),
             "reviewing the disclosure log needs the privacy_officer role with purpose toezicht",
         )
-        .await
+        .await?;
+        let input = access_input(caller, Action::ReviewDisclosures);
+        match self.policy().review_scope(&input) {
+            Ok(scope) => Ok(scope),
+            Err(source) => {
+                let entry =
+                    self.access_entry(caller, Event::AccessRefused, Action::ReviewDisclosures);
+                Err(self.policy_failed(entry, source).await)
+            }
+        }
+    }
+
+    /// Like [`Gateway::require_reviewer`], for what only an officer who sees every entry may
+    /// do (ranges of canonical entries, break-glass reviews); anyone else is refused (logged).
+    pub(crate) async fn require_full_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
+        match self.require_reviewer(caller).await? {
+            ReviewScope::All => Ok(()),
+            ReviewScope::Own => Err(self
+                .refuse(
+                    caller,
+                    Action::ReviewDisclosures,
+                    "this part of the log is for the privacy officer who reviews every entry (log_review.all_entries)",
+                )
+                .await),
+        }
+    }
+
+    /// The filter as the caller's review scope allows it: an officer who sees only its own
+    /// organisation's entries never gets more, whatever it asked.
+    fn scoped(caller: &Caller, scope: ReviewScope, filter: &LogFilter) -> LogFilter {
+        let mut f = filter.clone();
+        f.visible_to = match scope {
+            ReviewScope::All => None,
+            ReviewScope::Own => Some(caller.partner.oin.clone()),
+        };
+        f
     }
 
     /// Logs a privacy officer's read of the log before its answer leaves: what was asked
@@ -1033,8 +1084,10 @@ impl Gateway {
         bsn: &Bsn,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
-        self.require_reviewer(caller).await?;
-        let rows = self.rows_about(bsn, filter).await?;
+        let scope = self.require_reviewer(caller).await?;
+        let rows = self
+            .rows_about(bsn, &Self::scoped(caller, scope, filter))
+            .await?;
         let mut reasons = filter.describe();
         reasons.push("about: one person (the entry's subject)".into());
         self.log_review(caller, Event::ReviewLog, reasons, Some(bsn), rows.len())
@@ -1072,14 +1125,19 @@ impl Gateway {
         caller: &Caller,
         bsn: &Bsn,
     ) -> Result<AccessReport, GatewayError> {
-        self.require_reviewer(caller).await?;
-        // Every entry, page by page (newest first): a report must never stop short.
+        let scope = self.require_reviewer(caller).await?;
+        // Every entry, page by page (newest first): a report must never stop short. A
+        // partner's officer reports what its own organisation did and disclosed.
         const PAGE: i64 = 1000;
         let mut rows = Vec::new();
-        let mut filter = LogFilter {
-            limit: PAGE,
-            ..LogFilter::default()
-        };
+        let mut filter = Self::scoped(
+            caller,
+            scope,
+            &LogFilter {
+                limit: PAGE,
+                ..LogFilter::default()
+            },
+        );
         loop {
             let page = self.rows_about(bsn, &filter).await?;
             let full = page.len() as i64 == PAGE;
@@ -1242,7 +1300,7 @@ impl Gateway {
         start: u64,
         end: u64,
     ) -> Result<Vec<String>, GatewayError> {
-        self.require_reviewer(caller).await?;
+        self.require_full_reviewer(caller).await?;
         if end <= start || end - start > 1000 {
             return Err(GatewayError::Tree(TreeError::Range(
                 "end must be above start, at most 1000 entries".into(),

@@ -13,6 +13,7 @@ use serde_json::Value;
 on_both_backends!(
     an_officer_signs_in_searches_and_signs_out,
     the_console_refuses_professionals_bad_tokens_and_forged_forms,
+    a_partners_officer_sees_only_its_own_organisations_entries,
 );
 
 /// A browser-like client: the partner's certificate, no redirects followed, cookies by hand.
@@ -345,5 +346,194 @@ async fn the_console_refuses_professionals_bad_tokens_and_forged_forms(env: &Env
         before,
         "nothing read, nothing logged"
     );
+    env.assert_log_intact().await;
+}
+
+/// The `entries` of `GET /v1/disclosures` as the officer of `partner` sees them.
+async fn api_entries(env: &Env, officer: &Partner, query: &str) -> Vec<Value> {
+    let r = officer
+        .get(
+            env,
+            &format!("/v1/disclosures?limit=1000{query}"),
+            &officer_token(officer),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.body["entries"].as_array().expect("entries").clone()
+}
+
+/// A partner's privacy officer sees the requests its organisation made and the disclosures of
+/// data it contributed, nothing else: not in the API, not in the console, not by editing a
+/// filter; the parts of the log that are for the Veiligheidshuis's officer are refused.
+async fn a_partners_officer_sees_only_its_own_organisations_entries(env: &Env) {
+    let (politie, gemeente, ggz, om) = (
+        env.client("politie"),
+        env.client("gemeente"),
+        env.client("ggz"),
+        env.client("om"),
+    );
+    let (case, man) = (env.ids.uden_case, env.ids.uden_man);
+    // The gemeente registered the Uden case, so a read of the man's registered data discloses
+    // data it supplied; the OM is not at that table (its refusal is its own).
+    let read = politie
+        .read_person(
+            env,
+            &politie.token("professional", "casusoverleg"),
+            case,
+            man,
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let read_id = read.body["decision"]["decision_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let refused = om
+        .read_person(env, &om.token("professional", "casusoverleg"), case, man)
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let refused_id = refused.body["disclosure_id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    // The log names the gemeente as a source of the read.
+    let all = api_entries(env, &env.client("veiligheidshuis"), "").await;
+    let entry = all
+        .iter()
+        .find(|e| e["id"] == read_id.as_str())
+        .expect("read entry");
+    assert!(
+        entry["sources"]
+            .as_array()
+            .expect("sources")
+            .contains(&Value::from(gemeente.oin.as_str())),
+        "{entry}"
+    );
+    assert!(all.iter().any(|e| e["id"] == refused_id.as_str()));
+
+    let ids = |entries: &[Value]| -> Vec<String> {
+        entries
+            .iter()
+            .filter_map(|e| e["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let mine = |entries: &[Value], oin: &str| {
+        entries.iter().all(|e| {
+            e["requester"]["oin"] == oin
+                || e["sources"]
+                    .as_array()
+                    .is_some_and(|s| s.contains(&Value::from(oin)))
+        })
+    };
+
+    // The gemeente's officer: the politie's read (its data left), never the OM's refusal.
+    let seen = api_entries(env, &gemeente, "").await;
+    assert!(ids(&seen).contains(&read_id));
+    assert!(!ids(&seen).contains(&refused_id));
+    assert!(mine(&seen, &gemeente.oin), "{seen:?}");
+    // Asking for the OM's entries by filter gives nothing more.
+    let edited = api_entries(env, &gemeente, &format!("&partner={}", om.oin)).await;
+    assert!(edited.is_empty(), "{edited:?}");
+
+    // The GGZ's officer: neither (nothing of the GGZ left, the GGZ asked nothing).
+    let seen = api_entries(env, &ggz, "").await;
+    assert!(!ids(&seen).contains(&read_id));
+    assert!(!ids(&seen).contains(&refused_id));
+    assert!(mine(&seen, &ggz.oin), "{seen:?}");
+
+    // The OM's officer: its own refusal.
+    let seen = api_entries(env, &om, "").await;
+    assert!(ids(&seen).contains(&refused_id));
+    assert!(mine(&seen, &om.oin), "{seen:?}");
+
+    // A search by BSN and the access report stay inside the scope too.
+    let r = ggz
+        .send(
+            env,
+            reqwest::Method::POST,
+            "/v1/disclosures/search",
+            &officer_token(&ggz),
+            Some(&serde_json::json!({ "bsn": env.ids.uden_man_bsn })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        mine(r.body["entries"].as_array().expect("entries"), &ggz.oin),
+        "{}",
+        r.body
+    );
+    let r = ggz
+        .send(
+            env,
+            reqwest::Method::POST,
+            "/v1/subjects/access-report",
+            &officer_token(&ggz),
+            Some(&serde_json::json!({ "bsn": env.ids.uden_man_bsn })),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body["disclosures"]
+            .as_array()
+            .expect("lines")
+            .iter()
+            .all(|l| l["oin"] == ggz.oin.as_str()),
+        "{}",
+        r.body
+    );
+
+    // What is for the Veiligheidshuis's officer only: refused and logged, or a plain 404.
+    for path in ["/v1/log/entries?start=0&end=10", "/v1/spoed-reviews"] {
+        let before = env.log_count().await;
+        let r = ggz.get(env, path, &officer_token(&ggz)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.body);
+        let e = entries_since(env, before).await;
+        assert_eq!(
+            e.last().map(|e| e["event"].clone()),
+            Some(Value::from("access_refused"))
+        );
+    }
+    let r = ggz
+        .get(
+            env,
+            &format!("/v1/log/receipts/{read_id}"),
+            &officer_token(&ggz),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+
+    // The console shows the same scope: the gemeente's officer sees the politie read, the
+    // GGZ's officer does not, and a filter on another partner shows nothing.
+    let browser = Browser::new(env, "gemeente");
+    let signed_in = sign_in(&browser, &officer_token(&gemeente)).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let page = browser.get("/console/verstrekkingen", &session).await;
+    assert!(page.body.contains("politie-medewerker-7"), "{}", page.body);
+    assert!(!page.body.contains("om-medewerker-7"), "{}", page.body);
+    let page = browser
+        .get(
+            &format!("/console/verstrekkingen?partner={}", om.oin),
+            &session,
+        )
+        .await;
+    assert!(
+        page.body.contains("Geen verstrekkingen gevonden"),
+        "{}",
+        page.body
+    );
+    let browser = Browser::new(env, "ggz");
+    let signed_in = sign_in(&browser, &officer_token(&ggz)).await;
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let page = browser.get("/console/verstrekkingen", &session).await;
+    assert!(!page.body.contains("politie-medewerker-7"), "{}", page.body);
     env.assert_log_intact().await;
 }

@@ -389,6 +389,7 @@ impl Filters {
             until,
             before_seq: before,
             limit: PAGE_SIZE,
+            visible_to: None,
         })
     }
 

@@ -157,6 +157,14 @@ impl NewEntry {
         self.subjects = all.collect();
     }
 
+    /// Names the organisations whose data the entry disclosed, each once, in order.
+    pub fn set_sources(&mut self, sources: impl IntoIterator<Item = String>) {
+        let mut all: Vec<String> = sources.into_iter().collect();
+        all.sort();
+        all.dedup();
+        self.sources = all;
+    }
+
     /// Every person the entry names (by pseudonym), `subject` first.
     pub fn pseudonyms(&self) -> impl Iterator<Item = &str> {
         self.subject
@@ -189,6 +197,10 @@ pub struct NewEntry {
     /// Categories of the disclosed fields (for the data subject's access report).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<String>,
+    /// OINs of the organisations whose contributed data this entry disclosed (a read of items
+    /// and registration data): their privacy officers review the entry as their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
     pub withheld: Vec<Withheld>,
     pub reasons: Vec<String>,
     pub policy_revision: String,

@@ -361,13 +361,15 @@ impl Env {
         }
     }
 
-    /// Restores the log to its first `n` entries, consistently (entries, tree, checkpoints and
-    /// head), as restoring an older backup would.
+    /// Restores the log to its first `n` entries, consistently (entries, indexes, tree,
+    /// checkpoints and head), as restoring an older backup would.
     pub async fn rollback_to(&self, n: i64) {
         self.drop_log_triggers().await;
         self.exec(&format!("DELETE FROM disclosure_log WHERE seq > {n}"))
             .await;
         self.exec(&format!("DELETE FROM log_subjects WHERE seq > {n}"))
+            .await;
+        self.exec(&format!("DELETE FROM log_sources WHERE seq > {n}"))
             .await;
         self.exec(&format!(
             "DELETE FROM merkle_nodes WHERE ((idx + 1) << CAST(level AS INTEGER)) > {n}"
