@@ -5,6 +5,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// (key, seq) rows of an index beside the log (subjects, sources).
+type IndexRows = HashSet<(String, i64)>;
+
 use super::checkpoint::{open_note, Checkpoint, NoteVerifier};
 use super::merkle::{self, Hash, NodeId};
 use super::{store, tree, LogEntry, GENESIS_HASH};
@@ -214,20 +217,19 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             break;
         }
         let mut created = Vec::with_capacity(rows.len() * 2);
-        let (indexed, sourced): (HashSet<(String, i64)>, HashSet<(String, i64)>) =
-            match (rows.first(), rows.last()) {
-                (Some(f), Some(l)) => (
-                    store::subjects_between(db, f.seq, l.seq)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                    store::sources_between(db, f.seq, l.seq)
-                        .await?
-                        .into_iter()
-                        .collect(),
-                ),
-                _ => Default::default(),
-            };
+        let (indexed, sourced): (IndexRows, IndexRows) = match (rows.first(), rows.last()) {
+            (Some(f), Some(l)) => (
+                store::subjects_between(db, f.seq, l.seq)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                store::sources_between(db, f.seq, l.seq)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            ),
+            _ => Default::default(),
+        };
         for row in &rows {
             let broken = |reason: String| {
                 Ok(VerifyOutcome::Broken {
