@@ -210,6 +210,8 @@ pub struct Gateway {
     log: LogWriter,
     verifier: TokenVerifier,
     report_embargo_existence: bool,
+    /// The checkpoint key's verifier: the console checks proofs against signed checkpoints.
+    log_key: Option<crate::disclosure::checkpoint::NoteVerifier>,
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
     signals_min_cell: u32,
@@ -242,6 +244,7 @@ impl Gateway {
             log,
             verifier,
             report_embargo_existence: false,
+            log_key: None,
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
             spoed_review_within: chrono::Duration::hours(72),
@@ -272,6 +275,12 @@ impl Gateway {
     /// Sets how many hours after a spoed (break-glass) read its review is due.
     pub fn with_spoed_review_within(mut self, hours: u32) -> Self {
         self.spoed_review_within = chrono::Duration::hours(i64::from(hours));
+        self
+    }
+
+    /// Sets the verifier of the log's checkpoint key (for checking proofs live).
+    pub fn with_log_key(mut self, key: crate::disclosure::checkpoint::NoteVerifier) -> Self {
+        self.log_key = Some(key);
         self
     }
 
@@ -1346,6 +1355,121 @@ impl Gateway {
         out.push('\n');
         out.push_str(&checkpoint.note);
         Ok(out)
+    }
+}
+
+/// One log entry as a privacy officer reviews it, with its inclusion proof checked now.
+#[derive(Clone, Debug)]
+pub struct ReviewedEntry {
+    pub row: log_store::LogRow,
+    pub entry: crate::disclosure::LogEntry,
+    pub proof: ProofCheck,
+}
+
+/// The entry's inclusion in the log, checked against the newest signed checkpoint.
+#[derive(Clone, Debug)]
+pub struct ProofCheck {
+    /// Size of the checkpoint the proof was checked against.
+    pub checkpoint_size: u64,
+    pub checkpoint_signed_at: DateTime<Utc>,
+    /// Hex of the checkpoint's root hash.
+    pub root: String,
+    /// How many hashes the proof has.
+    pub proof_len: usize,
+    /// The checkpoint's signature verified with the log's key.
+    pub signature_ok: bool,
+    /// The proof leads from the entry's leaf hash to the root.
+    pub inclusion_ok: bool,
+    /// Witness cosignatures stored for that checkpoint.
+    pub cosignatures: usize,
+}
+
+impl Gateway {
+    /// One entry for the privacy officer, with its inclusion proof checked live against the
+    /// newest signed checkpoint. An entry outside the officer's scope is answered as not found
+    /// (its existence is not the officer's to know); the attempt is logged all the same.
+    pub async fn review_entry(
+        &self,
+        caller: &Caller,
+        id: DisclosureId,
+    ) -> Result<ReviewedEntry, GatewayError> {
+        let scope = self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let not_found = || {
+            GatewayError::Tree(TreeError::NotFound(format!(
+                "no entry {id} in your part of the log"
+            )))
+        };
+        let row = tree::entry_by_id(db, id.0).await?;
+        let entry = match &row {
+            Some(r) => Some(
+                serde_json::from_str::<crate::disclosure::LogEntry>(&r.entry).map_err(|e| {
+                    GatewayError::Store(StoreError::Corrupt(format!("log entry {}: {e}", r.seq)))
+                })?,
+            ),
+            None => None,
+        };
+        let visible = match (&entry, scope) {
+            (Some(_), ReviewScope::All) => true,
+            (Some(e), ReviewScope::Own) => {
+                e.entry.requester.oin.as_deref() == Some(caller.partner.oin.as_str())
+                    || e.entry.sources.contains(&caller.partner.oin)
+            }
+            (None, _) => false,
+        };
+        let (Some(row), Some(entry), true) = (row, entry, visible) else {
+            let mut refused =
+                self.access_entry(caller, Event::AccessRefused, Action::ReviewDisclosures);
+            refused.status = 404;
+            refused.problem_type = Some("not-found".into());
+            refused.reasons.push(format!(
+                "entry {id}: not found or outside the officer's scope"
+            ));
+            return Err(self.logged_refusal(refused, |_| not_found()).await);
+        };
+        let checkpoint = tree::latest_checkpoint(db).await?.ok_or_else(not_found)?;
+        let size = u64::try_from(checkpoint.size).unwrap_or(0);
+        let index = u64::try_from(row.seq - 1).unwrap_or(u64::MAX);
+        let proof = tree::inclusion_proof(db, index, size).await;
+        let root: Option<crate::disclosure::merkle::Hash> =
+            checkpoint.root.as_slice().try_into().ok();
+        let signature_ok = self.log_key.as_ref().is_some_and(|key| {
+            crate::disclosure::checkpoint::open_note(&checkpoint.note, std::slice::from_ref(key))
+                .is_ok_and(|opened| !opened.verified.is_empty())
+        });
+        let inclusion_ok = match (&proof, &root) {
+            (Ok(p), Some(root)) => crate::disclosure::merkle::verify_inclusion(
+                &crate::disclosure::merkle::leaf_hash(row.entry.as_bytes()),
+                index,
+                size,
+                p,
+                root,
+            )
+            .is_ok(),
+            _ => false,
+        };
+        let cosignatures = tree::cosignatures(db, checkpoint.size).await?.len();
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec![format!("entry: {id}")],
+            None,
+            1,
+        )
+        .await?;
+        Ok(ReviewedEntry {
+            proof: ProofCheck {
+                checkpoint_size: size,
+                checkpoint_signed_at: checkpoint.signed_at,
+                root: hex::encode(&checkpoint.root),
+                proof_len: proof.as_ref().map_or(0, Vec::len),
+                signature_ok,
+                inclusion_ok,
+                cosignatures,
+            },
+            row,
+            entry,
+        })
     }
 }
 

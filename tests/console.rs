@@ -209,6 +209,48 @@ async fn an_officer_signs_in_searches_and_signs_out(env: &Env) {
     );
     assert!(reasons.contains("outcome: allowed"), "{reasons}");
 
+    // An entry's page: per field what left and what was withheld, and its inclusion proof
+    // checked now against the newest signed checkpoint; the view is logged.
+    let read_id = read.body["decision"]["decision_id"].as_str().expect("id");
+    assert!(list
+        .body
+        .contains(&format!("/console/verstrekkingen/{read_id}")));
+    let before = env.log_count().await;
+    let entry = browser
+        .get(&format!("/console/verstrekkingen/{read_id}"), &session)
+        .await;
+    assert_eq!(entry.status, StatusCode::OK, "{}", entry.body);
+    for text in [
+        "<h1>Verstrekking</h1>",
+        "politie-medewerker-7",
+        "casusoverleg",
+        "Beleidsversie",
+        "Handtekening van het checkpoint: <strong>✓ geldig",
+        "klopt: deze vermelding staat in het logboek",
+    ] {
+        assert!(entry.body.contains(text), "{text}: {}", entry.body);
+    }
+    for (field, principle) in read.withheld() {
+        assert!(
+            entry.body.contains(&field) && entry.body.contains(&principle),
+            "{field}"
+        );
+    }
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["event"], "review_log");
+    assert!(e[0]["reasons"]
+        .to_string()
+        .contains(&format!("entry: {read_id}")));
+    let missing = browser
+        .get(
+            &format!("/console/verstrekkingen/{}", uuid::Uuid::new_v4()),
+            &session,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(missing.body.contains("Niet gevonden"));
+
     // A bad filter is a clear Dutch message, nothing read.
     let before = env.log_count().await;
     let bad = browser
@@ -530,10 +572,24 @@ async fn a_partners_officer_sees_only_its_own_organisations_entries(env: &Env) {
         "{}",
         page.body
     );
+    let page = browser
+        .get(&format!("/console/verstrekkingen/{read_id}"), &session)
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let browser = Browser::new(env, "ggz");
     let signed_in = sign_in(&browser, &officer_token(&ggz)).await;
     let session = signed_in.cookie("vhgate_console").expect("session");
     let page = browser.get("/console/verstrekkingen", &session).await;
     assert!(!page.body.contains("politie-medewerker-7"), "{}", page.body);
+    // Editing the URL to another organisation's entry: not found, and the attempt is logged.
+    let before = env.log_count().await;
+    let page = browser
+        .get(&format!("/console/verstrekkingen/{read_id}"), &session)
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    assert!(!page.body.contains("politie-medewerker-7"));
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["event"], "access_refused");
     env.assert_log_intact().await;
 }

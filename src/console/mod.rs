@@ -12,7 +12,7 @@ mod store;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +24,8 @@ use crate::api::problem::Problem;
 use crate::api::AppState;
 use crate::disclosure::store::{LogFilter, LogRow};
 use crate::disclosure::LogEntry;
-use crate::domain::{Bsn, CaseId, Oin};
+use crate::domain::{Bsn, CaseId, DisclosureId, Oin};
+use crate::gateway::ReviewedEntry;
 use crate::tls::PeerIdentity;
 use html::{dutch_time, esc, Officer};
 use session::{ConsoleError, Session, SESSION_COOKIE};
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/afmelden", post(sign_out))
         .route("/console/verstrekkingen", get(disclosures))
         .route("/console/verstrekkingen/zoeken", post(search))
+        .route("/console/verstrekkingen/{id}", get(entry_page))
 }
 
 /// An HTML answer with the console's security headers: nothing cached, no framing, no
@@ -115,6 +117,7 @@ fn error_page(problem: Problem, officer: Option<&Officer<'_>>) -> Response {
     let (title, text) = match status.as_u16() {
         401 => ("Niet aangemeld", "Het token is geweigerd. Vraag een nieuw token aan bij de identiteitsvoorziening van uw organisatie en meld u opnieuw aan."),
         403 => ("Geen toegang", "U heeft voor deze handeling geen toegang. Alleen een privacyfunctionaris (rol privacy_officer, doel toezicht) mag het verstrekkingenlogboek inzien."),
+        404 => ("Niet gevonden", "Deze vermelding bestaat niet, of valt buiten het deel van het logboek dat u mag inzien."),
         400 | 422 => ("Ongeldige invoer", "De invoer is niet geldig. Controleer de velden en probeer het opnieuw."),
         503 => ("Tijdelijk niet beschikbaar", "Het logboek is op dit moment niet bereikbaar. Er is niets getoond of verstrekt. Probeer het over enkele ogenblikken opnieuw."),
         _ => ("Er ging iets mis", "Het verzoek kon niet worden afgehandeld. Er is niets getoond of verstrekt."),
@@ -498,7 +501,8 @@ fn table(gateway: &AppState, rows: &[LogRow]) -> String {
             })
             .unwrap_or_else(|| ("onleesbaar".into(), "onleesbaar".into()));
         out.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{organisation}</td><td>{}</td><td>{}</td><td>{disclosed}</td><td>{withheld}</td></tr>",
+            "<tr><td><a href=\"/console/verstrekkingen/{}\">{}</a></td><td>{}</td><td>{}</td><td>{organisation}</td><td>{}</td><td>{}</td><td>{disclosed}</td><td>{withheld}</td></tr>",
+            row.id,
             esc(&dutch_time(row.recorded_at)),
             esc(&row.event),
             outcome_nl(&row.outcome),
@@ -600,6 +604,161 @@ async fn search(
                 html::page("Verstrekkingen", Some(&who), &body),
             )
         }
+        Err(e) => error_page(Problem::from(e), Some(&who)),
+    }
+}
+
+fn yes_no(ok: bool, yes: &str, no: &str) -> String {
+    if ok {
+        format!("<strong>✓ {}</strong>", esc(yes))
+    } else {
+        format!("<strong class=\"fout\">✗ {}</strong>", esc(no))
+    }
+}
+
+/// One entry: who asked what, why, what left and what was withheld per field with principle
+/// and reason, and its inclusion in the log checked now against the newest checkpoint.
+fn entry_body(gateway: &AppState, r: &ReviewedEntry) -> String {
+    let e = &r.entry.entry;
+    let registry = gateway.registry();
+    let oin = e.requester.oin.as_deref().unwrap_or("");
+    let organisation = registry
+        .get(oin)
+        .map(|p| p.name.as_str())
+        .unwrap_or("onbekend");
+    let trace = e
+        .traceparent
+        .as_deref()
+        .and_then(|t| t.split('-').nth(1))
+        .unwrap_or("geen");
+    let people = e.subject.iter().count() + e.subjects.len();
+    let item = |label: &str, value: String| format!("<dt>{label}</dt><dd>{value}</dd>");
+    let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
+    let mut out = String::from("<dl>");
+    out.push_str(&item("Tijdstip", esc(&dutch_time(r.row.recorded_at))));
+    out.push_str(&item("Gebeurtenis", esc(e.event.as_str())));
+    out.push_str(&item(
+        "Uitkomst",
+        format!("{} (HTTP {})", outcome_nl(&r.row.outcome), e.status),
+    ));
+    out.push_str(&item(
+        "Organisatie",
+        format!(
+            "{} ({}), type {}",
+            esc(organisation),
+            esc(oin),
+            opt(&e.requester.partner_type)
+        ),
+    ));
+    out.push_str(&item("Medewerker", opt(&e.requester.sub)));
+    out.push_str(&item("Rol", opt(&e.requester.role)));
+    out.push_str(&item("Doel", opt(&e.requester.purpose)));
+    out.push_str(&item(
+        "Zaak",
+        esc(&e
+            .case_id
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "—".into())),
+    ));
+    out.push_str(&item(
+        "Betrokkenen",
+        format!("{people} (gepseudonimiseerd; het logboek bevat geen BSN)"),
+    ));
+    out.push_str(&item(
+        "Beleidsversie",
+        format!("<code>{}</code>", esc(&e.policy_revision)),
+    ));
+    out.push_str(&item("Trace-id", format!("<code>{}</code>", esc(trace))));
+    out.push_str(&item(
+        "Kenmerk",
+        format!("<code>{}</code> (volgnummer {})", e.id, r.row.seq),
+    ));
+    out.push_str("</dl><h2>Verstrekt</h2>");
+    if e.disclosed.is_empty() {
+        out.push_str("<p>Niets.</p>");
+    } else {
+        out.push_str("<ul>");
+        for f in &e.disclosed {
+            out.push_str(&format!("<li><code>{}</code></li>", esc(f)));
+        }
+        out.push_str("</ul>");
+        if !e.categories.is_empty() {
+            out.push_str(&format!(
+                "<p>Categorieën: {}</p>",
+                esc(&e.categories.join(", "))
+            ));
+        }
+    }
+    out.push_str("<h2>Achtergehouden</h2>");
+    if e.withheld.is_empty() {
+        out.push_str("<p>Niets.</p>");
+    } else {
+        out.push_str(
+            "<table><thead><tr><th scope=\"col\">Veld</th><th scope=\"col\">Beginsel</th><th scope=\"col\">Reden</th></tr></thead><tbody>",
+        );
+        for w in &e.withheld {
+            let principle = serde_json::to_value(w.principle)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            out.push_str(&format!(
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+                esc(&w.field),
+                esc(&principle),
+                esc(&w.reason)
+            ));
+        }
+        out.push_str("</tbody></table>");
+    }
+    if !e.reasons.is_empty() {
+        out.push_str("<h2>Overwegingen</h2><ul>");
+        for reason in &e.reasons {
+            out.push_str(&format!("<li>{}</li>", esc(reason)));
+        }
+        out.push_str("</ul>");
+    }
+    let p = &r.proof;
+    out.push_str(&format!(
+        "<h2>Bewijs van opname in het logboek</h2><p>Zojuist gecontroleerd tegen het nieuwste \
+         checkpoint ({} vermeldingen, ondertekend {}; wortel <code>{}</code>).</p><ul>\
+         <li>Handtekening van het checkpoint: {}</li><li>Opnamebewijs ({} hashes): {}</li>\
+         <li>Medeondertekeningen door getuigen: {}</li></ul>",
+        p.checkpoint_size,
+        esc(&dutch_time(p.checkpoint_signed_at)),
+        esc(&p.root),
+        yes_no(p.signature_ok, "geldig", "ongeldig"),
+        p.proof_len,
+        yes_no(
+            p.inclusion_ok,
+            "klopt: deze vermelding staat in het logboek",
+            "klopt niet"
+        ),
+        p.cosignatures
+    ));
+    out.push_str("<p><a href=\"/console/verstrekkingen\">Terug naar de verstrekkingen</a></p>");
+    out
+}
+
+async fn entry_page(
+    State(gateway): State<AppState>,
+    officer: SignedInOfficer,
+    Path(id): Path<String>,
+) -> Response {
+    let who = officer.officer();
+    let Ok(id) = id.parse::<uuid::Uuid>() else {
+        return error_page(
+            Problem::bad_request("invalid-id", "not a disclosure id"),
+            Some(&who),
+        );
+    };
+    match gateway
+        .review_entry(&officer.0.caller, DisclosureId(id))
+        .await
+    {
+        Ok(r) => html_response(
+            StatusCode::OK,
+            html::page("Verstrekking", Some(&who), &entry_body(&gateway, &r)),
+        ),
         Err(e) => error_page(Problem::from(e), Some(&who)),
     }
 }
