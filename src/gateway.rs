@@ -1473,6 +1473,137 @@ impl Gateway {
     }
 }
 
+/// The privacy officer's overview of a period, within its review scope.
+#[derive(Clone, Debug)]
+pub struct OverviewReport {
+    pub scope: ReviewScope,
+    pub stats: crate::disclosure::stats::Overview,
+    pub latest_checkpoint: Option<tree::StoredCheckpoint>,
+    pub last_cosignature: Option<DateTime<Utc>>,
+    pub last_verification: Option<crate::disclosure::runs::VerificationRun>,
+    /// Break-glass reads awaiting review: (open, of which overdue). Only for the officer who
+    /// reviews them (every entry).
+    pub spoed_awaiting: Option<(usize, usize)>,
+}
+
+/// What the integrity screen shows.
+#[derive(Clone, Debug)]
+pub struct IntegrityReport {
+    pub runs: Vec<crate::disclosure::runs::VerificationRun>,
+    pub checkpoints: Vec<crate::disclosure::stats::CheckpointLine>,
+    pub cosignatures: Vec<(i64, String, DateTime<Utc>)>,
+}
+
+impl Gateway {
+    /// Requests per day and outcome over the last `days` days, the busiest partners and
+    /// purposes, break-glass reads awaiting review and the log's integrity at a glance; a
+    /// partner's officer sees its own organisation's figures. The view is logged.
+    pub async fn overview(
+        &self,
+        caller: &Caller,
+        days: u32,
+    ) -> Result<OverviewReport, GatewayError> {
+        use crate::disclosure::{runs, stats};
+        let scope = self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let now = crate::record::now();
+        let today = now.date_naive();
+        let since = today - chrono::Duration::days(i64::from(days.max(1)) - 1);
+        let visible = match scope {
+            ReviewScope::All => None,
+            ReviewScope::Own => Some(caller.partner.oin.as_str()),
+        };
+        let stats = stats::overview(db, since, today, visible).await?;
+        let spoed_awaiting = match scope {
+            ReviewScope::All => {
+                let open =
+                    crate::spoed::store::list(db, crate::spoed::store::State::Open, now, 500)
+                        .await?;
+                let overdue = open.iter().filter(|r| r.due_at < now).count();
+                Some((open.len(), overdue))
+            }
+            ReviewScope::Own => None,
+        };
+        let report = OverviewReport {
+            scope,
+            latest_checkpoint: tree::latest_checkpoint(db).await?,
+            last_cosignature: stats::last_cosignature(db).await?,
+            last_verification: runs::last_finished(db).await?,
+            spoed_awaiting,
+            stats,
+        };
+        let returned = usize::try_from(report.stats.total()).unwrap_or(usize::MAX);
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec![format!(
+                "overview: {since} to {today} (figures, no entries)"
+            )],
+            None,
+            returned,
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Starts a full verification of the log in the background (or joins the one running)
+    /// and returns its id; the start is logged with the run in one unit of work.
+    pub async fn start_verification(&self, caller: &Caller) -> Result<String, GatewayError> {
+        use crate::disclosure::runs;
+        self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let now = crate::record::now();
+        if let Some(running) = runs::latest(db, 1)
+            .await?
+            .into_iter()
+            .find(|r| r.is_running(now))
+        {
+            return Ok(running.id);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.begin().await?;
+        runs::insert(
+            &mut tx,
+            &id,
+            now,
+            &caller.partner.oin,
+            &caller.token.claims.sub,
+        )
+        .await?;
+        let mut entry = self.access_entry(caller, Event::ReviewLog, Action::ReviewDisclosures);
+        entry.outcome = Outcome::Allowed;
+        entry.status = 303;
+        entry
+            .reasons
+            .push(format!("full log verification started: {id}"));
+        self.commit_in(tx, entry).await?;
+        tokio::spawn(runs::run(db.clone(), id.clone(), self.log_key.clone()));
+        Ok(id)
+    }
+
+    /// The verification runs (newest first) and the history of signed checkpoints and witness
+    /// cosignatures. The view is logged.
+    pub async fn integrity(&self, caller: &Caller) -> Result<IntegrityReport, GatewayError> {
+        use crate::disclosure::{runs, stats};
+        self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let report = IntegrityReport {
+            runs: runs::latest(db, 10).await?,
+            checkpoints: stats::checkpoint_history(db, 20).await?,
+            cosignatures: stats::cosignature_history(db, 20).await?,
+        };
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec!["integrity: verification runs, checkpoints and cosignatures".into()],
+            None,
+            report.runs.len(),
+        )
+        .await?;
+        Ok(report)
+    }
+}
+
 /// The input of an access decision (reviewing the log, administering the convenant): who
 /// asks and for what; no case, no fields.
 /// The action's name as the policy input spells it.

@@ -14,6 +14,7 @@ on_both_backends!(
     an_officer_signs_in_searches_and_signs_out,
     the_console_refuses_professionals_bad_tokens_and_forged_forms,
     a_partners_officer_sees_only_its_own_organisations_entries,
+    the_overview_and_a_full_verification_from_the_browser,
 );
 
 /// A browser-like client: the partner's certificate, no redirects followed, cookies by hand.
@@ -160,7 +161,7 @@ async fn an_officer_signs_in_searches_and_signs_out(env: &Env) {
     );
     assert_eq!(
         signed_in.location.as_deref(),
-        Some("/console/verstrekkingen")
+        Some("/console/overzicht")
     );
     let raw = signed_in
         .set_cookies
@@ -591,5 +592,106 @@ async fn a_partners_officer_sees_only_its_own_organisations_entries(env: &Env) {
     let e = entries_since(env, before).await;
     assert_eq!(e.len(), 1);
     assert_eq!(e[0]["event"], "access_refused");
+    env.assert_log_intact().await;
+}
+
+/// The overview (figures and a server-drawn chart, the log's integrity at a glance) and a full
+/// verification started from the console, followed until it finishes.
+async fn the_overview_and_a_full_verification_from_the_browser(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let politie = env.client("politie");
+    let token = politie.token("professional", "casusoverleg");
+    for _ in 0..3 {
+        let r = politie
+            .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let browser = Browser::new(env, "veiligheidshuis");
+    let signed_in = sign_in(&browser, &officer_token(&vh)).await;
+    let session = signed_in.cookie("vhgate_console").expect("session");
+
+    let before = env.log_count().await;
+    let page = browser.get("/console/overzicht", &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "<h1>Overzicht</h1>",
+        "<svg",
+        "Verzoeken per dag",
+        "Meest vragende partners",
+        "Politie",
+        "casusoverleg",
+        "Open signalen",
+        "Nieuwste checkpoint",
+        "Laatste volledige controle: nog nooit",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0]["event"], "review_log");
+    assert!(e[0]["reasons"].to_string().contains("overview"));
+
+    // A full verification, started with the form's CSRF token, followed to its end.
+    let page = browser.get("/console/integriteit", &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("Volledige controle starten"),
+        "{}",
+        page.body
+    );
+    let forged = browser
+        .post(
+            "/console/integriteit/controle",
+            &session,
+            &[("csrf", "nee")],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let started = browser
+        .post(
+            "/console/integriteit/controle",
+            &session,
+            &[("csrf", &page.csrf())],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    assert_eq!(started.location.as_deref(), Some("/console/integriteit"));
+    let mut done = None;
+    for _ in 0..200 {
+        let page = browser.get("/console/integriteit", &session).await;
+        assert_eq!(page.status, StatusCode::OK);
+        if page.body.contains("Controle loopt") {
+            assert!(page.body.contains("<meta http-equiv=\"refresh\""));
+            assert!(page.body.contains("<progress"));
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        }
+        done = Some(page);
+        break;
+    }
+    let done = done.expect("the verification finished");
+    assert!(done.body.contains("✓ intact"), "{}", done.body);
+    assert!(
+        done.body.contains("signatures checked with the log"),
+        "{}",
+        done.body
+    );
+    assert!(done.body.contains("<h2>Checkpoints</h2>"));
+    let page = browser.get("/console/overzicht", &session).await;
+    assert!(page.body.contains("✓ intact"), "{}", page.body);
+
+    // A partner's officer: its own figures, no break-glass card.
+    let browser = Browser::new(env, "politie");
+    let signed_in = sign_in(&browser, &officer_token(&politie)).await;
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let page = browser.get("/console/overzicht", &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("de verzoeken van uw organisatie"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Open signalen"));
     env.assert_log_intact().await;
 }

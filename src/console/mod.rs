@@ -5,6 +5,7 @@
 //! CSRF token; every page that shows log entries is itself logged by the gateway's review calls.
 //! Handlers stay thin: parse, call the gateway, render.
 
+mod chart;
 mod html;
 pub mod session;
 mod store;
@@ -25,7 +26,8 @@ use crate::api::AppState;
 use crate::disclosure::store::{LogFilter, LogRow};
 use crate::disclosure::LogEntry;
 use crate::domain::{Bsn, CaseId, DisclosureId, Oin};
-use crate::gateway::ReviewedEntry;
+use crate::gateway::{IntegrityReport, OverviewReport, ReviewedEntry};
+use crate::policy::ReviewScope;
 use crate::tls::PeerIdentity;
 use html::{dutch_time, esc, Officer};
 use session::{ConsoleError, Session, SESSION_COOKIE};
@@ -45,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .route("/console/verstrekkingen", get(disclosures))
         .route("/console/verstrekkingen/zoeken", post(search))
         .route("/console/verstrekkingen/{id}", get(entry_page))
+        .route("/console/overzicht", get(overview_page))
+        .route("/console/integriteit", get(integrity_page))
+        .route("/console/integriteit/controle", post(start_verification))
 }
 
 /// An HTML answer with the console's security headers: nothing cached, no framing, no
@@ -206,7 +211,7 @@ impl SignedInOfficer {
 }
 
 async fn home(_officer: SignedInOfficer) -> Response {
-    redirect("/console/verstrekkingen", &[])
+    redirect("/console/overzicht", &[])
 }
 
 fn sign_in_page(status: StatusCode, login_csrf: &str, error: Option<&str>) -> Response {
@@ -277,7 +282,7 @@ async fn sign_in(
                 .num_seconds()
                 .max(0);
             redirect(
-                "/console/verstrekkingen",
+                "/console/overzicht",
                 &[
                     cookie(SESSION_COOKIE, &signed_in.secret, max_age),
                     cookie(LOGIN_COOKIE, "", 0),
@@ -759,6 +764,250 @@ async fn entry_page(
             StatusCode::OK,
             html::page("Verstrekking", Some(&who), &entry_body(&gateway, &r)),
         ),
+        Err(e) => error_page(Problem::from(e), Some(&who)),
+    }
+}
+
+/// Days the overview covers.
+const OVERVIEW_DAYS: u32 = 30;
+
+fn percent(part: i64, whole: i64) -> String {
+    if whole == 0 {
+        return "0%".into();
+    }
+    format!("{}%", (part * 100 + whole / 2) / whole)
+}
+
+fn overview_body(gateway: &AppState, r: &OverviewReport) -> String {
+    let s = &r.stats;
+    let total = s.total();
+    let (allowed, partial, denied) = s.days.iter().fold((0, 0, 0), |(a, p, d), day| {
+        (a + day.allowed, p + day.partial, d + day.denied)
+    });
+    let scope = match r.scope {
+        ReviewScope::All => "alle verzoeken van alle partners".to_string(),
+        ReviewScope::Own => {
+            "de verzoeken van uw organisatie en de verstrekkingen van gegevens die zij aanleverde"
+                .to_string()
+        }
+    };
+    let mut out = format!(
+        "<p>De afgelopen {OVERVIEW_DAYS} dagen: {scope}.</p><div class=\"kaarten\">\
+         <section class=\"kaart\"><h2>Verzoeken</h2><p class=\"groot\">{total}</p></section>\
+         <section class=\"kaart\"><h2>Toegestaan</h2><p class=\"groot\">{}</p><p>{allowed} verzoeken</p></section>\
+         <section class=\"kaart\"><h2>Deels achtergehouden</h2><p class=\"groot\">{}</p><p>{partial} verzoeken</p></section>\
+         <section class=\"kaart\"><h2>Geweigerd</h2><p class=\"groot\">{}</p><p>{denied} verzoeken</p></section></div>",
+        percent(allowed, total),
+        percent(partial, total),
+        percent(denied, total),
+    );
+    let legend: String = chart::COLOURS
+        .iter()
+        .map(|(label, c)| {
+            format!(
+                "<span style=\"background:#{:02x}{:02x}{:02x}\"></span>{label}",
+                c.0, c.1, c.2
+            )
+        })
+        .collect();
+    match chart::requests_per_day(&s.days) {
+        Ok(svg) => out.push_str(&format!(
+            "<figure role=\"group\" aria-labelledby=\"grafiek\"><figcaption id=\"grafiek\">Verzoeken per dag \
+             <span class=\"legenda\">{legend}</span></figcaption>{svg}</figure>"
+        )),
+        Err(e) => {
+            tracing::warn!(error = %e, "overview chart could not be drawn");
+            out.push_str("<p class=\"fout\">De grafiek kon niet worden getekend; de cijfers staan hieronder.</p>");
+        }
+    }
+    out.push_str("<details><summary>Verzoeken per dag als tabel</summary><table><thead><tr><th scope=\"col\">Dag</th><th scope=\"col\">Toegestaan</th><th scope=\"col\">Deels</th><th scope=\"col\">Geweigerd</th></tr></thead><tbody>");
+    for d in &s.days {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&html::dutch_date(
+                d.day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+            )),
+            d.allowed,
+            d.partial,
+            d.denied
+        ));
+    }
+    out.push_str("</tbody></table></details>");
+    let registry = gateway.registry();
+    let list = |rows: &[(String, i64)], name: &dyn Fn(&str) -> String| -> String {
+        if rows.is_empty() {
+            return "<p>Geen verzoeken.</p>".into();
+        }
+        let items: String = rows
+            .iter()
+            .map(|(k, n)| format!("<li>{} — {n}</li>", name(k)))
+            .collect();
+        format!("<ol>{items}</ol>")
+    };
+    out.push_str(&format!(
+        "<div class=\"kaarten\"><section class=\"kaart\"><h2>Meest vragende partners</h2>{}</section>\
+         <section class=\"kaart\"><h2>Meest gebruikte doelen</h2>{}</section>",
+        list(&s.top_partners, &|oin| match registry.get(oin) {
+            Some(p) => format!("{} <span class=\"muted\">({})</span>", esc(&p.name), esc(oin)),
+            None => esc(oin),
+        }),
+        list(&s.top_purposes, &|p| esc(p)),
+    ));
+    if let Some((open, overdue)) = r.spoed_awaiting {
+        out.push_str(&format!(
+            "<section class=\"kaart\"><h2>Open signalen</h2><p>{open} spoedraadplegingen wachten op beoordeling, \
+             waarvan {overdue} te laat.</p></section>"
+        ));
+    }
+    let checkpoint = r
+        .latest_checkpoint
+        .as_ref()
+        .map(|c| {
+            format!(
+                "{} vermeldingen, ondertekend {}",
+                c.size,
+                esc(&dutch_time(c.signed_at))
+            )
+        })
+        .unwrap_or_else(|| "nog geen".into());
+    let cosigned = r
+        .last_cosignature
+        .map(|t| esc(&dutch_time(t)))
+        .unwrap_or_else(|| "nog nooit".into());
+    let verified = match &r.last_verification {
+        Some(v) => format!(
+            "{}: {}",
+            esc(&v.finished_at.map(dutch_time).unwrap_or_default()),
+            match v.outcome.as_deref() {
+                Some("intact") => "<strong>✓ intact</strong>".to_string(),
+                Some(other) => format!("<strong class=\"fout\">✗ {}</strong>", esc(other)),
+                None => "bezig".into(),
+            }
+        ),
+        None => "nog nooit vanuit de console".into(),
+    };
+    out.push_str(&format!(
+        "<section class=\"kaart\"><h2>Integriteit van het logboek</h2><ul>\
+         <li>Nieuwste checkpoint: {checkpoint}</li><li>Laatste medeondertekening door een getuige: {cosigned}</li>\
+         <li>Laatste volledige controle: {verified}</li></ul>\
+         <p><a href=\"/console/integriteit\">Naar Integriteit</a></p></section></div>"
+    ));
+    out
+}
+
+async fn overview_page(State(gateway): State<AppState>, officer: SignedInOfficer) -> Response {
+    let who = officer.officer();
+    match gateway.overview(&officer.0.caller, OVERVIEW_DAYS).await {
+        Ok(r) => html_response(
+            StatusCode::OK,
+            html::page("Overzicht", Some(&who), &overview_body(&gateway, &r)),
+        ),
+        Err(e) => error_page(Problem::from(e), Some(&who)),
+    }
+}
+
+fn outcome_of_run(outcome: Option<&str>) -> String {
+    match outcome {
+        Some("intact") => "<strong>✓ intact</strong>".into(),
+        Some("broken") => "<strong class=\"fout\">✗ gebroken</strong>".into(),
+        Some(_) => "<strong class=\"fout\">✗ mislukt</strong>".into(),
+        None => "bezig".into(),
+    }
+}
+
+fn integrity_body(r: &IntegrityReport, officer: &Officer<'_>) -> (String, bool) {
+    let now = crate::record::now();
+    let running = r.runs.first().filter(|run| run.is_running(now));
+    let mut out = String::new();
+    match running {
+        Some(run) => out.push_str(&format!(
+            "<section aria-live=\"polite\"><h2>Controle loopt</h2>\
+             <p><label for=\"voortgang\">{} van {} vermeldingen gecontroleerd</label></p>\
+             <progress id=\"voortgang\" max=\"{}\" value=\"{}\">{}</progress>\
+             <p class=\"muted\">Deze pagina ververst zichzelf elke twee seconden.</p></section>",
+            run.checked,
+            run.total,
+            run.total.max(1),
+            run.checked,
+            percent(run.checked, run.total.max(1)),
+        )),
+        None => out.push_str(&format!(
+            "<p>Een volledige controle herberekent elke vermelding (hashketen en Merkle-boom), \
+             controleert elk ondertekend checkpoint met de sleutel van het logboek en de indexen, \
+             precies zoals <code>vhgate log verify</code>.</p>\
+             <form method=\"post\" action=\"/console/integriteit/controle\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <button type=\"submit\">Volledige controle starten</button></form>",
+            esc(officer.csrf)
+        )),
+    }
+    out.push_str("<h2>Controles</h2>");
+    if r.runs.is_empty() {
+        out.push_str("<p>Nog geen controle gedaan vanuit de console.</p>");
+    } else {
+        out.push_str("<table><thead><tr><th scope=\"col\">Gestart</th><th scope=\"col\">Door</th><th scope=\"col\">Uitkomst</th><th scope=\"col\">Toelichting</th></tr></thead><tbody>");
+        for run in &r.runs {
+            out.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&dutch_time(run.started_at)),
+                esc(&run.started_by_sub),
+                outcome_of_run(run.outcome.as_deref()),
+                esc(run.detail.as_deref().unwrap_or(""))
+            ));
+        }
+        out.push_str("</tbody></table>");
+    }
+    out.push_str("<h2>Checkpoints</h2><table><thead><tr><th scope=\"col\">Vermeldingen</th><th scope=\"col\">Ondertekend</th><th scope=\"col\">Getuigen</th></tr></thead><tbody>");
+    for c in &r.checkpoints {
+        out.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            c.size,
+            esc(&dutch_time(c.signed_at)),
+            c.cosignatures
+        ));
+    }
+    out.push_str("</tbody></table><h2>Medeondertekeningen</h2>");
+    if r.cosignatures.is_empty() {
+        out.push_str("<p>Nog geen getuige heeft een checkpoint medeondertekend.</p>");
+    } else {
+        out.push_str("<table><thead><tr><th scope=\"col\">Checkpoint</th><th scope=\"col\">Getuige</th><th scope=\"col\">Ontvangen</th></tr></thead><tbody>");
+        for (size, witness, at) in &r.cosignatures {
+            out.push_str(&format!(
+                "<tr><td>{size}</td><td>{}</td><td>{}</td></tr>",
+                esc(witness),
+                esc(&dutch_time(*at))
+            ));
+        }
+        out.push_str("</tbody></table>");
+    }
+    (out, running.is_some())
+}
+
+async fn integrity_page(State(gateway): State<AppState>, officer: SignedInOfficer) -> Response {
+    let who = officer.officer();
+    match gateway.integrity(&officer.0.caller).await {
+        Ok(r) => {
+            let (body, running) = integrity_body(&r, &who);
+            html_response(
+                StatusCode::OK,
+                html::page_with("Integriteit", Some(&who), &body, running.then_some(2)),
+            )
+        }
+        Err(e) => error_page(Problem::from(e), Some(&who)),
+    }
+}
+
+async fn start_verification(
+    State(gateway): State<AppState>,
+    officer: SignedInOfficer,
+    body: Bytes,
+) -> Response {
+    let who = officer.officer();
+    if let Err(e) = officer.check_csrf(&form(&body)) {
+        return console_error(e, Some(&who));
+    }
+    match gateway.start_verification(&officer.0.caller).await {
+        Ok(_) => redirect("/console/integriteit", &[]),
         Err(e) => error_page(Problem::from(e), Some(&who)),
     }
 }

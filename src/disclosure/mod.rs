@@ -5,6 +5,8 @@
 pub mod checkpoint;
 pub mod export;
 pub mod merkle;
+pub mod runs;
+pub mod stats;
 pub mod store;
 pub mod tree;
 pub mod verify;
