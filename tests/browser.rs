@@ -290,10 +290,69 @@ async fn entries_since(env: &Env, before: i64) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
-    let tools = match Tools::find() {
-        Ok(t) => t,
+/// One browser holding one partner's certificate: chromedriver, Chromium with a fresh
+/// profile and NSS database, and the WebDriver session. Dropping it ends both processes.
+struct Browser {
+    c: Client,
+    _driver: Driver,
+    _dir: tempfile::TempDir,
+}
+
+impl Browser {
+    /// Starts a browser presenting `partner`'s certificate to `env`'s gateway.
+    async fn start(env: &Env, tools: &Tools, partner: &str) -> Browser {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = nss_home(tools, dir.path(), partner);
+        let origin = env.url("").trim_end_matches('/').to_string();
+        let profile = profile(dir.path(), &origin);
+        let driver = Driver::start(tools, &home, driver_log());
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": tools.chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        caps.insert(
+            "timeouts".into(),
+            json!({"pageLoad": STEP_LIMIT.as_millis() as u64, "script": 5000, "implicit": 0}),
+        );
+        // chromedriver listens on loopback over plain HTTP: no TLS stack needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let c = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "no browser session from chromedriver: {e}; see {}",
+                    driver.log.display()
+                )
+            });
+        Browser {
+            c,
+            _driver: driver,
+            _dir: dir,
+        }
+    }
+
+    /// Ends the session (the browser quits), then chromedriver.
+    async fn quit(self) {
+        let Browser { c, _driver, _dir } = self;
+        c.close().await.expect("close the browser");
+    }
+}
+
+/// The tools, or `None` (skip) when they are missing outside CI.
+fn tools_or_skip() -> Option<Tools> {
+    match Tools::find() {
+        Ok(t) => Some(t),
         Err(missing) if common::in_ci() => panic!(
             "CI=true but {} not on PATH (apt-get install chromium chromium-driver libnss3-tools openssl; .ci/run does this)",
             missing.join(", ")
@@ -303,46 +362,43 @@ async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
                 "SKIPPED (browser): {} not on PATH; install chromium chromium-driver libnss3-tools openssl, or set CI=true to make this a failure",
                 missing.join(", ")
             );
-            return;
+            None
         }
-    };
-    let env = Env::start(common::Backend::Sqlite)
-        .await
-        .expect("sqlite env");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let home = nss_home(&tools, dir.path(), "veiligheidshuis");
-    let origin = env.url("").trim_end_matches('/').to_string();
-    let profile = profile(dir.path(), &origin);
-    let driver = Driver::start(&tools, &home, driver_log());
+    }
+}
+
+/// Runs `scenario` within [`SCENARIO_LIMIT`]; a timeout names the driver's log.
+async fn bounded(name: &str, scenario: impl std::future::Future<Output = ()>) {
     let started = Instant::now();
-    let scenario = scenario(&env, &tools, &profile, &driver);
     if tokio::time::timeout(SCENARIO_LIMIT, scenario)
         .await
         .is_err()
     {
         panic!(
-            "the browser scenario took longer than {SCENARIO_LIMIT:?}; see {}",
-            driver.log.display()
+            "{name}: took longer than {SCENARIO_LIMIT:?}; see {}",
+            driver_log().display()
         );
     }
     eprintln!(
-        "browser scenario: {:.1} s; screenshots in {}",
+        "{name}: {:.1} s in the browser; screenshots in {}",
         started.elapsed().as_secs_f64(),
         screens_dir().display()
     );
-    drop(driver);
-    env.assert_log_intact().await;
-    env.stop().await;
 }
 
-async fn scenario(env: &Env, tools: &Tools, profile: &Path, driver: &Driver) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
+    let Some(tools) = tools_or_skip() else { return };
+    let env = Env::start(common::Backend::Sqlite)
+        .await
+        .expect("sqlite env");
     // Something to review: a read of the Uden man by the police, and the OM's refused read.
     let politie = env.client("politie");
     let om = env.client("om");
     let (case, man) = (env.ids.uden_case, env.ids.uden_man);
     let read = politie
         .read_person(
-            env,
+            &env,
             &politie.token("professional", "casusoverleg"),
             case,
             man,
@@ -350,40 +406,18 @@ async fn scenario(env: &Env, tools: &Tools, profile: &Path, driver: &Driver) {
         .await;
     assert_eq!(read.status, reqwest::StatusCode::OK, "{}", read.body);
     let refused = om
-        .read_person(env, &om.token("professional", "casusoverleg"), case, man)
+        .read_person(&env, &om.token("professional", "casusoverleg"), case, man)
         .await;
     assert_eq!(refused.status, reqwest::StatusCode::FORBIDDEN);
 
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": tools.chromium,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--window-size=1280,1000",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    caps.insert(
-        "timeouts".into(),
-        json!({"pageLoad": STEP_LIMIT.as_millis() as u64, "script": 5000, "implicit": 0}),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let c = ClientBuilder::new(connector)
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "no browser session from chromedriver: {e}; see {}",
-                driver.log.display()
-            )
-        });
-    officer_session(env, &c, &env.client("veiligheidshuis")).await;
-    c.close().await.expect("close the browser");
+    bounded("officer session", async {
+        let browser = Browser::start(&env, &tools, "veiligheidshuis").await;
+        officer_session(&env, &browser.c, &env.client("veiligheidshuis")).await;
+        browser.quit().await;
+    })
+    .await;
+    env.assert_log_intact().await;
+    env.stop().await;
 }
 
 async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
