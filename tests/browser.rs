@@ -445,23 +445,33 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
     let before = env.log_count().await;
     click(c, "form[action='/console/aanmelden'] button[type=submit]").await;
 
-    // Verstrekkingen, newest first, with the officer in the header.
-    expect_screen(
-        c,
-        "after sign-in",
-        Locator::Css("form[aria-label='Filters']"),
-    )
-    .await;
-    assert_eq!(text(c, "h1").await, "Verstrekkingen");
+    // The overview first: figures and the server-drawn chart, with the officer in the header.
+    expect_screen(c, "after sign-in", Locator::Css("figure svg")).await;
+    assert_eq!(text(c, "h1").await, "Overzicht");
     assert_eq!(
         c.current_url().await.expect("url").path(),
-        "/console/verstrekkingen"
+        "/console/overzicht"
     );
     let header = text(c, "header").await;
     assert!(
         header.contains("veiligheidshuis-medewerker-7") && header.contains("Afmelden"),
         "{header}"
     );
+    screenshot(c, "02-overzicht").await;
+    let e = entries_since(env, before).await;
+    let events: Vec<&str> = e.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(events, ["console_session", "review_log"], "{e:#?}");
+    assert_eq!(e[0]["requester"]["oin"], vh.oin.as_str());
+    assert!(
+        !e[0].to_string().contains(&token[..40]),
+        "the token is not logged"
+    );
+
+    // Verstrekkingen, newest first, from the menu.
+    let before = env.log_count().await;
+    click(c, "nav a[href='/console/verstrekkingen']").await;
+    expect_screen(c, "the list", Locator::Css("form[aria-label='Filters']")).await;
+    assert_eq!(text(c, "h1").await, "Verstrekkingen");
     let all = rows(c).await;
     assert!(
         all.iter()
@@ -473,15 +483,34 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
             .any(|r| r.contains("om-medewerker-7") && r.contains("geweigerd")),
         "{all:#?}"
     );
-    screenshot(c, "02-verstrekkingen").await;
+    screenshot(c, "03-verstrekkingen").await;
     let e = entries_since(env, before).await;
     let events: Vec<&str> = e.iter().filter_map(|e| e["event"].as_str()).collect();
-    assert_eq!(events, ["console_session", "review_log"], "{e:#?}");
-    assert_eq!(e[0]["requester"]["oin"], vh.oin.as_str());
+    assert_eq!(events, ["review_log"], "{e:#?}");
+
+    // An entry's page: what left and what was withheld, the proof checked against the newest
+    // checkpoint.
+    click(c, "tbody tr:last-child td a").await;
+    expect_screen(
+        c,
+        "an entry",
+        Locator::XPath("//main/h2[.='Bewijs van opname in het logboek']"),
+    )
+    .await;
+    assert_eq!(text(c, "h1").await, "Verstrekking");
+    let main = text(c, "main").await;
     assert!(
-        !e[0].to_string().contains(&token[..40]),
-        "the token is not logged"
+        main.contains("klopt: deze vermelding staat in het logboek"),
+        "{main}"
     );
+    screenshot(c, "04-verstrekking").await;
+    c.back().await.expect("back to the list");
+    expect_screen(
+        c,
+        "the list again",
+        Locator::Css("form[aria-label='Filters']"),
+    )
+    .await;
 
     // Filter on outcome: only the refusal is left.
     c.find(Locator::Css("select#uitkomst"))
@@ -511,7 +540,7 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
     );
     let query = c.current_url().await.expect("url");
     assert!(query.as_str().contains("uitkomst=denied"), "{query}");
-    screenshot(c, "03-geweigerd").await;
+    screenshot(c, "05-geweigerd").await;
     let e = entries_since(env, before).await;
     assert_eq!(e.len(), 1, "{e:#?}");
     assert_eq!(e[0]["event"], "review_log");
@@ -550,12 +579,33 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
     );
     let url = c.current_url().await.expect("url");
     assert!(!url.as_str().contains(env.ids.uden_man_bsn), "{url}");
-    screenshot(c, "04-persoon").await;
+    screenshot(c, "06-persoon").await;
     let e = entries_since(env, before).await;
     assert_eq!(e.len(), 1, "{e:#?}");
     assert_eq!(e[0]["event"], "review_log");
     assert!(e[0]["subject"]["pseudonym"].is_string(), "{}", e[0]);
     assert!(!e[0].to_string().contains(env.ids.uden_man_bsn));
+
+    // Integriteit: a full verification from the browser, followed until it finishes.
+    click(c, "nav a[href='/console/integriteit']").await;
+    expect_screen(
+        c,
+        "integrity",
+        Locator::Css("form[action='/console/integriteit/controle']"),
+    )
+    .await;
+    click(
+        c,
+        "form[action='/console/integriteit/controle'] button[type=submit]",
+    )
+    .await;
+    expect_screen(
+        c,
+        "verification finished",
+        Locator::XPath("//tbody/tr[1]/td[3][contains(., 'intact')]"),
+    )
+    .await;
+    screenshot(c, "07-integriteit").await;
 
     // Sign out: back at the sign-in form, and the old session no longer opens the list.
     let before = env.log_count().await;
@@ -566,7 +616,7 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
     .await;
     expect_screen(c, "after sign-out", Locator::Css("textarea#token")).await;
     assert_eq!(text(c, "h1").await, "Aanmelden");
-    screenshot(c, "05-afgemeld").await;
+    screenshot(c, "08-afgemeld").await;
     let e = entries_since(env, before).await;
     assert_eq!(e.len(), 1, "{e:#?}");
     assert_eq!(e[0]["event"], "console_session");

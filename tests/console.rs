@@ -159,10 +159,7 @@ async fn an_officer_signs_in_searches_and_signs_out(env: &Env) {
         "{}",
         signed_in.body
     );
-    assert_eq!(
-        signed_in.location.as_deref(),
-        Some("/console/overzicht")
-    );
+    assert_eq!(signed_in.location.as_deref(), Some("/console/overzicht"));
     let raw = signed_in
         .set_cookies
         .iter()

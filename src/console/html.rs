@@ -64,6 +64,7 @@ a:focus,button:focus,input:focus,select:focus,textarea:focus{outline:3px solid #
 .fout{background:#fde8e8;border-left:4px solid #a4001d;padding:.5rem 1rem}\
 .filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}\
 .muted{color:#555}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1.5rem;background:#fff;border:1px solid #ccc;padding:.75rem 1rem}dt{font-weight:600}dd{margin:0}td.tijd{white-space:nowrap}\
 progress{width:100%;max-width:40rem;height:1.25rem}.kaarten{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:1rem;margin:1rem 0}.kaart{background:#fff;border:1px solid #ccc;border-radius:4px;padding:.75rem 1rem}.kaart h2{font-size:1rem;margin:0 0 .25rem}.groot{font-size:1.6rem;font-weight:700}figure{margin:1rem 0;background:#fff;border:1px solid #ccc;padding:.5rem}figure svg{max-width:100%;height:auto}.legenda span{display:inline-block;width:.9rem;height:.9rem;margin:0 .3rem 0 1rem;vertical-align:middle}\
 .skip{position:absolute;left:-999px}.skip:focus{left:1rem;top:1rem;background:#fff;color:#154273;padding:.5rem}";
 

@@ -506,7 +506,7 @@ fn table(gateway: &AppState, rows: &[LogRow]) -> String {
             })
             .unwrap_or_else(|| ("onleesbaar".into(), "onleesbaar".into()));
         out.push_str(&format!(
-            "<tr><td><a href=\"/console/verstrekkingen/{}\">{}</a></td><td>{}</td><td>{}</td><td>{organisation}</td><td>{}</td><td>{}</td><td>{disclosed}</td><td>{withheld}</td></tr>",
+            "<tr><td class=\"tijd\"><a href=\"/console/verstrekkingen/{}\">{}</a></td><td>{}</td><td>{}</td><td>{organisation}</td><td>{}</td><td>{}</td><td>{disclosed}</td><td>{withheld}</td></tr>",
             row.id,
             esc(&dutch_time(row.recorded_at)),
             esc(&row.event),
@@ -778,6 +778,15 @@ fn percent(part: i64, whole: i64) -> String {
     format!("{}%", (part * 100 + whole / 2) / whole)
 }
 
+/// "1 verzoek", "3 verzoeken".
+fn requests(n: i64) -> String {
+    if n == 1 {
+        "1 verzoek".into()
+    } else {
+        format!("{n} verzoeken")
+    }
+}
+
 fn overview_body(gateway: &AppState, r: &OverviewReport) -> String {
     let s = &r.stats;
     let total = s.total();
@@ -794,12 +803,15 @@ fn overview_body(gateway: &AppState, r: &OverviewReport) -> String {
     let mut out = format!(
         "<p>De afgelopen {OVERVIEW_DAYS} dagen: {scope}.</p><div class=\"kaarten\">\
          <section class=\"kaart\"><h2>Verzoeken</h2><p class=\"groot\">{total}</p></section>\
-         <section class=\"kaart\"><h2>Toegestaan</h2><p class=\"groot\">{}</p><p>{allowed} verzoeken</p></section>\
-         <section class=\"kaart\"><h2>Deels achtergehouden</h2><p class=\"groot\">{}</p><p>{partial} verzoeken</p></section>\
-         <section class=\"kaart\"><h2>Geweigerd</h2><p class=\"groot\">{}</p><p>{denied} verzoeken</p></section></div>",
+         <section class=\"kaart\"><h2>Toegestaan</h2><p class=\"groot\">{}</p><p>{}</p></section>\
+         <section class=\"kaart\"><h2>Deels achtergehouden</h2><p class=\"groot\">{}</p><p>{}</p></section>\
+         <section class=\"kaart\"><h2>Geweigerd</h2><p class=\"groot\">{}</p><p>{}</p></section></div>",
         percent(allowed, total),
+        requests(allowed),
         percent(partial, total),
+        requests(partial),
         percent(denied, total),
+        requests(denied),
     );
     let legend: String = chart::COLOURS
         .iter()
