@@ -131,6 +131,7 @@ fn recorded_entry(seq: i64, input: &PolicyInput, decision: &Decision, revision: 
             tier: decision.tier,
             disclosed: decision.allowed_fields.clone(),
             categories: vec![],
+            sources: vec![],
             withheld: decision.withheld.clone(),
             reasons: vec![],
             policy_revision: revision.into(),

@@ -1,7 +1,8 @@
 # Access to the disclosure log (DESIGN.md §4): review_disclosures is true only when
 # doelmatigheid holds for action review_disclosures, i.e. (with the convenant as it stands) the
-# requester is a privacy_officer of partner type veiligheidshuis acting for purpose toezicht.
-# Which role/purpose/partner type may review lives in the convenant data, not here.
+# requester is a privacy_officer of a partner of the convenant acting for purpose toezicht.
+# Which role/purpose/partner type may review lives in the convenant data, not here; so does
+# which officers see every entry (review_scope).
 package vhgate.access
 
 import data.vhgate.doelmatigheid
@@ -12,6 +13,24 @@ default review_disclosures := false
 review_disclosures if {
 	lib.action == "review_disclosures"
 	doelmatigheid.holds
+}
+
+# What a reviewing privacy officer sees: "all" entries for the partner types the convenant names
+# in log_review.all_entries (the Veiligheidshuis's functionaris gegevensbescherming), "own" for
+# every other: its organisation's requests and the disclosures of information it contributed.
+# Undefined when the requester may not review at all (the gateway then shows nothing).
+default all_entries_partner_types := []
+
+all_entries_partner_types := lib.conv.log_review.all_entries if is_array(lib.conv.log_review.all_entries)
+
+review_scope := "all" if {
+	review_disclosures
+	lib.partner_type in all_entries_partner_types
+}
+
+review_scope := "own" if {
+	review_disclosures
+	not lib.partner_type in all_entries_partner_types
 }
 
 # Administering the convenant (policy bundles, registry) is true only when doelmatigheid holds

@@ -1,4 +1,5 @@
-# Access to the disclosure log: only the Veiligheidshuis privacy officer, for purpose toezicht.
+# Access to the disclosure log: privacy officers, for purpose toezicht; the Veiligheidshuis's sees
+# every entry, a partner's its own organisation's (review_scope).
 package vhgate.access_test
 
 import data.vhgate.access
@@ -27,10 +28,31 @@ test_other_staff_roles_may_not_review if {
 	not may_review(fx.with_requester(fx.review, {"role": "informatiecoordinator"}))
 }
 
-test_privacy_officer_role_of_other_partner_types_may_not_review if {
+test_partner_privacy_officers_review_their_own_organisations_entries if {
 	every pt in fx.partner_types {
-		not may_review(object.union(fx.review, {"requester": fx.requester(pt, "privacy_officer", "toezicht")}))
+		inp := object.union(fx.review, {"requester": fx.requester(pt, "privacy_officer", "toezicht")})
+		may_review(inp)
+		access.review_scope == "own" with input as inp
 	}
+}
+
+test_the_veiligheidshuis_officer_sees_every_entry if {
+	access.review_scope == "all" with input as fx.review
+}
+
+test_every_entry_only_for_the_partner_types_the_convenant_names if {
+	# A convenant that names no one: every officer sees only its own organisation's entries.
+	access.review_scope == "own" with input as fx.review with data.convenant.log_review as {}
+	access.review_scope == "own" with input as fx.review with data.convenant.log_review.all_entries as ["politie"]
+	inp := object.union(fx.review, {"requester": fx.requester("politie", "privacy_officer", "toezicht")})
+	access.review_scope == "all" with input as inp with data.convenant.log_review.all_entries as ["politie"]
+}
+
+test_no_scope_without_review if {
+	not access.review_scope with input as fx.with_requester(fx.review, {"role": "procesregisseur"})
+	not access.review_scope with input as fx.with_requester(fx.review, {"purpose": "casusoverleg"})
+	not access.review_scope with input as object.union(fx.review, {"requester": fx.requester("politie", "professional", "toezicht")})
+	not access.review_scope with input as {}
 }
 
 test_partner_professionals_may_not_review if {
@@ -42,7 +64,8 @@ test_partner_professionals_may_not_review if {
 test_review_needs_an_identified_officer if {
 	not may_review(fx.with_requester(fx.review, {"sub": ""}))
 	not may_review(fx.with_requester(fx.review, {"oin": "1234"}))
-	not may_review(fx.with_requester(fx.review, {"partner_type": "politie"}))
+	not may_review(fx.with_requester(fx.review, {"partner_type": ""}))
+	not may_review(fx.with_requester(fx.review, {"partner_type": "detective_bureau"}))
 }
 
 test_other_actions_are_not_reviews if {

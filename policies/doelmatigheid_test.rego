@@ -134,7 +134,7 @@ test_role_may_not_act_for_purpose if {
 
 test_role_not_open_to_partner_type if {
 	`role "procesregisseur" is not open to partner type "politie"` in deny(fx.with_requester(fx.read, {"role": "procesregisseur"}))
-	`role "privacy_officer" is not open to partner type "gemeente"` in deny(object.union(fx.review, {"requester": fx.requester("gemeente", "privacy_officer", "toezicht")}))
+	`role "informatiecoordinator" is not open to partner type "gemeente"` in deny(object.union(fx.staff_read, {"requester": fx.requester("gemeente", "informatiecoordinator", "procesregie")}))
 	`role "professional" is not open to partner type "veiligheidshuis"` in deny(fx.with_requester(fx.staff_read, {"role": "professional", "purpose": "casusoverleg"}))
 }
 

@@ -116,6 +116,8 @@ impl App {
             read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)?,
         ));
         log_store::ensure_first_checkpoint(&db, &signer).await?;
+        let log_key =
+            crate::disclosure::checkpoint::NoteVerifier::from_vkey(&signer.verifier_key())?;
         let (writer, _task) = LogWriter::spawn(
             db,
             WriterConfig {
@@ -138,7 +140,8 @@ impl App {
                 .with_embargo_reporting(config.log.report_embargo_existence)
                 .with_bundle_verifier(bundle_verifier)
                 .with_signals_min_cell(config.signals.min_cell)
-                .with_spoed_review_within(config.spoed.review_within_hours),
+                .with_spoed_review_within(config.spoed.review_within_hours)
+                .with_log_key(log_key),
         );
         Ok(App {
             gateway,

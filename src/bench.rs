@@ -406,6 +406,7 @@ fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
             format!("item:{}", uuid::Uuid::now_v7()),
         ],
         categories: vec!["identificerend".into(), "overig".into()],
+        sources: vec![],
         withheld: vec![
             withheld("persoon.bsn"),
             withheld(&format!("item:{}", uuid::Uuid::now_v7())),

@@ -20,7 +20,7 @@ use crate::disclosure::{Event, LogError, LogWriter, NewEntry, RequesterRecord, S
 use crate::domain::{Bsn, CaseId, DisclosureId, Leefgebied, PersonId};
 use crate::policy::{
     Action, BudgetInput, CaseInput, Decision, FieldInput, Outcome, ParticipantInput, PolicyEngine,
-    PolicyError, PolicyInput, RequestInput, Requester, Tier,
+    PolicyError, PolicyInput, RequestInput, Requester, ReviewScope, Tier,
 };
 use crate::record::{CaseRecord, Person};
 use crate::registry::{PartnerRegistry, RegisteredPartner};
@@ -210,6 +210,8 @@ pub struct Gateway {
     log: LogWriter,
     verifier: TokenVerifier,
     report_embargo_existence: bool,
+    /// The checkpoint key's verifier: the console checks proofs against signed checkpoints.
+    log_key: Option<crate::disclosure::checkpoint::NoteVerifier>,
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
     signals_min_cell: u32,
@@ -242,6 +244,7 @@ impl Gateway {
             log,
             verifier,
             report_embargo_existence: false,
+            log_key: None,
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
             spoed_review_within: chrono::Duration::hours(72),
@@ -272,6 +275,12 @@ impl Gateway {
     /// Sets how many hours after a spoed (break-glass) read its review is due.
     pub fn with_spoed_review_within(mut self, hours: u32) -> Self {
         self.spoed_review_within = chrono::Duration::hours(i64::from(hours));
+        self
+    }
+
+    /// Sets the verifier of the log's checkpoint key (for checking proofs live).
+    pub fn with_log_key(mut self, key: crate::disclosure::checkpoint::NoteVerifier) -> Self {
+        self.log_key = Some(key);
         self
     }
 
@@ -461,6 +470,7 @@ impl Gateway {
             tier: Tier::None,
             disclosed: vec![],
             categories: vec![],
+            sources: vec![],
             withheld: vec![],
             reasons: vec![],
             policy_revision: self.policy().revision().to_string(),
@@ -662,6 +672,18 @@ impl Gateway {
             .map(|f| f.category.as_str())
             .collect();
         entry.categories = categories.into_iter().map(str::to_owned).collect();
+        // Whose data left: each contributor of a disclosed item, and the registrant for the
+        // person's registered attributes. Their privacy officers review this entry as their own.
+        let disclosed: std::collections::HashSet<&str> =
+            decision.allowed_fields.iter().map(String::as_str).collect();
+        let person_fields_left = disclosed.iter().any(|f| !f.starts_with("item:"));
+        entry.set_sources(
+            items
+                .iter()
+                .filter(|i| disclosed.contains(format!("item:{}", i.id).as_str()))
+                .map(|i| i.contributed_by.clone())
+                .chain(person_fields_left.then(|| case.registered_by.clone())),
+        );
         entry.withheld = decision.withheld.clone();
         entry.reasons = decision.reasons.clone();
         entry.status = if decision.allow { 200 } else { 403 };
@@ -851,8 +873,8 @@ impl Gateway {
         caller: &Caller,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
-        self.require_reviewer(caller).await?;
-        let rows = log_store::list(self.record.db(), filter).await?;
+        let scope = self.require_reviewer(caller).await?;
+        let rows = log_store::list(self.record.db(), &Self::scoped(caller, scope, filter)).await?;
         self.log_review(
             caller,
             Event::ReviewLog,
@@ -945,14 +967,13 @@ impl Gateway {
         entry
     }
 
-    /// Whether the caller may review the disclosure log, without logging anything (for the
+    /// Whether the caller reviews every entry of the log, without logging anything (for the
     /// receipt, whose refusal is a plain 404).
     fn may_review(&self, caller: &Caller) -> bool {
-        matches!(
-            self.policy()
-                .may_review_disclosures(&access_input(caller, Action::ReviewDisclosures)),
-            Ok(true)
-        )
+        let policy = self.policy();
+        let input = access_input(caller, Action::ReviewDisclosures);
+        matches!(policy.may_review_disclosures(&input), Ok(true))
+            && matches!(policy.review_scope(&input), Ok(ReviewScope::All))
     }
 
     /// Aggregate, non-personal signalling figures per region and ended calendar period, with
@@ -1019,15 +1040,54 @@ impl Gateway {
         .await
     }
 
-    /// Refuses unless the caller may review the disclosure log (the convenant's access policy).
-    pub(crate) async fn require_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
+    /// Refuses unless the caller may review the disclosure log (the convenant's access policy);
+    /// says which entries it sees: every one, or its own organisation's.
+    pub(crate) async fn require_reviewer(
+        &self,
+        caller: &Caller,
+    ) -> Result<ReviewScope, GatewayError> {
         self.require_access(
             caller,
             Action::ReviewDisclosures,
             |policy, input| policy.may_review_disclosures(input),
             "reviewing the disclosure log needs the privacy_officer role with purpose toezicht",
         )
-        .await
+        .await?;
+        let input = access_input(caller, Action::ReviewDisclosures);
+        match self.policy().review_scope(&input) {
+            Ok(scope) => Ok(scope),
+            Err(source) => {
+                let entry =
+                    self.access_entry(caller, Event::AccessRefused, Action::ReviewDisclosures);
+                Err(self.policy_failed(entry, source).await)
+            }
+        }
+    }
+
+    /// Like [`Gateway::require_reviewer`], for what only an officer who sees every entry may
+    /// do (ranges of canonical entries, break-glass reviews); anyone else is refused (logged).
+    pub(crate) async fn require_full_reviewer(&self, caller: &Caller) -> Result<(), GatewayError> {
+        match self.require_reviewer(caller).await? {
+            ReviewScope::All => Ok(()),
+            ReviewScope::Own => Err(self
+                .refuse(
+                    caller,
+                    Action::ReviewDisclosures,
+                    "this part of the log is for the privacy officer who reviews every entry (log_review.all_entries)",
+                )
+                .await),
+        }
+    }
+
+    /// The filter as the caller's review scope allows it: an officer who sees only its own
+    /// organisation's entries never gets more, whatever it asked.
+    fn scoped(caller: &Caller, scope: ReviewScope, filter: &LogFilter) -> LogFilter {
+        let mut f = filter.clone();
+        f.visible_to = match scope {
+            ReviewScope::All => None,
+            ReviewScope::Own => Some(caller.partner.oin.clone()),
+        };
+        f
     }
 
     /// Logs a privacy officer's read of the log before its answer leaves: what was asked
@@ -1064,8 +1124,10 @@ impl Gateway {
         bsn: &Bsn,
         filter: &LogFilter,
     ) -> Result<Vec<log_store::LogRow>, GatewayError> {
-        self.require_reviewer(caller).await?;
-        let rows = self.rows_about(bsn, filter).await?;
+        let scope = self.require_reviewer(caller).await?;
+        let rows = self
+            .rows_about(bsn, &Self::scoped(caller, scope, filter))
+            .await?;
         let mut reasons = filter.describe();
         reasons.push("about: one person (the entry's subject)".into());
         self.log_review(caller, Event::ReviewLog, reasons, Some(bsn), rows.len())
@@ -1103,14 +1165,19 @@ impl Gateway {
         caller: &Caller,
         bsn: &Bsn,
     ) -> Result<AccessReport, GatewayError> {
-        self.require_reviewer(caller).await?;
-        // Every entry, page by page (newest first): a report must never stop short.
+        let scope = self.require_reviewer(caller).await?;
+        // Every entry, page by page (newest first): a report must never stop short. A
+        // partner's officer reports what its own organisation did and disclosed.
         const PAGE: i64 = 1000;
         let mut rows = Vec::new();
-        let mut filter = LogFilter {
-            limit: PAGE,
-            ..LogFilter::default()
-        };
+        let mut filter = Self::scoped(
+            caller,
+            scope,
+            &LogFilter {
+                limit: PAGE,
+                ..LogFilter::default()
+            },
+        );
         loop {
             let page = self.rows_about(bsn, &filter).await?;
             let full = page.len() as i64 == PAGE;
@@ -1147,6 +1214,7 @@ impl Gateway {
                     | Event::SpoedReviewed
                     | Event::SpoedReviewOverdue
                     | Event::RequestRefused
+                    | Event::ConsoleSession
             ) {
                 continue;
             }
@@ -1273,7 +1341,7 @@ impl Gateway {
         start: u64,
         end: u64,
     ) -> Result<Vec<String>, GatewayError> {
-        self.require_reviewer(caller).await?;
+        self.require_full_reviewer(caller).await?;
         if end <= start || end - start > 1000 {
             return Err(GatewayError::Tree(TreeError::Range(
                 "end must be above start, at most 1000 entries".into(),
@@ -1319,6 +1387,256 @@ impl Gateway {
         out.push('\n');
         out.push_str(&checkpoint.note);
         Ok(out)
+    }
+}
+
+/// One log entry as a privacy officer reviews it, with its inclusion proof checked now.
+#[derive(Clone, Debug)]
+pub struct ReviewedEntry {
+    pub row: log_store::LogRow,
+    pub entry: crate::disclosure::LogEntry,
+    pub proof: ProofCheck,
+}
+
+/// The entry's inclusion in the log, checked against the newest signed checkpoint.
+#[derive(Clone, Debug)]
+pub struct ProofCheck {
+    /// Size of the checkpoint the proof was checked against.
+    pub checkpoint_size: u64,
+    pub checkpoint_signed_at: DateTime<Utc>,
+    /// Hex of the checkpoint's root hash.
+    pub root: String,
+    /// How many hashes the proof has.
+    pub proof_len: usize,
+    /// The checkpoint's signature verified with the log's key.
+    pub signature_ok: bool,
+    /// The proof leads from the entry's leaf hash to the root.
+    pub inclusion_ok: bool,
+    /// Witness cosignatures stored for that checkpoint.
+    pub cosignatures: usize,
+}
+
+impl Gateway {
+    /// One entry for the privacy officer, with its inclusion proof checked live against the
+    /// newest signed checkpoint. An entry outside the officer's scope is answered as not found
+    /// (its existence is not the officer's to know); the attempt is logged all the same.
+    pub async fn review_entry(
+        &self,
+        caller: &Caller,
+        id: DisclosureId,
+    ) -> Result<ReviewedEntry, GatewayError> {
+        let scope = self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let not_found = || {
+            GatewayError::Tree(TreeError::NotFound(format!(
+                "no entry {id} in your part of the log"
+            )))
+        };
+        let row = tree::entry_by_id(db, id.0).await?;
+        let entry = match &row {
+            Some(r) => Some(
+                serde_json::from_str::<crate::disclosure::LogEntry>(&r.entry).map_err(|e| {
+                    GatewayError::Store(StoreError::Corrupt(format!("log entry {}: {e}", r.seq)))
+                })?,
+            ),
+            None => None,
+        };
+        let visible = match (&entry, scope) {
+            (Some(_), ReviewScope::All) => true,
+            (Some(e), ReviewScope::Own) => {
+                e.entry.requester.oin.as_deref() == Some(caller.partner.oin.as_str())
+                    || e.entry.sources.contains(&caller.partner.oin)
+            }
+            (None, _) => false,
+        };
+        let (Some(row), Some(entry), true) = (row, entry, visible) else {
+            let mut refused =
+                self.access_entry(caller, Event::AccessRefused, Action::ReviewDisclosures);
+            refused.status = 404;
+            refused.problem_type = Some("not-found".into());
+            refused.reasons.push(format!(
+                "entry {id}: not found or outside the officer's scope"
+            ));
+            return Err(self
+                .logged_refusal(refused, |disclosure_id| GatewayError::NotFound {
+                    disclosure_id,
+                })
+                .await);
+        };
+        let checkpoint = tree::latest_checkpoint(db).await?.ok_or_else(not_found)?;
+        let size = u64::try_from(checkpoint.size).unwrap_or(0);
+        let index = u64::try_from(row.seq - 1).unwrap_or(u64::MAX);
+        let proof = tree::inclusion_proof(db, index, size).await;
+        let root: Option<crate::disclosure::merkle::Hash> =
+            checkpoint.root.as_slice().try_into().ok();
+        let signature_ok = self.log_key.as_ref().is_some_and(|key| {
+            crate::disclosure::checkpoint::open_note(&checkpoint.note, std::slice::from_ref(key))
+                .is_ok_and(|opened| !opened.verified.is_empty())
+        });
+        let inclusion_ok = match (&proof, &root) {
+            (Ok(p), Some(root)) => crate::disclosure::merkle::verify_inclusion(
+                &crate::disclosure::merkle::leaf_hash(row.entry.as_bytes()),
+                index,
+                size,
+                p,
+                root,
+            )
+            .is_ok(),
+            _ => false,
+        };
+        let cosignatures = tree::cosignatures(db, checkpoint.size).await?.len();
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec![format!("entry: {id}")],
+            None,
+            1,
+        )
+        .await?;
+        Ok(ReviewedEntry {
+            proof: ProofCheck {
+                checkpoint_size: size,
+                checkpoint_signed_at: checkpoint.signed_at,
+                root: hex::encode(&checkpoint.root),
+                proof_len: proof.as_ref().map_or(0, Vec::len),
+                signature_ok,
+                inclusion_ok,
+                cosignatures,
+            },
+            row,
+            entry,
+        })
+    }
+}
+
+/// The privacy officer's overview of a period, within its review scope.
+#[derive(Clone, Debug)]
+pub struct OverviewReport {
+    pub scope: ReviewScope,
+    pub stats: crate::disclosure::stats::Overview,
+    pub latest_checkpoint: Option<tree::StoredCheckpoint>,
+    pub last_cosignature: Option<DateTime<Utc>>,
+    pub last_verification: Option<crate::disclosure::runs::VerificationRun>,
+    /// Break-glass reads awaiting review: (open, of which overdue). Only for the officer who
+    /// reviews them (every entry).
+    pub spoed_awaiting: Option<(usize, usize)>,
+}
+
+/// What the integrity screen shows.
+#[derive(Clone, Debug)]
+pub struct IntegrityReport {
+    pub runs: Vec<crate::disclosure::runs::VerificationRun>,
+    pub checkpoints: Vec<crate::disclosure::stats::CheckpointLine>,
+    pub cosignatures: Vec<(i64, String, DateTime<Utc>)>,
+}
+
+impl Gateway {
+    /// Requests per day and outcome over the last `days` days, the busiest partners and
+    /// purposes, break-glass reads awaiting review and the log's integrity at a glance; a
+    /// partner's officer sees its own organisation's figures. The view is logged.
+    pub async fn overview(
+        &self,
+        caller: &Caller,
+        days: u32,
+    ) -> Result<OverviewReport, GatewayError> {
+        use crate::disclosure::{runs, stats};
+        let scope = self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let now = crate::record::now();
+        let today = now.date_naive();
+        let since = today - chrono::Duration::days(i64::from(days.max(1)) - 1);
+        let visible = match scope {
+            ReviewScope::All => None,
+            ReviewScope::Own => Some(caller.partner.oin.as_str()),
+        };
+        let stats = stats::overview(db, since, today, visible).await?;
+        let spoed_awaiting = match scope {
+            ReviewScope::All => {
+                let open =
+                    crate::spoed::store::list(db, crate::spoed::store::State::Open, now, 500)
+                        .await?;
+                let overdue = open.iter().filter(|r| r.due_at < now).count();
+                Some((open.len(), overdue))
+            }
+            ReviewScope::Own => None,
+        };
+        let report = OverviewReport {
+            scope,
+            latest_checkpoint: tree::latest_checkpoint(db).await?,
+            last_cosignature: stats::last_cosignature(db).await?,
+            last_verification: runs::last_finished(db).await?,
+            spoed_awaiting,
+            stats,
+        };
+        let returned = usize::try_from(report.stats.total()).unwrap_or(usize::MAX);
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec![format!(
+                "overview: {since} to {today} (figures, no entries)"
+            )],
+            None,
+            returned,
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Starts a full verification of the log in the background (or joins the one running)
+    /// and returns its id; the start is logged with the run in one unit of work.
+    pub async fn start_verification(&self, caller: &Caller) -> Result<String, GatewayError> {
+        use crate::disclosure::runs;
+        self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let now = crate::record::now();
+        if let Some(running) = runs::latest(db, 1)
+            .await?
+            .into_iter()
+            .find(|r| r.is_running(now))
+        {
+            return Ok(running.id);
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.begin().await?;
+        runs::insert(
+            &mut tx,
+            &id,
+            now,
+            &caller.partner.oin,
+            &caller.token.claims.sub,
+        )
+        .await?;
+        let mut entry = self.access_entry(caller, Event::ReviewLog, Action::ReviewDisclosures);
+        entry.outcome = Outcome::Allowed;
+        entry.status = 303;
+        entry
+            .reasons
+            .push(format!("full log verification started: {id}"));
+        self.commit_in(tx, entry).await?;
+        tokio::spawn(runs::run(db.clone(), id.clone(), self.log_key.clone()));
+        Ok(id)
+    }
+
+    /// The verification runs (newest first) and the history of signed checkpoints and witness
+    /// cosignatures. The view is logged.
+    pub async fn integrity(&self, caller: &Caller) -> Result<IntegrityReport, GatewayError> {
+        use crate::disclosure::{runs, stats};
+        self.require_reviewer(caller).await?;
+        let db = self.record.db();
+        let report = IntegrityReport {
+            runs: runs::latest(db, 10).await?,
+            checkpoints: stats::checkpoint_history(db, 20).await?,
+            cosignatures: stats::cosignature_history(db, 20).await?,
+        };
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec!["integrity: verification runs, checkpoints and cosignatures".into()],
+            None,
+            report.runs.len(),
+        )
+        .await?;
+        Ok(report)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod bench;
 pub mod budget;
 pub mod casework;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod demo;
 pub mod disclosure;

@@ -12,6 +12,7 @@ on_both_backends!(
     append_only_triggers_refuse_changes,
     verify_detects_an_altered_row,
     verify_detects_a_deleted_row,
+    verify_detects_a_gap_in_the_subject_and_source_indexes,
     verify_detects_reordered_rows,
     verify_detects_a_truncated_tail,
     verify_detects_a_tampered_tree_node,
@@ -110,6 +111,35 @@ async fn verify_detects_a_deleted_row(env: &Env) {
     assert_eq!(broken_at(env).await, 3);
     let (ok, text) = cli_verify(env);
     assert!(!ok && text.contains("BROKEN at entry 3"), "{text}");
+}
+
+/// The indexes that the access report (subjects) and a partner's privacy officer (sources)
+/// search are checked against the hashed entries: a removed row would hide an entry.
+async fn verify_detects_a_gap_in_the_subject_and_source_indexes(env: &Env) {
+    traffic(env).await;
+    // Entry 5 (the read of the Uden man) disclosed data the gemeente registered and partners
+    // contributed.
+    let rows = vhgate::disclosure::store::sources_between(&env.db, 5, 5)
+        .await
+        .expect("sources");
+    assert!(!rows.is_empty(), "{rows:?}");
+    env.exec(&format!(
+        "DELETE FROM log_sources WHERE seq = 5 AND oin = '{}'",
+        rows[0].0
+    ))
+    .await;
+    assert_eq!(broken_at(env).await, 5);
+    let (ok, text) = cli_verify(env);
+    assert!(!ok && text.contains("source index"), "{text}");
+    env.exec(&format!(
+        "INSERT INTO log_sources (oin, seq) VALUES ('{}', 5)",
+        rows[0].0
+    ))
+    .await;
+    env.exec("DELETE FROM log_subjects WHERE seq = 1").await;
+    assert_eq!(broken_at(env).await, 1);
+    let (ok, text) = cli_verify(env);
+    assert!(!ok && text.contains("subject index"), "{text}");
 }
 
 async fn verify_detects_reordered_rows(env: &Env) {

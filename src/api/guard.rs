@@ -36,6 +36,19 @@ const UNLOGGED_ROUTES: &[&str] = &[
     "/v1/log/proof/consistency",
 ];
 
+/// The console's pages are HTML: their refusals keep their page (and are logged all the
+/// same), and their forms post `application/x-www-form-urlencoded`.
+const CONSOLE_PREFIX: &str = "/console";
+
+fn is_console(route: Option<&str>) -> bool {
+    route.is_some_and(|r| r.starts_with(CONSOLE_PREFIX))
+}
+
+/// The problem slug an HTML refusal stands for, left in the answer's extensions by the page
+/// that refused, so its log entry names it.
+#[derive(Clone, Debug)]
+pub(crate) struct RefusalSlug(pub String);
+
 /// Where the [`super::Authenticated`] extractor leaves the verified caller, so a refusal after
 /// authentication names the professional, not only the organisation.
 #[derive(Clone, Default)]
@@ -93,6 +106,9 @@ pub(crate) async fn guard(
     if !(status.is_client_error() || panicked) || res.headers().contains_key("disclosure-id") {
         return res;
     }
+    if is_console(route.as_deref()) && !panicked {
+        return log_html_refusal(&gateway, res, peer, &slot, traceparent, method, route).await;
+    }
     let (slug, body) = problem_body(res).await;
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
     let mut res = (status, body.to_string()).into_response();
@@ -134,6 +150,51 @@ pub(crate) async fn guard(
             res
         }
         // No answer the log does not hold: the caller hears 503.
+        Err(e) => Problem::from(e).into_response(),
+    }
+}
+
+/// Logs a console page's refusal and lets the page itself go out, naming its entry.
+async fn log_html_refusal(
+    gateway: &AppState,
+    mut res: Response,
+    peer: Option<Arc<PeerIdentity>>,
+    slot: &CallerSlot,
+    traceparent: Option<String>,
+    method: &'static str,
+    route: Option<String>,
+) -> Response {
+    let Some(peer) = peer else {
+        return res;
+    };
+    let status = res.status();
+    let slug = match res.extensions().get::<RefusalSlug>() {
+        Some(s) => s.0.clone(),
+        None => problem_for_status(status)
+            .problem_type
+            .strip_prefix(PROBLEM_TYPE_PREFIX)
+            .unwrap_or("unknown")
+            .to_owned(),
+    };
+    let requester = slot.take().unwrap_or_else(|| gateway.peer_requester(&peer));
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    match gateway
+        .refuse_request(
+            requester,
+            traceparent,
+            status.as_u16(),
+            &slug,
+            method,
+            &route,
+        )
+        .await
+    {
+        Ok(id) => {
+            if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
+                res.headers_mut().insert("disclosure-id", v);
+            }
+            res
+        }
         Err(e) => Problem::from(e).into_response(),
     }
 }
@@ -201,6 +262,9 @@ fn acceptable_content_type(value: &HeaderValue, route: Option<&str>) -> bool {
         .to_ascii_lowercase();
     let json = essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"));
+    if is_console(route) {
+        return essence == "application/x-www-form-urlencoded";
+    }
     json || (route == Some(BUNDLE_ROUTE)
         && matches!(
             essence.as_str(),
@@ -314,5 +378,11 @@ mod tests {
         assert!(!ok("application/jsonp", None));
         assert!(!ok("application/gzip", None));
         assert!(ok("application/gzip", Some(BUNDLE_ROUTE)));
+        assert!(ok(
+            "application/x-www-form-urlencoded",
+            Some("/console/aanmelden")
+        ));
+        assert!(!ok("application/json", Some("/console/aanmelden")));
+        assert!(!ok("application/x-www-form-urlencoded", None));
     }
 }

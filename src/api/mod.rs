@@ -5,7 +5,7 @@ mod admin;
 mod cases;
 mod casework;
 mod disclosures;
-mod guard;
+pub(crate) mod guard;
 mod health;
 mod information;
 mod log;
@@ -183,6 +183,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
+        .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(guard::MAX_BODY_BYTES))

@@ -5,6 +5,8 @@
 pub mod checkpoint;
 pub mod export;
 pub mod merkle;
+pub mod runs;
+pub mod stats;
 pub mod store;
 pub mod tree;
 pub mod verify;
@@ -89,6 +91,8 @@ pub enum Event {
     /// an unknown route or method, a body or headers too large. The entry names the route
     /// template (or `unmatched`), never the raw path or query, which may carry a BSN.
     RequestRefused,
+    /// A privacy officer signed in to the console (a token exchanged for a session) or out.
+    ConsoleSession,
 }
 
 impl Event {
@@ -128,6 +132,7 @@ impl Event {
             Event::SpoedReviewed => "spoed_reviewed",
             Event::SpoedReviewOverdue => "spoed_review_overdue",
             Event::RequestRefused => "request_refused",
+            Event::ConsoleSession => "console_session",
         }
     }
 }
@@ -157,6 +162,14 @@ impl NewEntry {
         let mut all = subjects.into_iter();
         self.subject = all.next();
         self.subjects = all.collect();
+    }
+
+    /// Names the organisations whose data the entry disclosed, each once, in order.
+    pub fn set_sources(&mut self, sources: impl IntoIterator<Item = String>) {
+        let mut all: Vec<String> = sources.into_iter().collect();
+        all.sort();
+        all.dedup();
+        self.sources = all;
     }
 
     /// Every person the entry names (by pseudonym), `subject` first.
@@ -191,6 +204,10 @@ pub struct NewEntry {
     /// Categories of the disclosed fields (for the data subject's access report).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub categories: Vec<String>,
+    /// OINs of the organisations whose contributed data this entry disclosed (a read of items
+    /// and registration data): their privacy officers review the entry as their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
     pub withheld: Vec<Withheld>,
     pub reasons: Vec<String>,
     pub policy_revision: String,

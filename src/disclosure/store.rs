@@ -46,6 +46,10 @@ pub struct LogFilter {
     /// Only entries with a sequence number below this (pagination, newest first).
     pub before_seq: Option<i64>,
     pub limit: i64,
+    /// Only the entries of this organisation (OIN): its requests and disclosures of data it
+    /// contributed (a partner's privacy officer). Set by the gateway from the policy's
+    /// review scope, never from a query.
+    pub visible_to: Option<String>,
 }
 
 impl LogFilter {
@@ -282,6 +286,17 @@ pub async fn append_batch(
             });
             qb.build().execute(&mut *tx).await?;
         }
+        let sourced: Vec<(&str, i64)> = prepared
+            .iter()
+            .flat_map(|p| p.entry.sources.iter().map(move |oin| (oin.as_str(), p.seq)))
+            .collect();
+        for chunk in sourced.chunks(INSERT_CHUNK * 2) {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO log_sources (oin, seq) ");
+            qb.push_values(chunk, |mut b, (oin, seq)| {
+                b.push_bind(*oin).push_bind(*seq);
+            });
+            qb.build().execute(&mut *tx).await?;
+        }
         for chunk in new_nodes.chunks(INSERT_CHUNK * 2) {
             let mut qb = sqlx::QueryBuilder::new("INSERT INTO merkle_nodes (level, idx, hash) ");
             qb.push_values(chunk, |mut b, (id, hash)| {
@@ -348,11 +363,14 @@ pub async fn list(db: &Db, f: &LogFilter) -> Result<Vec<LogRow>, StoreError> {
          AND ($4 IS NULL OR recorded_at < $4) AND ($5 IS NULL OR seq < $5) \
          AND ($7 IS NULL OR seq IN (SELECT seq FROM log_subjects WHERE pseudonym = $7)) \
          AND ($8 IS NULL OR requester_sub = $8) \
-         AND ($9 IS NULL OR purpose = $9) AND ($10 IS NULL OR outcome = $10) ORDER BY seq DESC LIMIT $6"
+         AND ($9 IS NULL OR purpose = $9) AND ($10 IS NULL OR outcome = $10) \
+         AND ($11 IS NULL OR requester_oin = $11 OR seq IN (SELECT seq FROM log_sources WHERE oin = $11)) \
+         ORDER BY seq DESC LIMIT $6"
     );
     Ok(with_pool!(db, p => sqlx::query_as(&sql)
         .bind(f.case_id).bind(f.partner.as_deref()).bind(f.since).bind(f.until).bind(f.before_seq).bind(f.limit)
         .bind(f.subject_pseudonym.as_deref()).bind(f.sub.as_deref()).bind(f.purpose.as_deref()).bind(f.outcome.as_deref())
+        .bind(f.visible_to.as_deref())
         .fetch_all(p).await)?)
 }
 
@@ -395,6 +413,17 @@ pub async fn subjects_between(
 ) -> Result<Vec<(String, i64)>, StoreError> {
     const SQL: &str =
         "SELECT pseudonym, seq FROM log_subjects WHERE seq >= $1 AND seq <= $2 ORDER BY seq, pseudonym";
+    Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(first).bind(last).fetch_all(p).await)?)
+}
+
+/// The source index (oin, seq) of the entries `first..=last`.
+pub async fn sources_between(
+    db: &Db,
+    first: i64,
+    last: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    const SQL: &str =
+        "SELECT oin, seq FROM log_sources WHERE seq >= $1 AND seq <= $2 ORDER BY seq, oin";
     Ok(with_pool!(db, p => sqlx::query_as(SQL).bind(first).bind(last).fetch_all(p).await)?)
 }
 
@@ -467,15 +496,25 @@ pub async fn export_log(from: &Db, to: &Db) -> Result<u64, StoreError> {
             qb.build().execute(pool).await.map(|r| r.rows_affected())
         })?;
         let (first, last) = (rows[0].seq, last.seq);
-        let subjects = subjects_between(from, first, last).await?;
-        for chunk in subjects.chunks(INSERT_CHUNK * 2) {
-            with_pool!(to, pool => {
-                let mut qb = sqlx::QueryBuilder::new("INSERT INTO log_subjects (pseudonym, seq) ");
-                qb.push_values(chunk, |mut b, (pseudonym, seq)| {
-                    b.push_bind(pseudonym.as_str()).push_bind(*seq);
-                });
-                qb.build().execute(pool).await.map(|r| r.rows_affected())
-            })?;
+        for (table, rows) in [
+            (
+                "log_subjects (pseudonym, seq)",
+                subjects_between(from, first, last).await?,
+            ),
+            (
+                "log_sources (oin, seq)",
+                sources_between(from, first, last).await?,
+            ),
+        ] {
+            for chunk in rows.chunks(INSERT_CHUNK * 2) {
+                with_pool!(to, pool => {
+                    let mut qb = sqlx::QueryBuilder::new(format!("INSERT INTO {table} "));
+                    qb.push_values(chunk, |mut b, (key, seq)| {
+                        b.push_bind(key.as_str()).push_bind(*seq);
+                    });
+                    qb.build().execute(pool).await.map(|r| r.rows_affected())
+                })?;
+            }
         }
         copied += rows.len() as u64;
     }

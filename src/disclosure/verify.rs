@@ -3,7 +3,10 @@
 //! the stored tree and head, and optionally a newer checkpoint seen by a witness (which exposes
 //! a restored older backup). Names the first bad entry.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+/// (key, seq) rows of an index beside the log (subjects, sources).
+type IndexRows = HashSet<(String, i64)>;
 
 use super::checkpoint::{open_note, Checkpoint, NoteVerifier};
 use super::merkle::{self, Hash, NodeId};
@@ -214,11 +217,17 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             break;
         }
         let mut created = Vec::with_capacity(rows.len() * 2);
-        let indexed: std::collections::HashSet<(String, i64)> = match (rows.first(), rows.last()) {
-            (Some(f), Some(l)) => store::subjects_between(db, f.seq, l.seq)
-                .await?
-                .into_iter()
-                .collect(),
+        let (indexed, sourced): (IndexRows, IndexRows) = match (rows.first(), rows.last()) {
+            (Some(f), Some(l)) => (
+                store::subjects_between(db, f.seq, l.seq)
+                    .await?
+                    .into_iter()
+                    .collect(),
+                store::sources_between(db, f.seq, l.seq)
+                    .await?
+                    .into_iter()
+                    .collect(),
+            ),
             _ => Default::default(),
         };
         for row in &rows {
@@ -261,6 +270,17 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             {
                 return broken(
                     "the subject index lacks a person the entry names (the access report would miss it)"
+                        .into(),
+                );
+            }
+            if entry
+                .entry
+                .sources
+                .iter()
+                .any(|oin| !sourced.contains(&(oin.clone(), row.seq)))
+            {
+                return broken(
+                    "the source index lacks an organisation the entry names (its privacy officer would miss it)"
                         .into(),
                 );
             }

@@ -436,6 +436,15 @@ pub struct ConvenantSummary {
 }
 
 /// A prepared policy engine. Implementations prepare once and are shared by all requests.
+/// Which log entries a reviewing privacy officer sees (`data.vhgate.access.review_scope`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReviewScope {
+    /// Every entry (the Veiligheidshuis's officer, as the convenant says).
+    All,
+    /// The officer's own organisation's: its requests and disclosures of data it contributed.
+    Own,
+}
+
 pub trait PolicyEngine: Send + Sync {
     /// Decide a person-level request (read or lookup).
     fn decide(&self, input: &PolicyInput) -> Result<Decision, PolicyError>;
@@ -456,6 +465,12 @@ pub trait PolicyEngine: Send + Sync {
     /// does not implement the `read_signals` rule refuses everyone.
     fn may_read_signals(&self, _input: &PolicyInput) -> Result<bool, PolicyError> {
         Ok(false)
+    }
+
+    /// Which entries a privacy officer who may review the log sees. Engines (and bundles)
+    /// without the `review_scope` rule give the least: the officer's own organisation's.
+    fn review_scope(&self, _input: &PolicyInput) -> Result<ReviewScope, PolicyError> {
+        Ok(ReviewScope::Own)
     }
     /// Content hash of the policies and data this engine was prepared from.
     fn revision(&self) -> &str;

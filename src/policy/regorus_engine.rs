@@ -5,7 +5,7 @@ use regorus::{CompiledPolicy, Engine, Value};
 
 use super::{
     CaseworkDecision, CaseworkInput, ConvenantSummary, Decision, PolicyEngine, PolicyError,
-    PolicyInput, PolicySources,
+    PolicyInput, PolicySources, ReviewScope,
 };
 
 /// Rule that yields the decision object for `read_person` and `lookup`.
@@ -18,6 +18,8 @@ pub const ADMIN_RULE: &str = "data.vhgate.access.administer";
 pub const CASEWORK_RULE: &str = "data.vhgate.casework.decision";
 /// Rule that says whether the requester may read the aggregate signalling figures.
 pub const SIGNALS_RULE: &str = "data.vhgate.access.read_signals";
+/// Rule that says which log entries a reviewing privacy officer sees ("all" or "own").
+pub const REVIEW_SCOPE_RULE: &str = "data.vhgate.access.review_scope";
 
 /// Regorus-backed [`PolicyEngine`].
 pub struct RegorusEngine {
@@ -29,6 +31,7 @@ pub struct RegorusEngine {
     /// they would decide.
     casework: Option<CompiledPolicy>,
     signals: Option<CompiledPolicy>,
+    review_scope: Option<CompiledPolicy>,
     revision: String,
     convenant: ConvenantSummary,
 }
@@ -89,12 +92,14 @@ impl RegorusEngine {
             };
         let casework = optional(&mut engine, CASEWORK_RULE)?;
         let signals = optional(&mut engine, SIGNALS_RULE)?;
+        let review_scope = optional(&mut engine, REVIEW_SCOPE_RULE)?;
         Ok(RegorusEngine {
             decision,
             review,
             admin,
             casework,
             signals,
+            review_scope,
             revision: sources.revision(),
             convenant: sources.convenant()?,
         })
@@ -155,6 +160,17 @@ impl PolicyEngine for RegorusEngine {
             return Ok(false);
         };
         Ok(self.eval(signals, input)? == serde_json::Value::Bool(true))
+    }
+
+    fn review_scope(&self, input: &PolicyInput) -> Result<ReviewScope, PolicyError> {
+        let Some(scope) = &self.review_scope else {
+            return Ok(ReviewScope::Own);
+        };
+        // Anything but an explicit "all" (undefined included) is the least.
+        Ok(match self.eval(scope, input)?.as_str() {
+            Some("all") => ReviewScope::All,
+            _ => ReviewScope::Own,
+        })
     }
 
     fn revision(&self) -> &str {

@@ -166,7 +166,7 @@ pub async fn reviews(
     state: State,
     now: DateTime<Utc>,
 ) -> Result<Vec<ReviewView>, GatewayError> {
-    gw.require_reviewer(caller).await?;
+    gw.require_full_reviewer(caller).await?;
     let rows = store::list(gw.record.db(), state, now, LIST_LIMIT).await?;
     gw.log_review(
         caller,
@@ -188,7 +188,7 @@ pub async fn review(
     id: Uuid,
     verdict: Verdict,
 ) -> Result<ReviewView, GatewayError> {
-    gw.require_reviewer(caller).await?;
+    gw.require_full_reviewer(caller).await?;
     let now = crate::record::now();
     let mut entry = gw.access_entry(caller, Event::SpoedReviewed, Action::ReviewDisclosures);
     let mut tx = gw.begin().await?;

@@ -144,7 +144,8 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn in_ci() -> bool {
+/// True when `CI` is `true` or `1`: missing infrastructure fails instead of skipping.
+pub fn in_ci() -> bool {
     std::env::var("CI")
         .map(|v| v == "true" || v == "1")
         .unwrap_or(false)
@@ -362,13 +363,15 @@ impl Env {
         }
     }
 
-    /// Restores the log to its first `n` entries, consistently (entries, tree, checkpoints and
-    /// head), as restoring an older backup would.
+    /// Restores the log to its first `n` entries, consistently (entries, indexes, tree,
+    /// checkpoints and head), as restoring an older backup would.
     pub async fn rollback_to(&self, n: i64) {
         self.drop_log_triggers().await;
         self.exec(&format!("DELETE FROM disclosure_log WHERE seq > {n}"))
             .await;
         self.exec(&format!("DELETE FROM log_subjects WHERE seq > {n}"))
+            .await;
+        self.exec(&format!("DELETE FROM log_sources WHERE seq > {n}"))
             .await;
         self.exec(&format!(
             "DELETE FROM merkle_nodes WHERE ((idx + 1) << CAST(level AS INTEGER)) > {n}"
@@ -605,13 +608,21 @@ pub fn mtls_config(cert_pem: &str, key_pem: &str) -> rustls::ClientConfig {
 }
 
 pub fn mtls_client(addr: SocketAddr, cert_pem: &str, key_pem: &str) -> reqwest::Client {
-    let tls = mtls_config(cert_pem, key_pem);
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .resolve("localhost", addr)
-        .timeout(std::time::Duration::from_secs(20))
+    mtls_client_builder(addr, cert_pem, key_pem)
         .build()
         .expect("client")
+}
+
+/// The builder behind [`mtls_client`], for clients that need more (e.g. no redirects).
+pub fn mtls_client_builder(
+    addr: SocketAddr,
+    cert_pem: &str,
+    key_pem: &str,
+) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(mtls_config(cert_pem, key_pem))
+        .resolve("localhost", addr)
+        .timeout(std::time::Duration::from_secs(20))
 }
 
 /// The `vhgate` binary built for this test run.
