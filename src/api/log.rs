@@ -16,7 +16,10 @@ use crate::domain::DisclosureId;
 const NOTE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
 /// Parses `key=value` pairs of unsigned integers, refusing anything else.
-fn numbers<const N: usize>(query: Option<&str>, keys: [&str; N]) -> Result<[u64; N], Problem> {
+pub(super) fn numbers<const N: usize>(
+    query: Option<&str>,
+    keys: [&str; N],
+) -> Result<[u64; N], Problem> {
     let mut out: [Option<u64>; N] = [None; N];
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let Some(pos) = keys.iter().position(|k| *k == key) else {

@@ -14,7 +14,7 @@ use super::{
 };
 
 /// Largest bundle accepted, uncompressed (a convenant's policies are a few hundred KiB).
-const MAX_UNCOMPRESSED: u64 = 16 * 1024 * 1024;
+pub const MAX_UNCOMPRESSED: u64 = 16 * 1024 * 1024;
 /// Most files in a bundle.
 const MAX_FILES: usize = 1000;
 
@@ -167,6 +167,14 @@ impl Bundle {
                     )))
                 }
             }
+        }
+        // The cap cuts the stream short silently: a tar cut at a block boundary reads as a
+        // shorter archive, and a cut file as a shorter file. Hitting it refuses the bundle.
+        if archive.into_inner().limit() == 0 {
+            return Err(invalid(format!(
+                "larger than {} MiB uncompressed",
+                MAX_UNCOMPRESSED / (1024 * 1024)
+            )));
         }
         let manifest = manifest.ok_or_else(|| invalid("the bundle has no .manifest"))?;
         if manifest.revision.trim().is_empty() {
@@ -566,6 +574,29 @@ mod tests {
             tar.append(&header, *body).expect("append");
         }
         tar.into_inner().and_then(|gz| gz.finish()).expect("tar")
+    }
+
+    #[test]
+    fn a_bundle_over_the_size_cap_is_refused_not_cut() {
+        let manifest: &[u8] = br#"{"revision":"r","rego_version":1}"#;
+        let rego = b"package vhgate
+
+allow := false
+"
+        .to_vec();
+        // Past the cap by a tar block, so a cut at the cap lands on a block boundary.
+        let padding = vec![b' '; MAX_UNCOMPRESSED as usize];
+        let files = [
+            (".manifest".to_string(), manifest.to_vec()),
+            ("vhgate/policy.rego".to_string(), rego),
+            ("vhgate/padding.rego".to_string(), padding),
+        ];
+        let bytes = write_tar_gz(&files).expect("tar");
+        let err = Bundle::from_tar_gz(&bytes).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("uncompressed")),
+            "{err:?}"
+        );
     }
 
     #[test]
