@@ -370,6 +370,12 @@ pub fn proof_query(data: &[u8]) -> String {
                     "{endpoint}: {v} does not fit the store"
                 );
             }
+            for (_, v) in url::form_urlencoded::parse(q.as_bytes()) {
+                assert!(
+                    v.bytes().all(|b| b.is_ascii_digit()),
+                    "{endpoint}: {v:?} accepted"
+                );
+            }
             // The canonical form of what was accepted parses to the same numbers.
             let canonical = format!("{}={}&{}={}", keys[0], values[0], keys[1], values[1]);
             let again = log::numbers(Some(&canonical), keys).map_err(|p| p.detail);

@@ -28,9 +28,10 @@ pub(super) fn numbers<const N: usize>(
                 format!("unknown query parameter {key}"),
             ));
         };
-        let n = value
-            .parse::<u64>()
-            .ok()
+        // Digits only: `u64::from_str` would also take a sign (`%2B5`).
+        let n = Some(value.as_ref())
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
             .filter(|n| *n <= i64::MAX as u64)
             .ok_or_else(|| {
                 Problem::bad_request(
