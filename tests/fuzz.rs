@@ -137,6 +137,9 @@ macro_rules! fuzz_tests {
             #[test]
             fn $name() {
                 run(stringify!($name));
+                if stringify!($name) == "witness" {
+                    let _ = std::fs::remove_dir_all(vhgate::fuzz::witness_dir());
+                }
             }
         )+
 

@@ -19,7 +19,7 @@ pub mod keys;
 mod targets;
 
 pub use targets::{
-    fuzz_checkpoint, fuzz_leaves, signed_files, PARTNER_OIN, THUMBPRINT, WITNESS_NOW,
+    fuzz_checkpoint, fuzz_leaves, signed_files, witness_dir, PARTNER_OIN, THUMBPRINT, WITNESS_NOW,
     WITNESS_STATE_SIZE,
 };
 
