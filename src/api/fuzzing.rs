@@ -380,7 +380,38 @@ pub fn proof_query(data: &[u8]) -> String {
             let canonical = format!("{}={}&{}={}", keys[0], values[0], keys[1], values[1]);
             let again = log::numbers(Some(&canonical), keys).map_err(|p| p.detail);
             assert_eq!(again, Ok(values), "{endpoint}: {q:?}");
-            format!("{endpoint}: ok")
+            // The tree layer then names the stored nodes of the proof (pure; sizes up to
+            // i64::MAX): few, and all inside the tree.
+            let nodes = match endpoint {
+                "inclusion" => Some(crate::disclosure::merkle::inclusion_proof_nodes(
+                    values[0], values[1],
+                )),
+                "consistency" => Some(crate::disclosure::merkle::consistency_proof_nodes(
+                    values[0], values[1],
+                )),
+                _ => None,
+            };
+            if let Some(Ok(nodes)) = &nodes {
+                assert!(nodes.len() <= 129, "{endpoint}: {} nodes", nodes.len());
+                for n in nodes {
+                    let end = (u128::from(n.index) + 1) << n.level;
+                    assert!(
+                        n.level < 64 && end <= u128::from(values[1]),
+                        "{endpoint}: node {n:?} outside the tree of {}",
+                        values[1]
+                    );
+                }
+            }
+            let tree = match &nodes {
+                Some(Ok(_)) => "nodes".to_string(),
+                Some(Err(e)) => format!("{e:?}")
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                None => String::new(),
+            };
+            format!("{endpoint}: ok {tree}")
         }
         Err(p) => check_refusal(endpoint, &p),
     }
