@@ -304,11 +304,13 @@ impl TokenVerifier {
     }
 
     fn check_time(&self, c: &Claims, now: i64) -> Result<(), AuthError> {
-        let leeway = self.settings.leeway_secs as i64;
-        if c.exp <= now - leeway {
+        // Saturating: the claims are the caller's numbers, and the leeway is a u64 setting.
+        let leeway = i64::try_from(self.settings.leeway_secs).unwrap_or(i64::MAX);
+        if c.exp <= now.saturating_sub(leeway) {
             return Err(AuthError::Expired);
         }
-        if c.iat > now + leeway || c.nbf.is_some_and(|nbf| nbf > now + leeway) {
+        let latest = now.saturating_add(leeway);
+        if c.iat > latest || c.nbf.is_some_and(|nbf| nbf > latest) {
             return Err(AuthError::NotYetValid);
         }
         Ok(())
@@ -323,8 +325,10 @@ impl TokenVerifier {
         now: i64,
     ) -> Result<(), AuthError> {
         self.check_time(c, now)?;
-        // Saturating: iat = i64::MIN must not wrap around into a short lifetime.
-        if c.exp.saturating_sub(c.iat) > self.settings.max_lifetime_secs as i64 || c.exp < c.iat {
+        // In i128: `exp - iat` overflows i64 for an `iat` near i64::MIN (found by fuzzing), which
+        // panicked in debug builds and wrapped negative in release, passing any lifetime.
+        let lifetime = i128::from(c.exp) - i128::from(c.iat);
+        if lifetime > i128::from(self.settings.max_lifetime_secs) || lifetime < 0 {
             return Err(AuthError::LifetimeTooLong(self.settings.max_lifetime_secs));
         }
         if c.iss != partner.oin {

@@ -332,8 +332,19 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
+        Self::extract(figment.merge(Env::prefixed("VHGATE_").split("__")))
+    }
+
+    /// Reads a configuration from TOML text alone (defaults, then the text; no environment),
+    /// as [`Config::load`] reads a file, and validates it.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
+    }
+
+    fn extract(figment: Figment) -> Result<Config, ConfigError> {
         let config: Config = figment
-            .merge(Env::prefixed("VHGATE_").split("__"))
             .extract()
             .map_err(|e| ConfigError::Load(e.to_string()))?;
         config.validate()?;

@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod demo;
 pub mod disclosure;
 pub mod domain;
+pub mod fuzz;
 pub mod gateway;
 pub mod pki;
 pub mod policy;

@@ -328,10 +328,13 @@ impl WitnessService {
         let (head, note) = body
             .split_once("\n\n")
             .ok_or_else(|| bad("no empty line before the checkpoint"))?;
-        let mut lines = head.lines();
+        // Split on LF only (`lines` would also drop a CR) and read the size as canonical
+        // decimal: `u64::from_str` alone would take `+3`.
+        let mut lines = head.split('\n');
         let old: u64 = lines
             .next()
             .and_then(|l| l.strip_prefix("old "))
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
             .filter(|n| n == &"0" || !n.starts_with('0'))
             .and_then(|n| n.parse().ok())
             .ok_or_else(|| bad("the first line must be `old <size>`"))?;

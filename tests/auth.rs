@@ -181,6 +181,13 @@ async fn forged_and_mismatched_tokens_are_unauthenticated(env: &Env) {
         &|c| c.exp = now + 86_400,
         "token-lifetime",
     );
+    // Found by fuzzing: `exp - iat` overflowed (a panic in debug builds, a wrapped negative
+    // lifetime that passed in release).
+    push(
+        "iat at the bottom of i64, exp in a year",
+        &|c| (c.iat, c.exp) = (i64::MIN, now + 365 * 86_400),
+        "token-lifetime",
+    );
     push(
         "wrong audience",
         &|c| c.aud = vhgate::auth::Audience::One("someone-else".into()),

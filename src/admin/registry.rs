@@ -171,6 +171,20 @@ impl Snapshot {
     }
 }
 
+/// [`validate`] against an empty registry: what a proposal gets wrong by its content alone
+/// (OINs, names, key ids, key PEMs, thumbprints). For the parser fuzz targets.
+pub fn validate_offline(
+    changes: &[RegistryChange],
+    convenant: &ConvenantSummary,
+    now: DateTime<Utc>,
+) -> Result<(), Vec<ChangeProblem>> {
+    let empty = Snapshot {
+        partners: HashMap::new(),
+        keys: HashMap::new(),
+    };
+    validate(changes, empty, convenant, now)
+}
+
 /// Checks every operation against the registry as the earlier operations leave it.
 fn validate(
     changes: &[RegistryChange],

@@ -118,8 +118,24 @@ pub(super) async fn approve(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RejectRequest {
-    pub(super) reason: String,
+struct RejectRequest {
+    reason: String,
+}
+
+/// The body of a rejection (of a bundle or a registry change): the reason, checked by the
+/// administration layer.
+pub(super) fn parse_reject(body: &[u8]) -> Result<String, Problem> {
+    super::json_object::<RejectRequest>(body)
+        .map(|r| r.reason)
+        .map_err(|e| {
+            Problem::bad_request(
+                "invalid-body",
+                format!(
+                    "expected {{\"reason\": \"...\"}}: {}",
+                    json_error_detail(&e)
+                ),
+            )
+        })
 }
 
 /// `POST /v1/admin/policy-bundles/{revision}/reject` with `{"reason": "..."}`.
@@ -129,20 +145,11 @@ pub(super) async fn reject(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let req: RejectRequest = match super::json_object(&body) {
+    let reason = match parse_reject(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return Problem::bad_request(
-                "invalid-body",
-                format!(
-                    "expected {{\"reason\": \"...\"}}: {}",
-                    json_error_detail(&e)
-                ),
-            )
-            .into_response()
-        }
+        Err(p) => return p.into_response(),
     };
-    match admin::reject(&gateway, &caller, &revision, &req.reason).await {
+    match admin::reject(&gateway, &caller, &revision, &reason).await {
         Ok(record) => Json(record).into_response(),
         Err(e) => problem(e),
     }
@@ -161,7 +168,7 @@ pub(super) async fn activate(
 }
 
 /// Parses `last`, `since`, `until` and `baseline` of an impact preview.
-fn impact_query(query: Option<&str>) -> Result<ImpactQuery, Problem> {
+pub(super) fn impact_query(query: Option<&str>) -> Result<ImpactQuery, Problem> {
     let mut q = ImpactQuery::default();
     let invalid = |detail: String| Problem::bad_request("invalid-query", detail);
     let time = |k: &str, v: &str| {

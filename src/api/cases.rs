@@ -39,7 +39,7 @@ struct PersonResponse<'a> {
 }
 
 /// Parses `?leefgebieden=wonen,justitie` (also repeated keys); other keys are refused.
-fn parse_leefgebieden(query: Option<&str>) -> Result<Option<Vec<Leefgebied>>, Problem> {
+pub(super) fn parse_leefgebieden(query: Option<&str>) -> Result<Option<Vec<Leefgebied>>, Problem> {
     let Some(query) = query else { return Ok(None) };
     let mut out: Option<Vec<Leefgebied>> = None;
     for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {

@@ -318,6 +318,28 @@ impl RegisterBody {
     }
 }
 
+/// The `Idempotency-Key` header, if sent: 1 to 200 visible ASCII characters, trimmed.
+pub(super) fn idempotency_key(value: Option<&HeaderValue>) -> Result<Option<String>, Problem> {
+    let Some(v) = value else { return Ok(None) };
+    let k = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "invalid-idempotency-key",
+                "Idempotency-Key must be 1 to 200 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(k.to_string()))
+}
+
+/// The body of `POST /v1/cases`, validated.
+pub(super) fn parse_registration(body: &[u8]) -> Result<NewRegistration, Problem> {
+    parse_body::<RegisterBody>(body)?.validate()
+}
+
 #[derive(Serialize)]
 struct RegisteredResponse<'a> {
     case_id: String,
@@ -334,24 +356,8 @@ pub(super) async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => {
-            let k = v
-                .to_str()
-                .ok()
-                .map(str::trim)
-                .filter(|k| !k.is_empty() && k.len() <= 200)
-                .ok_or_else(|| {
-                    Problem::bad_request(
-                        "invalid-idempotency-key",
-                        "Idempotency-Key must be 1 to 200 visible ASCII characters",
-                    )
-                })?;
-            Some(k.to_string())
-        }
-    };
-    let reg = parse_body::<RegisterBody>(&body)?.validate()?;
+    let key = idempotency_key(headers.get("idempotency-key"))?;
+    let reg = parse_registration(&body)?;
     let hash = hex::encode(crate::crypto::sha256(&body));
     let idempotency = key.as_deref().map(|k| (k, hash.as_str()));
     let r = casework::register(&gateway, &caller, idempotency, &reg).await?;
@@ -416,7 +422,15 @@ pub(super) async fn decide_screening(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let b: DecisionBody = parse_body(&body)?;
+    let (outcome, reason) = parse_screening_decision(&body)?;
+    Ok(step_response(
+        casework::decide_screening(&gateway, &caller, id, outcome, &reason).await?,
+    ))
+}
+
+/// The body of a screening decision: the outcome and the trimmed reason.
+pub(super) fn parse_screening_decision(body: &[u8]) -> Result<(ScreeningOutcome, String), Problem> {
+    let b: DecisionBody = parse_body(body)?;
     let outcome = ScreeningOutcome::parse(&b.decision).ok_or_else(|| {
         Problem::bad_request(
             "invalid-body",
@@ -430,9 +444,7 @@ pub(super) async fn decide_screening(
         ));
     }
     // A blank reason is the policy's to refuse (and log), not the parser's.
-    Ok(step_response(
-        casework::decide_screening(&gateway, &caller, id, outcome, b.reason.trim()).await?,
-    ))
+    Ok((outcome, b.reason.trim().to_string()))
 }
 
 #[derive(Deserialize)]
@@ -449,7 +461,15 @@ pub(super) async fn invite(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let b: InviteBody = parse_body(&body)?;
+    let oins = parse_invitation(&body)?;
+    Ok(step_response(
+        casework::invite(&gateway, &caller, id, &oins).await?,
+    ))
+}
+
+/// The body of an invitation: 1 to 20 OINs, duplicates dropped.
+pub(super) fn parse_invitation(body: &[u8]) -> Result<Vec<Oin>, Problem> {
+    let b: InviteBody = parse_body(body)?;
     if b.oins.is_empty() || b.oins.len() > 20 {
         return Err(Problem::bad_request(
             "invalid-body",
@@ -463,9 +483,7 @@ pub(super) async fn invite(
             oins.push(o);
         }
     }
-    Ok(step_response(
-        casework::invite(&gateway, &caller, id, &oins).await?,
-    ))
+    Ok(oins)
 }
 
 /// `POST /v1/cases/{case_id}/invitations/accept`: the invited partner joins the table.
@@ -499,6 +517,12 @@ struct RegisseurBody {
     oin: String,
 }
 
+/// The body naming the casusregisseur: its OIN.
+pub(super) fn parse_casusregisseur(body: &[u8]) -> Result<Oin, Problem> {
+    let b: RegisseurBody = parse_body(body)?;
+    oin(&b.oin)
+}
+
 /// `PUT /v1/cases/{case_id}/casusregisseur`: names the one casusregisseur.
 pub(super) async fn set_casusregisseur(
     State(gateway): State<AppState>,
@@ -507,8 +531,7 @@ pub(super) async fn set_casusregisseur(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let b: RegisseurBody = parse_body(&body)?;
-    let who = oin(&b.oin)?;
+    let who = parse_casusregisseur(&body)?;
     Ok(step_response(
         casework::set_casusregisseur(&gateway, &caller, id, &who).await?,
     ))
@@ -521,6 +544,15 @@ struct CloseBody {
     reason: String,
 }
 
+/// The body of closing a case: the outcome identifier and the reason.
+pub(super) fn parse_close(body: &[u8]) -> Result<(String, String), Problem> {
+    let b: CloseBody = parse_body(body)?;
+    Ok((
+        identifier("outcome", &b.outcome)?,
+        text("reason", &b.reason, 2000)?,
+    ))
+}
+
 /// `POST /v1/cases/{case_id}/close`: closes the case.
 pub(super) async fn close(
     State(gateway): State<AppState>,
@@ -529,9 +561,7 @@ pub(super) async fn close(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let b: CloseBody = parse_body(&body)?;
-    let outcome = identifier("outcome", &b.outcome)?;
-    let reason = text("reason", &b.reason, 2000)?;
+    let (outcome, reason) = parse_close(&body)?;
     Ok(step_response(
         casework::close(&gateway, &caller, id, &outcome, &reason).await?,
     ))
@@ -544,6 +574,26 @@ struct RetentionBody {
     reason: String,
 }
 
+/// The body of a retention extension at `now`: a moment in the next ten years and a reason.
+pub(super) fn parse_retention(
+    body: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(chrono::DateTime<chrono::Utc>, String), Problem> {
+    let b: RetentionBody = parse_body(body)?;
+    let until = chrono::DateTime::parse_from_rfc3339(&b.keep_until)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            Problem::bad_request("invalid-body", format!("keep_until must be RFC 3339: {e}"))
+        })?;
+    if until <= now || until > now + chrono::Duration::days(3650) {
+        return Err(Problem::bad_request(
+            "invalid-body",
+            "keep_until must lie in the next ten years",
+        ));
+    }
+    Ok((until, text("reason", &b.reason, 500)?))
+}
+
 /// `POST /v1/cases/{case_id}/retention`: keeps a closed case's data longer, with a reason.
 pub(super) async fn extend_retention(
     State(gateway): State<AppState>,
@@ -552,20 +602,7 @@ pub(super) async fn extend_retention(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let b: RetentionBody = parse_body(&body)?;
-    let until = chrono::DateTime::parse_from_rfc3339(&b.keep_until)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|e| {
-            Problem::bad_request("invalid-body", format!("keep_until must be RFC 3339: {e}"))
-        })?;
-    let now = crate::record::now();
-    if until <= now || until > now + chrono::Duration::days(3650) {
-        return Err(Problem::bad_request(
-            "invalid-body",
-            "keep_until must lie in the next ten years",
-        ));
-    }
-    let reason = text("reason", &b.reason, 500)?;
+    let (until, reason) = parse_retention(&body, crate::record::now())?;
     Ok(step_response(
         casework::extend_retention(&gateway, &caller, id, until, &reason).await?,
     ))

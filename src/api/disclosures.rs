@@ -20,7 +20,7 @@ pub(super) struct DisclosurePage {
     next_before: Option<i64>,
 }
 
-fn parse_filter(query: Option<&str>) -> Result<LogFilter, Problem> {
+pub(super) fn parse_filter(query: Option<&str>) -> Result<LogFilter, Problem> {
     let mut f = LogFilter {
         limit: 100,
         ..LogFilter::default()
@@ -129,13 +129,9 @@ fn parse_bsn(bsn: &str) -> Result<Bsn, Problem> {
         .map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))
 }
 
-/// `POST /v1/disclosures/search`: like `GET /v1/disclosures`, optionally about one person.
-pub(super) async fn search(
-    State(gateway): State<AppState>,
-    Authenticated(caller): Authenticated,
-    body: Bytes,
-) -> Result<Json<DisclosurePage>, Problem> {
-    let req: SearchRequest = super::json_object(&body).map_err(|e| {
+/// The body of a search: the optional BSN and the filter its other members make.
+pub(super) fn parse_search(body: &[u8]) -> Result<(Option<Bsn>, LogFilter), Problem> {
+    let req: SearchRequest = super::json_object(body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!(
@@ -148,12 +144,19 @@ pub(super) async fn search(
         .extend_pairs(req.query.iter())
         .finish();
     let filter = parse_filter(Some(&query))?;
-    let rows = match req.bsn.as_deref() {
-        Some(bsn) => {
-            gateway
-                .disclosures_about(&caller, &parse_bsn(bsn)?, &filter)
-                .await?
-        }
+    let bsn = req.bsn.as_deref().map(parse_bsn).transpose()?;
+    Ok((bsn, filter))
+}
+
+/// `POST /v1/disclosures/search`: like `GET /v1/disclosures`, optionally about one person.
+pub(super) async fn search(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Json<DisclosurePage>, Problem> {
+    let (bsn, filter) = parse_search(&body)?;
+    let rows = match &bsn {
+        Some(bsn) => gateway.disclosures_about(&caller, bsn, &filter).await?,
         None => gateway.disclosures(&caller, &filter).await?,
     };
     Ok(Json(page(rows, filter.limit)))
@@ -165,23 +168,25 @@ pub(super) struct AccessReportRequest {
     bsn: String,
 }
 
+/// The body of an access report request: the subject's BSN.
+pub(super) fn parse_access_report(body: &[u8]) -> Result<Bsn, Problem> {
+    let req: AccessReportRequest = super::json_object(body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
+        )
+    })?;
+    parse_bsn(&req.bsn)
+}
+
 /// `GET` or `POST /v1/subjects/access-report` with `{"bsn": "..."}` in the body.
 pub(super) async fn access_report(
     State(gateway): State<AppState>,
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Result<Json<AccessReport>, Problem> {
-    let req: AccessReportRequest = super::json_object(&body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
-        )
-    })?;
-    Ok(Json(
-        gateway
-            .access_report(&caller, &parse_bsn(&req.bsn)?)
-            .await?,
-    ))
+    let bsn = parse_access_report(&body)?;
+    Ok(Json(gateway.access_report(&caller, &bsn).await?))
 }
 
 #[derive(Deserialize)]
@@ -199,14 +204,18 @@ pub(super) struct EmbargoCreated {
     until: String,
 }
 
-/// `POST /v1/embargoes`: the calling partner holds its requests about a person back from the
-/// person's access report until `until` (art. 41 UAVG).
-pub(super) async fn embargo(
-    State(gateway): State<AppState>,
-    Authenticated(caller): Authenticated,
-    body: Bytes,
-) -> Result<(axum::http::StatusCode, Json<EmbargoCreated>), Problem> {
-    let req: EmbargoRequest = super::json_object(&body).map_err(|e| {
+/// An embargo request, parsed (the range of `until` and the reason are the gateway's checks).
+pub(super) struct Embargo {
+    pub(super) bsn: Bsn,
+    pub(super) until: DateTime<Utc>,
+    /// `until` as the caller wrote it, echoed in the answer.
+    pub(super) until_text: String,
+    pub(super) reason: String,
+}
+
+/// The body of an embargo request.
+pub(super) fn parse_embargo(body: &[u8]) -> Result<Embargo, Problem> {
+    let req: EmbargoRequest = super::json_object(body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!(
@@ -218,14 +227,28 @@ pub(super) async fn embargo(
     let until = DateTime::parse_from_rfc3339(&req.until)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| Problem::bad_request("invalid-body", "until must be an RFC 3339 time"))?;
-    let id = gateway
-        .embargo(&caller, &parse_bsn(&req.bsn)?, until, &req.reason)
-        .await?;
+    Ok(Embargo {
+        bsn: parse_bsn(&req.bsn)?,
+        until,
+        until_text: req.until,
+        reason: req.reason,
+    })
+}
+
+/// `POST /v1/embargoes`: the calling partner holds its requests about a person back from the
+/// person's access report until `until` (art. 41 UAVG).
+pub(super) async fn embargo(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<(axum::http::StatusCode, Json<EmbargoCreated>), Problem> {
+    let e = parse_embargo(&body)?;
+    let id = gateway.embargo(&caller, &e.bsn, e.until, &e.reason).await?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(EmbargoCreated {
             id: id.to_string(),
-            until: req.until,
+            until: e.until_text,
         }),
     ))
 }

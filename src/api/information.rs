@@ -43,7 +43,7 @@ impl From<InformationError> for Problem {
     }
 }
 
-fn item_id(raw: &str) -> Result<ItemId, Problem> {
+pub(super) fn item_id(raw: &str) -> Result<ItemId, Problem> {
     raw.parse()
         .map_err(|e| Problem::bad_request("invalid-item-id", format!("{e}")))
 }
@@ -149,6 +149,11 @@ impl ContributeBody {
     }
 }
 
+/// The body of a contribution, validated.
+pub(super) fn parse_contribution(body: &[u8]) -> Result<NewContribution, Problem> {
+    parse_body::<ContributeBody>(body)?.validate()
+}
+
 /// `POST /v1/cases/{case_id}/information`: a participant contributes an item.
 pub(super) async fn contribute(
     State(gateway): State<AppState>,
@@ -157,7 +162,7 @@ pub(super) async fn contribute(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let c = parse_body::<ContributeBody>(&body)?.validate()?;
+    let c = parse_contribution(&body)?;
     let r = information::contribute(&gateway, &caller, id, &c).await?;
     let decision_id = r.decision_id.clone();
     Ok(json_answer(StatusCode::CREATED, &r, &decision_id))
@@ -170,6 +175,15 @@ struct CorrectionBody {
     reason: String,
 }
 
+/// The body of a correction: the new content and the reason.
+pub(super) fn parse_correction(body: &[u8]) -> Result<(String, String), Problem> {
+    let b: CorrectionBody = parse_body(body)?;
+    Ok((
+        text("content", &b.content, MAX_CONTENT)?,
+        text("reason", &b.reason, MAX_REASON)?,
+    ))
+}
+
 /// `POST /v1/cases/{case_id}/information/{item_id}/correction`: the contributor corrects it.
 pub(super) async fn correct(
     State(gateway): State<AppState>,
@@ -179,9 +193,7 @@ pub(super) async fn correct(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let item = item_id(&item)?;
-    let b: CorrectionBody = parse_body(&body)?;
-    let content = text("content", &b.content, MAX_CONTENT)?;
-    let reason = text("reason", &b.reason, MAX_REASON)?;
+    let (content, reason) = parse_correction(&body)?;
     let r = information::correct(&gateway, &caller, id, item, &content, &reason).await?;
     let decision_id = r.decision_id.clone();
     Ok(json_answer(StatusCode::OK, &r, &decision_id))
@@ -193,6 +205,12 @@ struct WithdrawalBody {
     reason: String,
 }
 
+/// The body of a withdrawal: the reason.
+pub(super) fn parse_withdrawal(body: &[u8]) -> Result<String, Problem> {
+    let b: WithdrawalBody = parse_body(body)?;
+    text("reason", &b.reason, MAX_REASON)
+}
+
 /// `POST /v1/cases/{case_id}/information/{item_id}/withdrawal`: the contributor withdraws it.
 pub(super) async fn withdraw(
     State(gateway): State<AppState>,
@@ -202,8 +220,7 @@ pub(super) async fn withdraw(
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
     let item = item_id(&item)?;
-    let b: WithdrawalBody = parse_body(&body)?;
-    let reason = text("reason", &b.reason, MAX_REASON)?;
+    let reason = parse_withdrawal(&body)?;
     let r = information::withdraw(&gateway, &caller, id, item, &reason).await?;
     let decision_id = r.decision_id.clone();
     Ok(json_answer(StatusCode::OK, &r, &decision_id))

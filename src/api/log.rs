@@ -16,7 +16,10 @@ use crate::domain::DisclosureId;
 const NOTE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
 /// Parses `key=value` pairs of unsigned integers, refusing anything else.
-fn numbers<const N: usize>(query: Option<&str>, keys: [&str; N]) -> Result<[u64; N], Problem> {
+pub(super) fn numbers<const N: usize>(
+    query: Option<&str>,
+    keys: [&str; N],
+) -> Result<[u64; N], Problem> {
     let mut out: [Option<u64>; N] = [None; N];
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         let Some(pos) = keys.iter().position(|k| *k == key) else {
@@ -25,9 +28,10 @@ fn numbers<const N: usize>(query: Option<&str>, keys: [&str; N]) -> Result<[u64;
                 format!("unknown query parameter {key}"),
             ));
         };
-        let n = value
-            .parse::<u64>()
-            .ok()
+        // Digits only: `u64::from_str` would also take a sign (`%2B5`).
+        let n = Some(value.as_ref())
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
             .filter(|n| *n <= i64::MAX as u64)
             .ok_or_else(|| {
                 Problem::bad_request(

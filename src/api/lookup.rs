@@ -26,21 +26,25 @@ struct LookupResponse<'a> {
     policy_revision: &'a str,
 }
 
-pub(super) async fn lookup(
-    State(gateway): State<AppState>,
-    Authenticated(caller): Authenticated,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let req: LookupRequest = super::json_object(&body).map_err(|e| {
+/// The body of a lookup: the BSN.
+pub(super) fn parse_lookup(body: &[u8]) -> Result<Bsn, Problem> {
+    let req: LookupRequest = super::json_object(body).map_err(|e| {
         Problem::bad_request(
             "invalid-body",
             format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
         )
     })?;
-    let bsn: Bsn = req
-        .bsn
+    req.bsn
         .parse()
-        .map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))?;
+        .map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))
+}
+
+pub(super) async fn lookup(
+    State(gateway): State<AppState>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let bsn = parse_lookup(&body)?;
     let answer = gateway.lookup(&caller, &bsn).await?;
     let mut res = Json(LookupResponse {
         hit: answer.hit,

@@ -5,6 +5,7 @@ mod admin;
 mod cases;
 mod casework;
 mod disclosures;
+pub mod fuzzing;
 pub(crate) mod guard;
 mod health;
 mod information;

@@ -60,7 +60,7 @@ fn date(field: &str, value: &str) -> Result<NaiveDate, Problem> {
         .map_err(|_| Problem::bad_request("invalid-body", format!("{field} must be YYYY-MM-DD")))
 }
 
-fn afspraak_id(raw: &str) -> Result<uuid::Uuid, Problem> {
+pub(super) fn afspraak_id(raw: &str) -> Result<uuid::Uuid, Problem> {
     raw.parse()
         .map_err(|e| Problem::bad_request("invalid-afspraak-id", format!("{e}")))
 }
@@ -74,6 +74,24 @@ struct CreateBody {
     status: Option<String>,
 }
 
+/// The body of a new afspraak, due `today` or later.
+pub(super) fn parse_new_afspraak(body: &[u8], today: NaiveDate) -> Result<NewAfspraak, Problem> {
+    let b: CreateBody = parse_body(body)?;
+    let due = date("due_date", &b.due_date)?;
+    if due < today {
+        return Err(Problem::bad_request(
+            "invalid-body",
+            "due_date lies in the past; an afspraak is due today or later",
+        ));
+    }
+    Ok(NewAfspraak {
+        partner: oin(&b.partner_oin)?,
+        action: text("action", &b.action, 1000)?,
+        due,
+        status: status(b.status.as_deref().unwrap_or("open"))?,
+    })
+}
+
 /// `POST /v1/cases/{case_id}/afspraken`: adds an afspraak to the plan van aanpak.
 pub(super) async fn create(
     State(gateway): State<AppState>,
@@ -82,20 +100,7 @@ pub(super) async fn create(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let id = case_id(&id)?;
-    let b: CreateBody = parse_body(&body)?;
-    let due = date("due_date", &b.due_date)?;
-    if due < plan::today() {
-        return Err(Problem::bad_request(
-            "invalid-body",
-            "due_date lies in the past; an afspraak is due today or later",
-        ));
-    }
-    let new = NewAfspraak {
-        partner: oin(&b.partner_oin)?,
-        action: text("action", &b.action, 1000)?,
-        due,
-        status: status(b.status.as_deref().unwrap_or("open"))?,
-    };
+    let new = parse_new_afspraak(&body, plan::today())?;
     let r = plan::create(&gateway, &caller, id, &new).await?;
     Ok(json_answer(StatusCode::CREATED, &r, &r.decision_id))
 }
@@ -119,23 +124,16 @@ struct UpdateBody {
     note: Option<String>,
 }
 
-/// `PATCH /v1/cases/{case_id}/afspraken/{afspraak_id}`: status, due date, monitoring note.
-pub(super) async fn update(
-    State(gateway): State<AppState>,
-    Path((id, afspraak)): Path<(String, String)>,
-    Authenticated(caller): Authenticated,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let id = case_id(&id)?;
-    let afspraak = afspraak_id(&afspraak)?;
-    let b: UpdateBody = parse_body(&body)?;
+/// The body of an afspraak update: at least one of status, due date and note.
+pub(super) fn parse_afspraak_change(body: &[u8]) -> Result<AfspraakChange, Problem> {
+    let b: UpdateBody = parse_body(body)?;
     if b.status.is_none() && b.due_date.is_none() && b.note.is_none() {
         return Err(Problem::bad_request(
             "invalid-body",
             "name at least one of status, due_date and note",
         ));
     }
-    let change = AfspraakChange {
+    Ok(AfspraakChange {
         status: b.status.as_deref().map(status).transpose()?,
         due: b
             .due_date
@@ -147,7 +145,19 @@ pub(super) async fn update(
             .as_deref()
             .map(|n| text("note", n, 2000))
             .transpose()?,
-    };
+    })
+}
+
+/// `PATCH /v1/cases/{case_id}/afspraken/{afspraak_id}`: status, due date, monitoring note.
+pub(super) async fn update(
+    State(gateway): State<AppState>,
+    Path((id, afspraak)): Path<(String, String)>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = case_id(&id)?;
+    let afspraak = afspraak_id(&afspraak)?;
+    let change = parse_afspraak_change(&body)?;
     let r = plan::update(&gateway, &caller, id, afspraak, &change).await?;
     Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }
@@ -180,17 +190,11 @@ struct EscalationBody {
 }
 
 /// The shortest reason an escalation is recorded with: a word or two is not a reason.
-const MIN_REASON: usize = 10;
+pub(super) const MIN_REASON: usize = 10;
 
-/// `POST /v1/cases/{case_id}/escalation`: op- or afschalen on the AVE ladder.
-pub(super) async fn escalate(
-    State(gateway): State<AppState>,
-    Path(id): Path<String>,
-    Authenticated(caller): Authenticated,
-    body: Bytes,
-) -> Result<Response, Problem> {
-    let id = case_id(&id)?;
-    let b: EscalationBody = parse_body(&body)?;
+/// The body of op- or afschalen: an AVE level and a reason of at least [`MIN_REASON`] characters.
+pub(super) fn parse_escalation(body: &[u8]) -> Result<(i32, String), Problem> {
+    let b: EscalationBody = parse_body(body)?;
     let level = i32::try_from(b.level)
         .ok()
         .filter(|l| AVE_LEVELS.contains(l))
@@ -204,6 +208,18 @@ pub(super) async fn escalate(
             format!("reason must say why, in at least {MIN_REASON} characters"),
         ));
     }
+    Ok((level, reason))
+}
+
+/// `POST /v1/cases/{case_id}/escalation`: op- or afschalen on the AVE ladder.
+pub(super) async fn escalate(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    Authenticated(caller): Authenticated,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let id = case_id(&id)?;
+    let (level, reason) = parse_escalation(&body)?;
     let r = plan::escalate(&gateway, &caller, id, level, &reason).await?;
     Ok(json_answer(StatusCode::OK, &r, &r.decision_id))
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::admin::{problem, RejectRequest};
+use super::admin::{parse_reject, problem};
 use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::admin::registry::{self, ChangeRequest};
@@ -24,24 +24,29 @@ pub(super) async fn view(
     }
 }
 
+/// The body of a registry change proposal (validated against the registry by the
+/// administration layer).
+pub(super) fn parse_change_request(body: &[u8]) -> Result<ChangeRequest, Problem> {
+    super::json_object(body).map_err(|e| {
+        Problem::bad_request(
+            "invalid-body",
+            format!(
+                "expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {}",
+                json_error_detail(&e)
+            ),
+        )
+    })
+}
+
 /// `POST /v1/admin/registry/changes` with `{"changes": [...], "note": "..."}`.
 pub(super) async fn propose(
     State(gateway): State<AppState>,
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let request: ChangeRequest = match super::json_object(&body) {
+    let request = match parse_change_request(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return Problem::bad_request(
-                "invalid-body",
-                format!(
-                    "expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {}",
-                    json_error_detail(&e)
-                ),
-            )
-            .into_response()
-        }
+        Err(p) => return p.into_response(),
     };
     match registry::propose(&gateway, &caller, request).await {
         Ok(record) => (StatusCode::CREATED, Json(record)).into_response(),
@@ -79,20 +84,11 @@ pub(super) async fn reject(
     Authenticated(caller): Authenticated,
     body: Bytes,
 ) -> Response {
-    let req: RejectRequest = match super::json_object(&body) {
+    let reason = match parse_reject(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return Problem::bad_request(
-                "invalid-body",
-                format!(
-                    "expected {{\"reason\": \"...\"}}: {}",
-                    json_error_detail(&e)
-                ),
-            )
-            .into_response()
-        }
+        Err(p) => return p.into_response(),
     };
-    match registry::reject(&gateway, &caller, &id, &req.reason).await {
+    match registry::reject(&gateway, &caller, &id, &reason).await {
         Ok(record) => Json(record).into_response(),
         Err(e) => problem(e),
     }

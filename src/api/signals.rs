@@ -20,7 +20,7 @@ fn date(key: &str, value: &str) -> Result<NaiveDate, Problem> {
         })
 }
 
-fn parse(query: Option<&str>) -> Result<SignalsQuery, Problem> {
+pub(super) fn parse(query: Option<&str>) -> Result<SignalsQuery, Problem> {
     let mut q = SignalsQuery {
         region: None,
         granularity: Granularity::Month,

@@ -17,7 +17,7 @@ pub(super) struct ReviewList {
 }
 
 /// Parses `?state=open|overdue|reviewed|all` (default open); other keys are refused.
-fn parse_state(query: Option<&str>) -> Result<crate::spoed::State, Problem> {
+pub(super) fn parse_state(query: Option<&str>) -> Result<crate::spoed::State, Problem> {
     let mut state = crate::spoed::State::Open;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if key != "state" {
@@ -56,6 +56,12 @@ struct ReviewRequest {
     verdict: Verdict,
 }
 
+/// The body of a review: the verdict.
+pub(super) fn parse_review(body: &[u8]) -> Result<Verdict, Problem> {
+    let req: ReviewRequest = super::casework::parse_body(body)?;
+    Ok(req.verdict)
+}
+
 /// `POST /v1/spoed-reviews/{id}/review` with `{"verdict": "justified" | "unjustified"}`.
 pub(super) async fn review(
     State(gateway): State<AppState>,
@@ -66,8 +72,8 @@ pub(super) async fn review(
     let id: uuid::Uuid = id
         .parse()
         .map_err(|_| Problem::bad_request("invalid-review-id", "the review id is not a UUID"))?;
-    let req: ReviewRequest = super::casework::parse_body(&body)?;
+    let verdict = parse_review(&body)?;
     Ok(Json(
-        crate::spoed::review(&gateway, &caller, id, req.verdict).await?,
+        crate::spoed::review(&gateway, &caller, id, verdict).await?,
     ))
 }

@@ -85,6 +85,15 @@ pub fn verify_signature(
     jsonwebtoken::crypto::verify(signature, message, key, algorithm)
 }
 
+/// [`jsonwebtoken::crypto::sign`] with [`PROVIDER`] installed: the base64url signature of
+/// `message` (a JWS signing input, whatever its header says; the fuzz targets sign arbitrary
+/// headers with it).
+#[allow(clippy::disallowed_methods)] // the permitted call, after install()
+pub fn sign_raw(message: &[u8], key: &EncodingKey, algorithm: Algorithm) -> Result<String> {
+    install()?;
+    jsonwebtoken::crypto::sign(message, key, algorithm)
+}
+
 fn check_family(algorithm: Algorithm, family: AlgorithmFamily) -> Result<()> {
     if algorithm.family() == family {
         Ok(())

@@ -14,7 +14,7 @@ use super::{
 };
 
 /// Largest bundle accepted, uncompressed (a convenant's policies are a few hundred KiB).
-const MAX_UNCOMPRESSED: u64 = 16 * 1024 * 1024;
+pub const MAX_UNCOMPRESSED: u64 = 16 * 1024 * 1024;
 /// Most files in a bundle.
 const MAX_FILES: usize = 1000;
 
@@ -59,7 +59,7 @@ fn invalid(message: impl Into<String>) -> PolicyError {
     PolicyError::Bundle(message.into())
 }
 
-/// A bundle path without `..` or empty components. A leading `/` is dropped: OPA writes
+/// A bundle path without `..`, empty components or control characters. A leading `/` is dropped: OPA writes
 /// bundle entries as `/data.json`, `/.manifest`, and names them without it in signatures.
 fn clean_path(raw: &Path) -> Result<String, PolicyError> {
     let mut parts = Vec::new();
@@ -67,7 +67,13 @@ fn clean_path(raw: &Path) -> Result<String, PolicyError> {
         match c {
             std::path::Component::RootDir if i == 0 => {}
             std::path::Component::Normal(p) => {
-                parts.push(p.to_str().ok_or_else(|| invalid("non-UTF-8 file name"))?)
+                let p = p.to_str().ok_or_else(|| invalid("non-UTF-8 file name"))?;
+                // A GNU long name or PAX path can carry any byte, NUL included; such a name
+                // could not even be written back into a tar (or a signature's file list).
+                if p.chars().any(char::is_control) {
+                    return Err(invalid("control character in a file name"));
+                }
+                parts.push(p)
             }
             std::path::Component::CurDir => {}
             _ => return Err(invalid(format!("unsafe path in bundle: {}", raw.display()))),
@@ -77,6 +83,38 @@ fn clean_path(raw: &Path) -> Result<String, PolicyError> {
         return Err(invalid("empty path in bundle"));
     }
     Ok(parts.join("/"))
+}
+
+/// Reads at most `left` bytes of `inner`, then fails rather than ending: a plain `take` would
+/// end the stream, which a tar reader could take for a shorter archive (zip-bomb cap).
+struct Capped<R> {
+    inner: R,
+    left: u64,
+    exceeded: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
+            self.exceeded.set(true);
+            return Err(std::io::Error::other(
+                "bundle over the uncompressed size cap",
+            ));
+        }
+        let n = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let read = self.inner.read(&mut buf[..n])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 /// Wraps `value` under the directories of a `data.json` path (`a/b/data.json` is `data.a.b`).
@@ -92,8 +130,23 @@ impl Bundle {
     /// Reads a `.tar.gz` bundle. Refuses unsafe paths, oversized content, a missing or
     /// malformed manifest, Rego other than v1, and files it does not understand.
     pub fn from_tar_gz(bytes: &[u8]) -> Result<Bundle, PolicyError> {
-        let gz = flate2::read::GzDecoder::new(bytes);
-        let mut archive = tar::Archive::new(gz.take(MAX_UNCOMPRESSED + 1));
+        let exceeded = std::rc::Rc::new(std::cell::Cell::new(false));
+        let mut archive = tar::Archive::new(Capped {
+            inner: flate2::read::GzDecoder::new(bytes),
+            left: MAX_UNCOMPRESSED,
+            exceeded: exceeded.clone(),
+        });
+        // Any read error past the cap is reported as the cap, whatever the tar reader made of it.
+        let corrupt = |message: String| {
+            if exceeded.get() {
+                invalid(format!(
+                    "larger than {} MiB uncompressed",
+                    MAX_UNCOMPRESSED / (1024 * 1024)
+                ))
+            } else {
+                invalid(message)
+            }
+        };
         let mut manifest = None;
         let mut modules = Vec::new();
         let mut data = Vec::new();
@@ -102,23 +155,23 @@ impl Bundle {
         let mut wasm = None;
         let entries = archive
             .entries()
-            .map_err(|e| invalid(format!("not a gzipped tar: {e}")))?;
+            .map_err(|e| corrupt(format!("not a gzipped tar: {e}")))?;
         for (count, entry) in entries.enumerate() {
             if count >= MAX_FILES {
                 return Err(invalid(format!("more than {MAX_FILES} files")));
             }
-            let mut entry = entry.map_err(|e| invalid(format!("corrupt archive: {e}")))?;
+            let mut entry = entry.map_err(|e| corrupt(format!("corrupt archive: {e}")))?;
             if entry.header().entry_type().is_dir() {
                 continue;
             }
             if !entry.header().entry_type().is_file() {
                 return Err(invalid("only regular files are allowed in a bundle"));
             }
-            let path = clean_path(&entry.path().map_err(|e| invalid(e.to_string()))?)?;
+            let path = clean_path(&entry.path().map_err(|e| corrupt(e.to_string()))?)?;
             let mut raw = Vec::new();
             entry
                 .read_to_end(&mut raw)
-                .map_err(|e| invalid(format!("{path}: {e}")))?;
+                .map_err(|e| corrupt(format!("{path}: {e}")))?;
             if path.rsplit('/').next() == Some("policy.wasm") {
                 if files.iter().any(|(p, _)| *p == path) {
                     return Err(invalid(format!("{path}: appears twice")));
@@ -566,6 +619,29 @@ mod tests {
             tar.append(&header, *body).expect("append");
         }
         tar.into_inner().and_then(|gz| gz.finish()).expect("tar")
+    }
+
+    #[test]
+    fn a_bundle_over_the_size_cap_is_refused_not_cut() {
+        let manifest: &[u8] = br#"{"revision":"r","rego_version":1}"#;
+        let rego = b"package vhgate
+
+allow := false
+"
+        .to_vec();
+        // Past the cap by a tar block, so a cut at the cap lands on a block boundary.
+        let padding = vec![b' '; MAX_UNCOMPRESSED as usize];
+        let files = [
+            (".manifest".to_string(), manifest.to_vec()),
+            ("vhgate/policy.rego".to_string(), rego),
+            ("vhgate/padding.rego".to_string(), padding),
+        ];
+        let bytes = write_tar_gz(&files).expect("tar");
+        let err = Bundle::from_tar_gz(&bytes).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref().is_some_and(|e| e.contains("uncompressed")),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -646,6 +646,8 @@ impl Parser<'_> {
         let h = self
             .s
             .get(self.i..self.i + 4)
+            // Hex digits only: `from_str_radix` would also take a sign (`\u+041`).
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| std::str::from_utf8(h).ok())
             .and_then(|h| u32::from_str_radix(h, 16).ok());
         match h {

@@ -1,0 +1,8 @@
+#![no_main]
+
+// The same target as `cargo test --test fuzz bundle` (see vhgate::fuzz), under libFuzzer.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    if let Some(target) = vhgate::fuzz::target("bundle") {
+        let _ = (target.run)(data);
+    }
+});
