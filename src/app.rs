@@ -141,7 +141,8 @@ impl App {
                 .with_bundle_verifier(bundle_verifier)
                 .with_signals_min_cell(config.signals.min_cell)
                 .with_spoed_review_within(config.spoed.review_within_hours)
-                .with_log_key(log_key),
+                .with_log_key(log_key)
+                .with_pdf_printer(&config.console.chromium),
         );
         Ok(App {
             gateway,

@@ -35,6 +35,24 @@ pub struct Config {
     pub auth: AuthConfig,
     pub signals: SignalsConfig,
     pub spoed: SpoedConfig,
+    pub console: ConsoleConfig,
+}
+
+/// The privacy officers' console (served under `/console` on the same listener).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The headless Chromium that prints access reports to PDF (a command on PATH or a path).
+    /// Without it the report is still there to print from the browser; the PDF link says so.
+    pub chromium: String,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            chromium: "chromium".into(),
+        }
+    }
 }
 
 /// Break-glass (purpose spoed): how soon the privacy officer must review each spoed read, and

@@ -182,6 +182,12 @@ pub struct AccessReportLine {
     pub purpose: String,
     pub event: Event,
     pub categories: Vec<String>,
+    /// The organisations whose contributed data left (when the entry names them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
+    /// Per disclosed category, the recipient's legal ground as the convenant words it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grounds: Vec<String>,
     pub disclosure_id: String,
 }
 
@@ -212,6 +218,8 @@ pub struct Gateway {
     report_embargo_existence: bool,
     /// The checkpoint key's verifier: the console checks proofs against signed checkpoints.
     log_key: Option<crate::disclosure::checkpoint::NoteVerifier>,
+    /// The headless Chromium that prints the console's access reports to PDF.
+    pdf_printer: String,
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
     signals_min_cell: u32,
@@ -245,6 +253,7 @@ impl Gateway {
             verifier,
             report_embargo_existence: false,
             log_key: None,
+            pdf_printer: "chromium".into(),
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
             spoed_review_within: chrono::Duration::hours(72),
@@ -276,6 +285,17 @@ impl Gateway {
     pub fn with_spoed_review_within(mut self, hours: u32) -> Self {
         self.spoed_review_within = chrono::Duration::hours(i64::from(hours));
         self
+    }
+
+    /// Sets the headless Chromium that prints access reports to PDF (`console.chromium`).
+    pub fn with_pdf_printer(mut self, chromium: &str) -> Self {
+        self.pdf_printer = chromium.to_string();
+        self
+    }
+
+    /// The headless Chromium that prints access reports to PDF.
+    pub fn pdf_printer(&self) -> &str {
+        &self.pdf_printer
     }
 
     /// Sets the verifier of the log's checkpoint key (for checking proofs live).
@@ -1195,6 +1215,8 @@ impl Gateway {
         }
         let mut held_back = false;
         let registry = self.registry();
+        let policy = self.policy();
+        let convenant = policy.convenant();
         let mut lines = Vec::new();
         for row in rows.into_iter().rev() {
             if row.outcome == "denied" {
@@ -1227,14 +1249,37 @@ impl Gateway {
                 Event::Lookup => vec!["known_in_active_case".to_string()],
                 _ => e.categories.clone(),
             };
+            let partner_type = e.requester.partner_type.clone().unwrap_or_default();
+            let grounds = categories
+                .iter()
+                .filter_map(|c| {
+                    convenant
+                        .legal_grounds
+                        .get(&partner_type)
+                        .and_then(|g| g.get(c))
+                        .map(|text| format!("{c}: {text}"))
+                })
+                .collect();
+            let sources = e
+                .sources
+                .iter()
+                .map(|oin| {
+                    registry
+                        .get(oin)
+                        .map(|p| p.name.clone())
+                        .unwrap_or_else(|| oin.clone())
+                })
+                .collect();
             lines.push(AccessReportLine {
+                sources,
+                grounds,
                 time: e.time,
                 organisation: registry
                     .get(&oin)
                     .map(|p| p.name.clone())
                     .unwrap_or_else(|| oin.clone()),
                 oin,
-                partner_type: e.requester.partner_type.unwrap_or_default(),
+                partner_type,
                 purpose: e.requester.purpose.unwrap_or_default(),
                 event: e.event,
                 categories,

@@ -15,6 +15,7 @@ on_both_backends!(
     the_console_refuses_professionals_bad_tokens_and_forged_forms,
     a_partners_officer_sees_only_its_own_organisations_entries,
     the_overview_and_a_full_verification_from_the_browser,
+    an_access_report_in_plain_dutch_and_as_pdf,
 );
 
 /// A browser-like client: the partner's certificate, no redirects followed, cookies by hand.
@@ -31,6 +32,35 @@ struct Page {
 }
 
 impl Browser {
+    /// A form post whose answer may be binary (the PDF).
+    async fn post_bytes(
+        &self,
+        path: &str,
+        cookies: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, String, Vec<u8>) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(COOKIE, cookies)
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, kind, r.bytes().await.expect("body").to_vec())
+    }
+
     fn new(env: &Env, partner: &str) -> Browser {
         let pki = pki();
         let cert = std::fs::read_to_string(pki.layout.partner_cert(partner)).expect("cert");
@@ -696,5 +726,108 @@ async fn the_overview_and_a_full_verification_from_the_browser(env: &Env) {
         page.body
     );
     assert!(!page.body.contains("Open signalen"));
+    env.assert_log_intact().await;
+}
+
+/// The data subject's access report: plain Dutch for the citizen (who received what, why, on
+/// which ground, from which source, how long it is kept, the citizen's rights), printable, and
+/// as a PDF printed by headless Chromium. Drawing it up is logged; a bad BSN is refused.
+async fn an_access_report_in_plain_dutch_and_as_pdf(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let politie = env.client("politie");
+    let read = politie
+        .read_person(
+            env,
+            &politie.token("professional", "casusoverleg"),
+            env.ids.uden_case,
+            env.ids.uden_man,
+        )
+        .await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.body);
+    let browser = Browser::new(env, "veiligheidshuis");
+    let signed_in = sign_in(&browser, &officer_token(&vh)).await;
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let form = browser.get("/console/inzageverzoek", &session).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let csrf = form.csrf();
+
+    let before = env.log_count().await;
+    let page = browser
+        .post(
+            "/console/inzageverzoek",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("bsn", env.ids.uden_man_bsn),
+                ("vorm", "html"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for text in [
+        "Inzage in de verstrekking van uw gegevens",
+        "Politie",
+        "om samen met andere organisaties een plan van aanpak te maken",
+        "Op grond van",
+        "Afkomstig van",
+        "eindigt op 019",
+        "2 jaar",
+        "Autoriteit Persoonsgegevens",
+        "artikel 15",
+    ] {
+        assert!(page.body.contains(text), "{text}: {}", page.body);
+    }
+    assert!(
+        !page.body.contains(env.ids.uden_man_bsn),
+        "the full BSN is not printed"
+    );
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0]["event"], "access_report");
+
+    // A bad BSN: a clear message, the refusal logged, no report.
+    let before = env.log_count().await;
+    let bad = browser
+        .post(
+            "/console/inzageverzoek",
+            &session,
+            &[("csrf", &csrf), ("bsn", "123456789"), ("vorm", "html")],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("elfproef"), "{}", bad.body);
+    assert_refused(env, before, "invalid-bsn").await;
+
+    // The PDF, printed by a real engine.
+    let has_chromium = std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_chromium && !common::in_ci() {
+        eprintln!("SKIPPED (PDF): no chromium on PATH");
+        return;
+    }
+    let (status, kind, pdf) = browser
+        .post_bytes(
+            "/console/inzageverzoek",
+            &session,
+            &[
+                ("csrf", &csrf),
+                ("bsn", env.ids.uden_man_bsn),
+                ("vorm", "pdf"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&pdf));
+    assert_eq!(kind, "application/pdf");
+    assert!(pdf.starts_with(b"%PDF"), "not a PDF");
+    assert!(pdf.len() > 5_000, "{} bytes", pdf.len());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join(format!("inzageverzoek-{:?}.pdf", env.backend)),
+        &pdf,
+    )
+    .expect("write");
     env.assert_log_intact().await;
 }

@@ -7,6 +7,7 @@
 
 mod chart;
 mod html;
+mod report;
 pub mod session;
 mod store;
 
@@ -50,6 +51,10 @@ pub fn router() -> Router<AppState> {
         .route("/console/overzicht", get(overview_page))
         .route("/console/integriteit", get(integrity_page))
         .route("/console/integriteit/controle", post(start_verification))
+        .route(
+            "/console/inzageverzoek",
+            get(access_request_form).post(access_request),
+        )
 }
 
 /// An HTML answer with the console's security headers: nothing cached, no framing, no
@@ -1040,5 +1045,116 @@ async fn start_verification(
     match gateway.start_verification(&officer.0.caller).await {
         Ok(_) => redirect("/console/integriteit", &[]),
         Err(e) => error_page(Problem::from(e), Some(&who)),
+    }
+}
+
+async fn access_request_form(officer: SignedInOfficer) -> Response {
+    let who = officer.officer();
+    html_response(
+        StatusCode::OK,
+        html::page(
+            "Inzageverzoek",
+            Some(&who),
+            &access_request_body(&who, None),
+        ),
+    )
+}
+
+fn access_request_body(who: &Officer<'_>, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!("<p class=\"fout\" role=\"alert\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    format!(
+        "{error}<p>Stel het overzicht op dat een burger krijgt die vraagt welke organisaties \
+         gegevens over hem of haar hebben ontvangen (AVG artikel 15). Het overzicht is in \
+         gewone taal, om af te drukken of als PDF te versturen. Het opstellen wordt vastgelegd \
+         in het logboek.</p>\
+         <form method=\"post\" action=\"/console/inzageverzoek\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"bsn\">Burgerservicenummer van de aanvrager</label>\
+         <input id=\"bsn\" name=\"bsn\" inputmode=\"numeric\" autocomplete=\"off\" required pattern=\"[0-9]{{8,9}}\">\
+         <div><button type=\"submit\" name=\"vorm\" value=\"html\">Overzicht tonen</button> \
+         <button type=\"submit\" name=\"vorm\" value=\"pdf\">Als PDF</button></div></form>",
+        esc(who.csrf)
+    )
+}
+
+async fn access_request(
+    State(gateway): State<AppState>,
+    officer: SignedInOfficer,
+    body: Bytes,
+) -> Response {
+    let form = form(&body);
+    let who = officer.officer();
+    if let Err(e) = officer.check_csrf(&form) {
+        return console_error(e, Some(&who));
+    }
+    let raw = field(&form, "bsn").unwrap_or_default().trim().to_string();
+    let Ok(bsn) = raw.parse::<Bsn>() else {
+        let mut res = html_response(
+            StatusCode::BAD_REQUEST,
+            html::page(
+                "Inzageverzoek",
+                Some(&who),
+                &access_request_body(
+                    &who,
+                    Some("Dit is geen geldig burgerservicenummer (9 cijfers, elfproef)."),
+                ),
+            ),
+        );
+        res.extensions_mut()
+            .insert(crate::api::guard::RefusalSlug("invalid-bsn".into()));
+        return res;
+    };
+    let report = match gateway.access_report(&officer.0.caller, &bsn).await {
+        Ok(r) => r,
+        Err(e) => return error_page(Problem::from(e), Some(&who)),
+    };
+    let tail: String = raw
+        .chars()
+        .rev()
+        .take(3)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let policy = gateway.policy();
+    let ctx = report::ReportContext {
+        organisation: &officer.0.caller.partner.name,
+        retention_days: policy.convenant().retention_days,
+        bsn_tail: &tail,
+        drawn_up: crate::record::now(),
+    };
+    let document = report::document(&report, &ctx);
+    if field(&form, "vorm") != Some("pdf") {
+        return html_response(StatusCode::OK, document);
+    }
+    match report::print_pdf(gateway.pdf_printer(), &document).await {
+        Ok(pdf) => {
+            let mut res = (StatusCode::OK, pdf).into_response();
+            let h = res.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/pdf"),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"inzageverzoek.pdf\""),
+            );
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "access report PDF could not be printed");
+            let body = format!(
+                "<p class=\"fout\" role=\"alert\">De PDF kon niet worden gemaakt. Het overzicht \
+                 zelf is wel opgesteld: kies 'Overzicht tonen' en druk het af vanuit de browser.</p>{}",
+                access_request_body(&who, None)
+            );
+            html_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                html::page("Inzageverzoek", Some(&who), &body),
+            )
+        }
     }
 }

@@ -433,6 +433,10 @@ pub struct ConvenantSummary {
     /// Per partner type, the categories it has a legal ground for
     /// (`data.convenant.partner_types.<type>.categories`): the only ones it may ever see.
     pub grounds: std::collections::BTreeMap<String, BTreeSet<String>>,
+    /// Per partner type and category, the legal ground as the convenant words it (what a data
+    /// subject's access report cites).
+    pub legal_grounds:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 /// A prepared policy engine. Implementations prepare once and are shared by all requests.
@@ -610,6 +614,14 @@ impl PolicySources {
                         .and_then(|c| c.as_object())
                         .map(|o| o.keys().cloned().collect())
                         .unwrap_or_default();
+                    if let Some(o) = t.get("categories").and_then(|c| c.as_object()) {
+                        let texts = summary.legal_grounds.entry(name.clone()).or_default();
+                        for (category, text) in o {
+                            if let Some(text) = text.as_str() {
+                                texts.insert(category.clone(), text.to_string());
+                            }
+                        }
+                    }
                     summary
                         .grounds
                         .entry(name.clone())
