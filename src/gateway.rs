@@ -1627,6 +1627,37 @@ impl Gateway {
         Ok(report)
     }
 
+    /// Every entry matching `filter` within the caller's scope, newest first, at most `max`,
+    /// for an export; drawing it up is one logged review naming the format.
+    pub async fn export_disclosures(
+        &self,
+        caller: &Caller,
+        filter: &LogFilter,
+        format: &str,
+        max: usize,
+    ) -> Result<Vec<log_store::LogRow>, GatewayError> {
+        const PAGE: i64 = 1000;
+        let scope = self.require_reviewer(caller).await?;
+        let mut page_filter = Self::scoped(caller, scope, filter);
+        page_filter.limit = PAGE;
+        let mut rows = Vec::new();
+        loop {
+            let page = log_store::list(self.record.db(), &page_filter).await?;
+            let full = page.len() as i64 == PAGE;
+            page_filter.before_seq = page.last().map(|r| r.seq);
+            rows.extend(page);
+            if !full || rows.len() >= max {
+                break;
+            }
+        }
+        rows.truncate(max);
+        let mut reasons = filter.describe();
+        reasons.push(format!("export: {format}"));
+        self.log_review(caller, Event::ReviewLog, reasons, None, rows.len())
+            .await?;
+        Ok(rows)
+    }
+
     /// Starts a full verification of the log in the background (or joins the one running)
     /// and returns its id; the start is logged with the run in one unit of work.
     pub async fn start_verification(&self, caller: &Caller) -> Result<String, GatewayError> {

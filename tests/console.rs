@@ -606,6 +606,48 @@ async fn a_partners_officer_sees_only_its_own_organisations_entries(env: &Env) {
         "{}",
         page.body
     );
+    // Exports hold the same scope: CSV, JSON and the LDV records, one logged review each.
+    let before = env.log_count().await;
+    let csv = browser
+        .get("/console/verstrekkingen/export?formaat=csv", &session)
+        .await;
+    assert_eq!(csv.status, StatusCode::OK, "{}", csv.body);
+    assert!(
+        csv.body.starts_with("tijdstip,gebeurtenis,uitkomst"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains(&read_id), "{}", csv.body);
+    assert!(!csv.body.contains(&refused_id), "{}", csv.body);
+    assert!(!csv.body.contains("om-medewerker-7"));
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0]["reasons"].to_string().contains("export: csv"));
+    let json = browser
+        .get(
+            &format!(
+                "/console/verstrekkingen/export?formaat=json&partner={}",
+                om.oin
+            ),
+            &session,
+        )
+        .await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.body);
+    let parsed: Value = serde_json::from_str(&json.body).expect("json export");
+    assert_eq!(
+        parsed,
+        serde_json::json!([]),
+        "another partner's entries are not exported"
+    );
+    let ldv = browser
+        .get("/console/verstrekkingen/export?formaat=ldv", &session)
+        .await;
+    assert_eq!(ldv.status, StatusCode::OK);
+    assert!(ldv.body.lines().count() >= 1);
+    assert!(ldv
+        .body
+        .lines()
+        .all(|l| serde_json::from_str::<Value>(l).is_ok()));
     let page = browser
         .get(&format!("/console/verstrekkingen/{read_id}"), &session)
         .await;

@@ -47,6 +47,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/afmelden", post(sign_out))
         .route("/console/verstrekkingen", get(disclosures))
         .route("/console/verstrekkingen/zoeken", post(search))
+        .route("/console/verstrekkingen/export", get(export))
         .route("/console/verstrekkingen/{id}", get(entry_page))
         .route("/console/overzicht", get(overview_page))
         .route("/console/integriteit", get(integrity_page))
@@ -564,8 +565,24 @@ async fn disclosures(
                     format!("<p><a href=\"/console/verstrekkingen?{}{sep}voor={seq}\">Oudere verstrekkingen</a></p>", esc(&q))
                 })
                 .unwrap_or_default();
+            let q = filters.query();
+            let sep = if q.is_empty() { "" } else { "&" };
+            let exports: String = [
+                ("csv", "CSV"),
+                ("json", "JSON"),
+                ("ldv", "Logboek Dataverwerkingen (JSON lines)"),
+            ]
+            .iter()
+            .map(|(f, label)| {
+                format!(
+                    "<a href=\"/console/verstrekkingen/export?{}{sep}formaat={f}\">{label}</a>",
+                    esc(&q)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
             let body = format!(
-                "{}<h2>Resultaat</h2>{}{next}",
+                "{}<h2>Resultaat</h2><p>Exporteren (alle resultaten van deze filters, tot {EXPORT_MAX}): {exports}</p>{}{next}",
                 filter_form(&filters, &who),
                 table(&gateway, &rows)
             );
@@ -1157,4 +1174,122 @@ async fn access_request(
             )
         }
     }
+}
+
+/// The most entries one export holds.
+const EXPORT_MAX: usize = 100_000;
+
+/// A CSV field: quoted, quotes doubled, and a leading formula character neutralised so a
+/// spreadsheet never runs a cell.
+fn csv_field(value: &str) -> String {
+    let guarded = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    format!("\"{}\"", guarded.replace('"', "\"\""))
+}
+
+fn csv_export(gateway: &AppState, rows: &[LogRow]) -> String {
+    let registry = gateway.registry();
+    let mut out = String::from(
+        "tijdstip,gebeurtenis,uitkomst,status,organisatie_oin,organisatie,medewerker,rol,doel,zaak,verstrekt,achtergehouden,beleidsversie,kenmerk\r\n",
+    );
+    for row in rows {
+        let entry = serde_json::from_str::<LogEntry>(&row.entry).ok();
+        let e = entry.as_ref().map(|e| &e.entry);
+        let oin = row.requester_oin.as_deref().unwrap_or("");
+        let fields = [
+            crate::gateway::timestamp(row.recorded_at),
+            row.event.clone(),
+            row.outcome.clone(),
+            e.map(|e| e.status.to_string()).unwrap_or_default(),
+            oin.to_string(),
+            registry
+                .get(oin)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            row.requester_sub.clone().unwrap_or_default(),
+            e.and_then(|e| e.requester.role.clone()).unwrap_or_default(),
+            row.purpose.clone().unwrap_or_default(),
+            row.case_id.map(|c| c.to_string()).unwrap_or_default(),
+            e.map(|e| e.disclosed.join(" ")).unwrap_or_default(),
+            e.map(|e| {
+                e.withheld
+                    .iter()
+                    .map(|w| w.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default(),
+            row.policy_revision.clone(),
+            row.id.to_string(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+async fn export(
+    State(gateway): State<AppState>,
+    officer: SignedInOfficer,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let who = officer.officer();
+    let pairs = form(query.unwrap_or_default().as_bytes());
+    let (filters, before) =
+        Filters::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let format = field(&pairs, "formaat").unwrap_or("csv");
+    if !["csv", "json", "ldv"].contains(&format) {
+        return invalid(&filters, &who, "formaat: kies csv, json of ldv");
+    }
+    let log_filter = match filters.to_log_filter(before) {
+        Ok(f) => f,
+        Err(msg) => return invalid(&filters, &who, &msg),
+    };
+    let rows = match gateway
+        .export_disclosures(&officer.0.caller, &log_filter, format, EXPORT_MAX)
+        .await
+    {
+        Ok(rows) => rows,
+        Err(e) => return error_page(Problem::from(e), Some(&who)),
+    };
+    let entries = || {
+        rows.iter()
+            .filter_map(|r| serde_json::from_str::<LogEntry>(&r.entry).ok())
+    };
+    let (body, kind, name) = match format {
+        "json" => (
+            serde_json::to_string_pretty(
+                &entries()
+                    .map(|e| serde_json::to_value(&e).unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_default(),
+            "application/json",
+            "verstrekkingen.json",
+        ),
+        "ldv" => (
+            entries()
+                .map(|e| crate::disclosure::export::to_ldv(&e).to_string() + "\n")
+                .collect(),
+            "application/x-ndjson",
+            "verstrekkingen-ldv.jsonl",
+        ),
+        _ => (
+            csv_export(&gateway, &rows),
+            "text/csv; charset=utf-8",
+            "verstrekkingen.csv",
+        ),
+    };
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }
