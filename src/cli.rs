@@ -1076,6 +1076,18 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
         gm = ids.gezin_mother,
         ob = ids.oss_youth_bsn,
     );
+    println!(
+        r#"# 6. The privacy officers' console (Dutch, in a browser): {base}/console
+#    The browser must present the Veiligheidshuis's dev client certificate and trust the dev CA:
+#      openssl pkcs12 -export -in {c}/partners/veiligheidshuis.pem -inkey {c}/partners/veiligheidshuis.key \
+#        -certfile {c}/ca.pem -out veiligheidshuis.p12 -passout pass:vhgate
+#    import veiligheidshuis.p12 (password vhgate) and trust {c}/ca.pem in the browser, open the
+#    address and sign in by pasting the privacy officer's token:
+#      {exe} dev token --certs {c} --partner veiligheidshuis --role privacy_officer --purpose toezicht
+#    (a partner's officer, e.g. --partner politie with its own certificate, sees its own
+#    organisation's entries only).
+"#
+    );
     println!("# Seeded cases in every phase of the life cycle (through the gateway's own steps;");
     println!("# vernietigd: closed, retention ended, person data destroyed):");
     for (phase, case) in phases.list() {
