@@ -398,6 +398,12 @@ pub async fn rows_after(db: &Db, after: i64, limit: i64) -> Result<Vec<LogRow>, 
     Ok(with_pool!(db, p => sqlx::query_as(&sql).bind(after).bind(limit).fetch_all(p).await)?)
 }
 
+/// The head in one read: last sequence number, its chain hash and the tree root.
+pub async fn head_snapshot(db: &Db) -> Result<(i64, Vec<u8>, Vec<u8>), StoreError> {
+    let (seq, hash, root): (i64, Vec<u8>, Option<Vec<u8>>) = with_pool!(db, p => sqlx::query_as("SELECT seq, hash, root FROM log_head WHERE id = 1").fetch_one(p).await)?;
+    Ok((seq, hash, root.unwrap_or_default()))
+}
+
 /// The chain head: last sequence number and hash.
 pub async fn head(db: &Db) -> Result<(i64, Vec<u8>), StoreError> {
     Ok(

@@ -133,7 +133,11 @@ pub async fn verify(db: &Db) -> Result<VerifyOutcome, StoreError> {
 
 /// [`verify`] with a log key, a trusted checkpoint and a progress callback.
 pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutcome, StoreError> {
-    let total = store::count(db).await?;
+    // A snapshot of the head: entries appended while this runs (a live gateway keeps logging,
+    // the console's own page views included) are not part of what is verified. The writer
+    // commits entries, tree, checkpoint and head together, so everything up to the head is
+    // complete.
+    let (total, head_hash, head_root) = store::head_snapshot(db).await?;
     let trusted = match options.trusted_checkpoint.as_deref() {
         Some(note) => match read_checkpoint(note, options.log_key.as_ref()) {
             Ok(cp) => Some((cp, note.to_string())),
@@ -212,7 +216,11 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
     }
     check_checkpoints_at_size!();
     loop {
-        let rows = store::rows_after(db, expected_seq - 1, 2000).await?;
+        let remaining = total - (expected_seq - 1);
+        if remaining <= 0 {
+            break;
+        }
+        let rows = store::rows_after(db, expected_seq - 1, remaining.min(2000)).await?;
         if rows.is_empty() {
             break;
         }
@@ -302,12 +310,23 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             progress(expected_seq - 1, total);
         }
     }
-    let (head_seq, head_hash) = store::head(db).await?;
     let last = expected_seq - 1;
-    if head_seq != last {
+    if total != last {
         return Ok(VerifyOutcome::Broken {
             seq: last + 1,
-            reason: format!("log head says {head_seq} entries but {last} verify (truncated)"),
+            reason: format!("log head says {total} entries but {last} verify (truncated)"),
+        });
+    }
+    // Rows beyond the head (a head set back over entries that stayed): count first, then the
+    // head, so an append in between can only raise the head.
+    let rows_now = store::count(db).await?;
+    let (head_now, _) = store::head(db).await?;
+    if rows_now > head_now {
+        return Ok(VerifyOutcome::Broken {
+            seq: head_now + 1,
+            reason: format!(
+                "log head says {head_now} entries but {rows_now} are stored (truncated head)"
+            ),
         });
     }
     if head_hash != prev {
@@ -325,8 +344,7 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             })
         }
     };
-    let (_, head_root) = tree::head(db).await?;
-    if head_root != computed {
+    if head_root.as_slice() != computed.as_slice() {
         return Ok(VerifyOutcome::Broken {
             seq: last,
             reason: "log head root differs from the recomputed tree".into(),
@@ -348,8 +366,8 @@ pub async fn verify_with(db: &Db, options: &VerifyOptions) -> Result<VerifyOutco
             })
         }
     }
-    let newest = tree::latest_checkpoint(db).await?;
-    if newest.as_ref().map(|c| c.size) != Some(last) {
+    let at_head = tree::checkpoints_after(db, last - 1, 1).await?;
+    if at_head.first().map(|c| c.size) != Some(last) {
         return Ok(VerifyOutcome::Broken {
             seq: last,
             reason: "the newest entries are not covered by a signed checkpoint".into(),
