@@ -142,7 +142,8 @@ impl App {
                 .with_signals_min_cell(config.signals.min_cell)
                 .with_spoed_review_within(config.spoed.review_within_hours)
                 .with_log_key(log_key)
-                .with_pdf_printer(&config.console.chromium),
+                .with_pdf_printer(&config.console.chromium)
+                .with_signal_thresholds(config.console.thresholds()),
         );
         Ok(App {
             gateway,

@@ -45,12 +45,45 @@ pub struct ConsoleConfig {
     /// The headless Chromium that prints access reports to PDF (a command on PATH or a path).
     /// Without it the report is still there to print from the browser; the PDF link says so.
     pub chromium: String,
+    /// Signal: different persons one employee looked up or was refused in 24 hours.
+    pub snoop_persons: usize,
+    /// Signal: refusals in a row for one employee within 24 hours.
+    pub refusal_run: usize,
+    /// Quiet hours, UTC, `[from, until)` (wraps past midnight when from > until).
+    pub quiet_hours_utc: [u32; 2],
+    /// Signal: requests in the quiet hours by one employee within 7 days.
+    pub quiet_requests: usize,
+    /// Signal: a partner's last 24 hours against its daily average of the 6 days before ...
+    pub spike_factor: f64,
+    /// ... with at least this many requests in those 24 hours.
+    pub spike_min: usize,
 }
 
 impl Default for ConsoleConfig {
     fn default() -> Self {
+        let t = crate::disclosure::anomalies::Thresholds::default();
         ConsoleConfig {
             chromium: "chromium".into(),
+            snoop_persons: t.snoop_persons,
+            refusal_run: t.refusal_run,
+            quiet_hours_utc: [t.quiet_hours.0, t.quiet_hours.1],
+            quiet_requests: t.quiet_requests,
+            spike_factor: t.spike_factor,
+            spike_min: t.spike_min,
+        }
+    }
+}
+
+impl ConsoleConfig {
+    /// The signal thresholds this configuration sets.
+    pub fn thresholds(&self) -> crate::disclosure::anomalies::Thresholds {
+        crate::disclosure::anomalies::Thresholds {
+            snoop_persons: self.snoop_persons,
+            refusal_run: self.refusal_run,
+            quiet_hours: (self.quiet_hours_utc[0], self.quiet_hours_utc[1]),
+            quiet_requests: self.quiet_requests,
+            spike_factor: self.spike_factor,
+            spike_min: self.spike_min,
         }
     }
 }
@@ -398,6 +431,23 @@ impl Config {
                 "tls.client_ca",
                 "at least one trust anchor is required (mutual TLS is mandatory)",
             );
+        }
+        let c = &self.console;
+        if c.snoop_persons < 2 || c.refusal_run < 2 || c.quiet_requests < 1 || c.spike_min < 1 {
+            return invalid(
+                "console.snoop_persons",
+                "signal thresholds must be at least 2 (persons, refusals) or 1 (requests)",
+            );
+        }
+        if c.quiet_hours_utc.iter().any(|h| *h > 23) || c.quiet_hours_utc[0] == c.quiet_hours_utc[1]
+        {
+            return invalid("console.quiet_hours_utc", "two different hours 0 to 23");
+        }
+        if !(c.spike_factor.is_finite() && c.spike_factor >= 1.0) {
+            return invalid("console.spike_factor", "must be at least 1");
+        }
+        if c.chromium.trim().is_empty() {
+            return invalid("console.chromium", "must name the Chromium command");
         }
         if !(1..=720).contains(&self.spoed.review_within_hours) {
             return invalid("spoed.review_within_hours", "must be 1 to 720 hours");

@@ -220,6 +220,8 @@ pub struct Gateway {
     log_key: Option<crate::disclosure::checkpoint::NoteVerifier>,
     /// The headless Chromium that prints the console's access reports to PDF.
     pdf_printer: String,
+    /// When the console raises anomaly signals.
+    signal_thresholds: crate::disclosure::anomalies::Thresholds,
     /// Keys that may sign policy bundles (`policy.signing`).
     bundle_verifier: Arc<crate::policy::signing::BundleVerifier>,
     signals_min_cell: u32,
@@ -254,6 +256,7 @@ impl Gateway {
             report_embargo_existence: false,
             log_key: None,
             pdf_printer: "chromium".into(),
+            signal_thresholds: Default::default(),
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
             spoed_review_within: chrono::Duration::hours(72),
@@ -290,6 +293,15 @@ impl Gateway {
     /// Sets the headless Chromium that prints access reports to PDF (`console.chromium`).
     pub fn with_pdf_printer(mut self, chromium: &str) -> Self {
         self.pdf_printer = chromium.to_string();
+        self
+    }
+
+    /// Sets when the console raises anomaly signals (`[console]` thresholds).
+    pub fn with_signal_thresholds(
+        mut self,
+        thresholds: crate::disclosure::anomalies::Thresholds,
+    ) -> Self {
+        self.signal_thresholds = thresholds;
         self
     }
 
@@ -1237,6 +1249,7 @@ impl Gateway {
                     | Event::SpoedReviewOverdue
                     | Event::RequestRefused
                     | Event::ConsoleSession
+                    | Event::SignalReviewed
             ) {
                 continue;
             }
@@ -1656,6 +1669,98 @@ impl Gateway {
         self.log_review(caller, Event::ReviewLog, reasons, None, rows.len())
             .await?;
         Ok(rows)
+    }
+
+    /// Anomaly signals of the last 7 days for the officer's scope, unreviewed first. The view
+    /// is logged.
+    pub async fn anomaly_signals(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<crate::disclosure::anomalies::Signal>, GatewayError> {
+        let scope = self.require_reviewer(caller).await?;
+        let visible = match scope {
+            ReviewScope::All => None,
+            ReviewScope::Own => Some(caller.partner.oin.as_str()),
+        };
+        let signals = crate::disclosure::anomalies::signals(
+            self.record.db(),
+            crate::record::now(),
+            &self.signal_thresholds,
+            visible,
+        )
+        .await?;
+        self.log_review(
+            caller,
+            Event::ReviewLog,
+            vec!["signals: anomalies of the last 7 days".into()],
+            None,
+            signals.len(),
+        )
+        .await?;
+        Ok(signals)
+    }
+
+    /// Marks a signal reviewed with the officer's note: one unit of work with its log entry
+    /// (which names the signal, not the note). A signal outside the officer's scope, or not
+    /// raised now, is not found; one reviewed before is a conflict. Both are logged.
+    pub async fn review_signal(
+        &self,
+        caller: &Caller,
+        key: &str,
+        note: &str,
+    ) -> Result<(), GatewayError> {
+        use crate::disclosure::anomalies;
+        let signals = {
+            let scope = self.require_reviewer(caller).await?;
+            let visible = match scope {
+                ReviewScope::All => None,
+                ReviewScope::Own => Some(caller.partner.oin.as_str()),
+            };
+            anomalies::signals(
+                self.record.db(),
+                crate::record::now(),
+                &self.signal_thresholds,
+                visible,
+            )
+            .await?
+        };
+        let mut entry = self.access_entry(caller, Event::SignalReviewed, Action::ReviewDisclosures);
+        entry.reasons.push(format!("signal: {key}"));
+        if !signals.iter().any(|s| s.key == key) {
+            entry.status = 404;
+            entry.problem_type = Some("not-found".into());
+            return Err(self
+                .logged_refusal(entry, |disclosure_id| GatewayError::NotFound {
+                    disclosure_id,
+                })
+                .await);
+        }
+        let mut tx = self.begin().await?;
+        let fresh = anomalies::insert_review(
+            &mut tx,
+            &anomalies::Review {
+                signal_key: key.to_string(),
+                reviewed_at: crate::record::now(),
+                reviewed_by_oin: caller.partner.oin.clone(),
+                reviewed_by_sub: caller.token.claims.sub.clone(),
+                note: note.to_string(),
+            },
+        )
+        .await?;
+        if !fresh {
+            let _ = tx.rollback().await;
+            entry.status = 409;
+            entry.problem_type = Some("conflict".into());
+            return Err(self
+                .logged_refusal(entry, |disclosure_id| GatewayError::Conflict {
+                    detail: "this signal was reviewed before".into(),
+                    disclosure_id,
+                })
+                .await);
+        }
+        entry.outcome = Outcome::Allowed;
+        entry.status = 303;
+        self.commit_in(tx, entry).await
     }
 
     /// Starts a full verification of the log in the background (or joins the one running)

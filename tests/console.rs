@@ -873,3 +873,140 @@ async fn an_access_report_in_plain_dutch_and_as_pdf(env: &Env) {
     .expect("write");
     env.assert_log_intact().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_signals_are_raised_and_reviewed() {
+    signals_are_raised_and_reviewed(common::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_signals_are_raised_and_reviewed() {
+    signals_are_raised_and_reviewed(common::Backend::Postgres).await;
+}
+
+/// Anomaly signals from the log (low thresholds from the configuration): an employee looking
+/// up several persons, an employee refused twice in a row. The officer marks one reviewed with a
+/// note (logged without the note; a second review is a logged conflict); a partner's officer sees
+/// only its own organisation's signals.
+async fn signals_are_raised_and_reviewed(backend: common::Backend) {
+    let Some(env) = Env::start_with(backend, |c| {
+        c.console.snoop_persons = 2;
+        c.console.refusal_run = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    signals_scenario(&env).await;
+    env.stop().await;
+}
+
+async fn signals_scenario(env: &Env) {
+    let woning = env.client("woningcorporatie");
+    let token = woning.token("professional", "bevraging");
+    for bsn in [
+        env.ids.uden_man_bsn,
+        env.ids.oss_youth_bsn,
+        env.ids.unknown_bsn,
+    ] {
+        let r = woning.lookup(env, &token, bsn).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    let om = env.client("om");
+    for _ in 0..2 {
+        let r = om
+            .read_person(
+                env,
+                &om.token("professional", "casusoverleg"),
+                env.ids.uden_case,
+                env.ids.uden_man,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+
+    let vh = env.client("veiligheidshuis");
+    let browser = Browser::new(env, "veiligheidshuis");
+    let signed_in = sign_in(&browser, &officer_token(&vh)).await;
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let page = browser.get("/console/signalen", &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("(snuffelen)"), "{}", page.body);
+    assert!(
+        page.body.contains("woningcorporatie-medewerker-7"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("Veel weigeringen achter elkaar"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("om-medewerker-7"), "{}", page.body);
+
+    let key_at = page
+        .body
+        .find("name=\"signaal\" value=\"snuffelen:")
+        .expect("a snuffelen form");
+    let rest = &page.body[key_at + "name=\"signaal\" value=\"".len()..];
+    let key = rest[..rest.find('"').expect("end")].to_string();
+    let note = "Besproken met de teamleider: adresonderzoek voor urgentieaanvraag";
+    let before = env.log_count().await;
+    let done = browser
+        .post(
+            "/console/signalen/beoordeling",
+            &session,
+            &[("csrf", &page.csrf()), ("signaal", &key), ("notitie", note)],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let e = entries_since(env, before).await;
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(e[0]["event"], "signal_reviewed");
+    assert!(e[0]["reasons"].to_string().contains(&key));
+    assert!(
+        !e[0].to_string().contains("teamleider"),
+        "the note stays out of the log"
+    );
+    let page = browser.get("/console/signalen", &session).await;
+    assert!(page.body.contains("Beoordeeld"), "{}", page.body);
+    assert!(page.body.contains("teamleider"));
+    let again = browser
+        .post(
+            "/console/signalen/beoordeling",
+            &session,
+            &[
+                ("csrf", &page.csrf()),
+                ("signaal", &key),
+                ("notitie", "nogmaals"),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let unknown = browser
+        .post(
+            "/console/signalen/beoordeling",
+            &session,
+            &[
+                ("csrf", &page.csrf()),
+                ("signaal", "piek:x:*:2026-01-01"),
+                ("notitie", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+
+    // The OM's officer sees the OM's refusals, not the housing corporation's lookups.
+    let browser = Browser::new(env, "om");
+    let signed_in = sign_in(&browser, &officer_token(&om)).await;
+    let session = signed_in.cookie("vhgate_console").expect("session");
+    let page = browser.get("/console/signalen", &session).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("om-medewerker-7"), "{}", page.body);
+    assert!(
+        !page.body.contains("woningcorporatie-medewerker-7"),
+        "{}",
+        page.body
+    );
+    env.assert_log_intact().await;
+}

@@ -76,10 +76,11 @@ pub struct Officer<'a> {
 }
 
 /// The console's screens, in the order of the menu: (path, label).
-const MENU: [(&str, &str); 4] = [
+const MENU: [(&str, &str); 5] = [
     ("/console/overzicht", "Overzicht"),
     ("/console/verstrekkingen", "Verstrekkingen"),
     ("/console/inzageverzoek", "Inzageverzoek"),
+    ("/console/signalen", "Signalen"),
     ("/console/integriteit", "Integriteit"),
 ];
 

@@ -52,6 +52,8 @@ pub fn router() -> Router<AppState> {
         .route("/console/overzicht", get(overview_page))
         .route("/console/integriteit", get(integrity_page))
         .route("/console/integriteit/controle", post(start_verification))
+        .route("/console/signalen", get(signals_page))
+        .route("/console/signalen/beoordeling", post(review_signal))
         .route(
             "/console/inzageverzoek",
             get(access_request_form).post(access_request),
@@ -129,6 +131,7 @@ fn error_page(problem: Problem, officer: Option<&Officer<'_>>) -> Response {
         401 => ("Niet aangemeld", "Het token is geweigerd. Vraag een nieuw token aan bij de identiteitsvoorziening van uw organisatie en meld u opnieuw aan."),
         403 => ("Geen toegang", "U heeft voor deze handeling geen toegang. Alleen een privacyfunctionaris (rol privacy_officer, doel toezicht) mag het verstrekkingenlogboek inzien."),
         404 => ("Niet gevonden", "Deze vermelding bestaat niet, of valt buiten het deel van het logboek dat u mag inzien."),
+        409 => ("Al vastgelegd", "Dit is al eerder vastgelegd. Ververs de pagina voor de laatste stand."),
         400 | 422 => ("Ongeldige invoer", "De invoer is niet geldig. Controleer de velden en probeer het opnieuw."),
         503 => ("Tijdelijk niet beschikbaar", "Het logboek is op dit moment niet bereikbaar. Er is niets getoond of verstrekt. Probeer het over enkele ogenblikken opnieuw."),
         _ => ("Er ging iets mis", "Het verzoek kon niet worden afgehandeld. Er is niets getoond of verstrekt."),
@@ -1292,4 +1295,109 @@ async fn export(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     res
+}
+
+/// The most characters a review note may have.
+const MAX_NOTE: usize = 1000;
+
+fn kind_nl(kind: crate::disclosure::anomalies::Kind) -> &'static str {
+    use crate::disclosure::anomalies::Kind;
+    match kind {
+        Kind::Snuffelen => "Veel verschillende personen buiten de eigen zaken (snuffelen)",
+        Kind::Weigeringen => "Veel weigeringen achter elkaar",
+        Kind::OngebruikelijkeTijd => "Verzoeken op ongebruikelijke tijden",
+        Kind::Piek => "Piek in verzoeken van een partner",
+    }
+}
+
+async fn signals_page(State(gateway): State<AppState>, officer: SignedInOfficer) -> Response {
+    let who = officer.officer();
+    let signals = match gateway.anomaly_signals(&officer.0.caller).await {
+        Ok(s) => s,
+        Err(e) => return error_page(Problem::from(e), Some(&who)),
+    };
+    let registry = gateway.registry();
+    let mut body = String::from(
+        "<p>Signalen uit het logboek van de afgelopen zeven dagen. Een signaal is een vraag, \
+         geen oordeel: bekijk de verstrekkingen erachter en leg uw beoordeling vast. De \
+         drempels staan in de configuratie (<code>[console]</code>).</p>",
+    );
+    if signals.is_empty() {
+        body.push_str("<p>Geen signalen.</p>");
+    }
+    for s in &signals {
+        let org = registry
+            .get(&s.oin)
+            .map(|p| format!("{} ({})", esc(&p.name), esc(&s.oin)))
+            .unwrap_or_else(|| esc(&s.oin));
+        let who_line = match &s.sub {
+            Some(sub) => format!("Medewerker {} van {org}", esc(sub)),
+            None => org,
+        };
+        let filter = match &s.sub {
+            Some(sub) => format!(
+                "/console/verstrekkingen?partner={}&medewerker={}",
+                esc(&s.oin),
+                esc(&url::form_urlencoded::byte_serialize(sub.as_bytes()).collect::<String>())
+            ),
+            None => format!("/console/verstrekkingen?partner={}", esc(&s.oin)),
+        };
+        let state = match &s.reviewed {
+            Some(r) => format!(
+                "<p><strong>Beoordeeld</strong> op {} door {}: {}</p>",
+                esc(&dutch_time(r.reviewed_at)),
+                esc(&r.reviewed_by_sub),
+                esc(&r.note)
+            ),
+            None => format!(
+                "<form method=\"post\" action=\"/console/signalen/beoordeling\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                 <input type=\"hidden\" name=\"signaal\" value=\"{}\">\
+                 <label for=\"notitie-{id}\">Beoordeling</label>\
+                 <textarea id=\"notitie-{id}\" name=\"notitie\" rows=\"2\" required maxlength=\"{MAX_NOTE}\"></textarea>\
+                 <div><button type=\"submit\">Markeren als beoordeeld</button></div></form>",
+                esc(who.csrf),
+                esc(&s.key),
+                id = esc(&s.key.replace([':', '@', '.'], "-")),
+            ),
+        };
+        body.push_str(&format!(
+            "<section class=\"kaart\"><h2>{}</h2><p>{who_line}: <strong>{}</strong> (drempel: {}). \
+             <a href=\"{filter}\">Bekijk de verstrekkingen</a></p>{state}</section>",
+            kind_nl(s.kind),
+            s.count,
+            esc(&s.threshold),
+        ));
+    }
+    html_response(StatusCode::OK, html::page("Signalen", Some(&who), &body))
+}
+
+async fn review_signal(
+    State(gateway): State<AppState>,
+    officer: SignedInOfficer,
+    body: Bytes,
+) -> Response {
+    let form = form(&body);
+    let who = officer.officer();
+    if let Err(e) = officer.check_csrf(&form) {
+        return console_error(e, Some(&who));
+    }
+    let key = field(&form, "signaal").unwrap_or_default();
+    let note = field(&form, "notitie").unwrap_or_default().trim();
+    if key.is_empty() || note.is_empty() || note.chars().count() > MAX_NOTE {
+        let mut res = error_page(
+            Problem::bad_request(
+                "invalid-body",
+                "a signal and a note of 1 to 1000 characters",
+            ),
+            Some(&who),
+        );
+        res.extensions_mut()
+            .insert(crate::api::guard::RefusalSlug("invalid-body".into()));
+        return res;
+    }
+    match gateway.review_signal(&officer.0.caller, key, note).await {
+        Ok(()) => redirect("/console/signalen", &[]),
+        Err(e) => error_page(Problem::from(e), Some(&who)),
+    }
 }

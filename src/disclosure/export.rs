@@ -51,6 +51,7 @@ fn event_name(event: Event) -> &'static str {
         Event::SpoedReviewOverdue => "vhgate.spoed_review_overdue",
         Event::RequestRefused => "vhgate.request_refused",
         Event::ConsoleSession => "vhgate.console_session",
+        Event::SignalReviewed => "vhgate.signal_reviewed",
     }
 }
 
@@ -131,7 +132,9 @@ pub fn to_opa(entry: &LogEntry) -> Value {
         Event::ReadRecipients => "read_recipients",
         // The refused rule is named in the entry's reasons.
         Event::AccessRefused => "access",
-        Event::ReviewLog | Event::AccessReport | Event::ConsoleSession => "review_disclosures",
+        Event::ReviewLog | Event::AccessReport | Event::ConsoleSession | Event::SignalReviewed => {
+            "review_disclosures"
+        }
         Event::Embargo => "embargo",
         Event::SpoedReviewed => "review_spoed",
         Event::SpoedReviewOverdue => "spoed_overdue",

@@ -2,6 +2,7 @@
 //! request (and per refused authentication after the TLS handshake). An entry is durable
 //! before any response byte leaves the gateway; if it cannot be written, nothing is disclosed.
 
+pub mod anomalies;
 pub mod checkpoint;
 pub mod export;
 pub mod merkle;
@@ -93,6 +94,8 @@ pub enum Event {
     RequestRefused,
     /// A privacy officer signed in to the console (a token exchanged for a session) or out.
     ConsoleSession,
+    /// A privacy officer marked an anomaly signal reviewed (the note stays out of the log).
+    SignalReviewed,
 }
 
 impl Event {
@@ -133,6 +136,7 @@ impl Event {
             Event::SpoedReviewOverdue => "spoed_review_overdue",
             Event::RequestRefused => "request_refused",
             Event::ConsoleSession => "console_session",
+            Event::SignalReviewed => "signal_reviewed",
         }
     }
 }

@@ -9,9 +9,9 @@ use crate::store::{Db, StoreError};
 
 /// Entries that record what a partner system asked (reads, lookups, casework, refusals), as
 /// opposed to the privacy office's, the administrators' and the gateway's own work.
-const NOT_PARTNER_REQUESTS: &str = "('review_log', 'access_report', 'console_session', \
+pub(crate) const NOT_PARTNER_REQUESTS: &str = "('review_log', 'access_report', 'console_session', \
      'spoed_reviewed', 'spoed_review_overdue', 'policy_change', 'registry_change', 'case_destroyed', \
-     'embargo')";
+     'embargo', 'signal_reviewed')";
 
 /// Requests on one day (UTC), by outcome.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
