@@ -203,6 +203,7 @@ pub struct BenchGateway {
     tls: Arc<rustls::ClientConfig>,
     authorization: String,
     path: String,
+    pki: DevPkiLayout,
     _scratch: ScratchDir,
 }
 
@@ -240,6 +241,7 @@ impl BenchGateway {
             .map_err(setup)?,
             authorization: format!("Bearer {token}"),
             path: format!("/v1/cases/{}/persons/{}", ids.uden_case, ids.uden_man),
+            pki,
             server: Some(server),
             _scratch: scratch,
         })
@@ -500,4 +502,170 @@ pub async fn bench_log(
         tasks,
         append: Latencies::from_samples(samples, duration),
     })
+}
+
+/// The demo partners whose entries fill the log for the console benchmark: (OIN, type).
+const CONSOLE_BENCH_PARTNERS: [(&str, &str); 4] = [
+    ("00000099000000000011", "politie"),
+    ("00000099000000000013", "reclassering"),
+    ("00000099000000000015", "gemeente"),
+    ("00000099000000000018", "woningcorporatie"),
+];
+
+impl BenchGateway {
+    /// Appends `n` varied entries (four partners, three outcomes, spread over the last 30
+    /// days) through the group-commit writer from 64 concurrent tasks, so the console has a
+    /// realistic log to page, filter and count.
+    pub async fn fill_log(&self, n: usize) -> Result<(), BenchError> {
+        use crate::policy::Outcome;
+        let server = self
+            .server
+            .as_ref()
+            .ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
+        let revision = server.gateway.policy().revision().to_string();
+        let now = crate::record::now();
+        let mut workers = Vec::new();
+        let per_task = n.div_ceil(64);
+        for task in 0..64usize {
+            let gateway = server.gateway.clone();
+            let revision = revision.clone();
+            workers.push(tokio::spawn(async move {
+                for i in 0..per_task {
+                    let k = task * per_task + i;
+                    if k >= n {
+                        break;
+                    }
+                    let mut entry = sample_entry(&revision);
+                    let (oin, partner_type) = CONSOLE_BENCH_PARTNERS[k % CONSOLE_BENCH_PARTNERS.len()];
+                    entry.requester.oin = Some(oin.into());
+                    entry.requester.partner_type = Some(partner_type.into());
+                    entry.requester.sub = Some(format!("{partner_type}-medewerker-{}", k % 7));
+                    entry.outcome = [Outcome::Allowed, Outcome::Partial, Outcome::Denied][k % 3];
+                    let minutes = (k as i64 * 37) % (30 * 24 * 60);
+                    entry.time = crate::gateway::timestamp(now - chrono::Duration::minutes(minutes));
+                    gateway.commit(entry).await.map_err(request)?;
+                }
+                Ok::<_, BenchError>(())
+            }));
+        }
+        for w in workers {
+            w.await.map_err(request)??;
+        }
+        Ok(())
+    }
+
+    /// Signs the Veiligheidshuis's privacy officer in to the console over its own keep-alive
+    /// connection; the answer is a client for timing page loads.
+    pub async fn console(&self) -> Result<ConsoleClient, BenchError> {
+        let server = self
+            .server
+            .as_ref()
+            .ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
+        let pki = &self.pki;
+        let tls = crate::tls::client_config(
+            &pki.ca_cert(),
+            &pki.partner_cert("veiligheidshuis"),
+            &pki.partner_key("veiligheidshuis"),
+        )
+        .map_err(setup)?;
+        let tcp = TcpStream::connect(server.addr).await.map_err(request)?;
+        tcp.set_nodelay(true).map_err(request)?;
+        let name = ServerName::try_from("localhost").map_err(request)?;
+        let stream = tokio_rustls::TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await
+            .map_err(request)?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(request)?;
+        tokio::spawn(conn);
+        let mut client = ConsoleClient {
+            sender,
+            cookie: String::new(),
+        };
+        let token = dev_token(
+            pki,
+            &crate::demo::DevTokenSpec::new("veiligheidshuis", "privacy_officer", "toezicht", 900),
+        )
+        .map_err(setup)?;
+        // The sign-in form's CSRF cookie and field, then the post that opens the session.
+        let (_, form, cookies) = client.send("GET", "/console/aanmelden", None).await?;
+        let csrf = hidden_csrf(&form)?;
+        client.cookie = cookies.join("; ");
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", &csrf)
+            .append_pair("token", &token)
+            .finish();
+        let (status, _, cookies) = client.send("POST", "/console/aanmelden", Some(body)).await?;
+        let session = cookies
+            .into_iter()
+            .find(|c| c.starts_with("vhgate_console="))
+            .ok_or_else(|| BenchError::Request(format!("console sign-in: {status}, no session")))?;
+        client.cookie = session;
+        Ok(client)
+    }
+}
+
+fn hidden_csrf(page: &str) -> Result<String, BenchError> {
+    let marker = "name=\"csrf\" value=\"";
+    let at = page
+        .find(marker)
+        .ok_or_else(|| BenchError::Request("no CSRF field".into()))?;
+    let rest = &page[at + marker.len()..];
+    Ok(rest[..rest.find('"').unwrap_or(0)].to_string())
+}
+
+/// A signed-in console session on one keep-alive connection.
+pub struct ConsoleClient {
+    sender: hyper::client::conn::http1::SendRequest<http_body_util::Full<Bytes>>,
+    cookie: String,
+}
+
+impl ConsoleClient {
+    async fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        form: Option<String>,
+    ) -> Result<(http::StatusCode, String, Vec<String>), BenchError> {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, "localhost");
+        if !self.cookie.is_empty() {
+            req = req.header(http::header::COOKIE, self.cookie.as_str());
+        }
+        if form.is_some() {
+            req = req.header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            );
+        }
+        let req = req
+            .body(http_body_util::Full::new(Bytes::from(form.unwrap_or_default())))
+            .map_err(request)?;
+        self.sender.ready().await.map_err(request)?;
+        let res = self.sender.send_request(req).await.map_err(request)?;
+        let status = res.status();
+        let cookies = res
+            .headers()
+            .get_all(http::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next().map(str::to_owned))
+            .collect();
+        let body = res.into_body().collect().await.map_err(request)?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&body).into_owned(), cookies))
+    }
+
+    /// Loads a console page and returns how long the whole answer took.
+    pub async fn page(&mut self, path: &str) -> Result<Duration, BenchError> {
+        let start = Instant::now();
+        let (status, body, _) = self.send("GET", path, None).await?;
+        if status != http::StatusCode::OK {
+            return Err(BenchError::Request(format!("{path}: {status}: {body}")));
+        }
+        Ok(start.elapsed())
+    }
 }
