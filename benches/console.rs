@@ -27,7 +27,8 @@ fn benchmarks(c: &mut Criterion) {
         .block_on(BenchGateway::start(&policies))
         .expect("start bench gateway");
     let filled = Instant::now();
-    rt.block_on(gateway.fill_log(entries)).expect("fill the log");
+    rt.block_on(gateway.fill_log(entries))
+        .expect("fill the log");
     eprintln!(
         "log filled with {entries} entries in {:.1} s",
         filled.elapsed().as_secs_f64()

@@ -536,13 +536,15 @@ impl BenchGateway {
                         break;
                     }
                     let mut entry = sample_entry(&revision);
-                    let (oin, partner_type) = CONSOLE_BENCH_PARTNERS[k % CONSOLE_BENCH_PARTNERS.len()];
+                    let (oin, partner_type) =
+                        CONSOLE_BENCH_PARTNERS[k % CONSOLE_BENCH_PARTNERS.len()];
                     entry.requester.oin = Some(oin.into());
                     entry.requester.partner_type = Some(partner_type.into());
                     entry.requester.sub = Some(format!("{partner_type}-medewerker-{}", k % 7));
                     entry.outcome = [Outcome::Allowed, Outcome::Partial, Outcome::Denied][k % 3];
                     let minutes = (k as i64 * 37) % (30 * 24 * 60);
-                    entry.time = crate::gateway::timestamp(now - chrono::Duration::minutes(minutes));
+                    entry.time =
+                        crate::gateway::timestamp(now - chrono::Duration::minutes(minutes));
                     gateway.commit(entry).await.map_err(request)?;
                 }
                 Ok::<_, BenchError>(())
@@ -597,7 +599,9 @@ impl BenchGateway {
             .append_pair("csrf", &csrf)
             .append_pair("token", &token)
             .finish();
-        let (status, _, cookies) = client.send("POST", "/console/aanmelden", Some(body)).await?;
+        let (status, _, cookies) = client
+            .send("POST", "/console/aanmelden", Some(body))
+            .await?;
         let session = cookies
             .into_iter()
             .find(|c| c.starts_with("vhgate_console="))
@@ -643,7 +647,9 @@ impl ConsoleClient {
             );
         }
         let req = req
-            .body(http_body_util::Full::new(Bytes::from(form.unwrap_or_default())))
+            .body(http_body_util::Full::new(Bytes::from(
+                form.unwrap_or_default(),
+            )))
             .map_err(request)?;
         self.sender.ready().await.map_err(request)?;
         let res = self.sender.send_request(req).await.map_err(request)?;

@@ -389,7 +389,8 @@ async fn bounded(name: &str, scenario: impl std::future::Future<Output = ()>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
     let Some(tools) = tools_or_skip() else { return };
-    let env = Env::start(common::Backend::Sqlite)
+    // Two refusals in a row raise a signal (the configuration's threshold, lowered here).
+    let env = Env::start_with(common::Backend::Sqlite, |c| c.console.refusal_run = 2)
         .await
         .expect("sqlite env");
     // Something to review: a read of the Uden man by the police, and the OM's refused read.
@@ -405,10 +406,12 @@ async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
         )
         .await;
     assert_eq!(read.status, reqwest::StatusCode::OK, "{}", read.body);
-    let refused = om
-        .read_person(&env, &om.token("professional", "casusoverleg"), case, man)
-        .await;
-    assert_eq!(refused.status, reqwest::StatusCode::FORBIDDEN);
+    for _ in 0..2 {
+        let refused = om
+            .read_person(&env, &om.token("professional", "casusoverleg"), case, man)
+            .await;
+        assert_eq!(refused.status, reqwest::StatusCode::FORBIDDEN);
+    }
 
     bounded("officer session", async {
         let browser = Browser::start(&env, &tools, "veiligheidshuis").await;
@@ -607,6 +610,78 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
     .await;
     screenshot(c, "07-integriteit").await;
 
+    // Inzageverzoek: the citizen's report in plain Dutch, drawn up from the BSN.
+    click(c, "nav a[href='/console/inzageverzoek']").await;
+    expect_screen(
+        c,
+        "access request form",
+        Locator::Css("form[action='/console/inzageverzoek'] input#bsn"),
+    )
+    .await;
+    c.find(Locator::Css(
+        "form[action='/console/inzageverzoek'] input#bsn",
+    ))
+    .await
+    .expect("BSN field")
+    .send_keys(env.ids.uden_man_bsn)
+    .await
+    .expect("type the BSN");
+    click(
+        c,
+        "form[action='/console/inzageverzoek'] button[value=html]",
+    )
+    .await;
+    expect_screen(
+        c,
+        "the citizen's report",
+        Locator::XPath("//h1[.='Inzage in de verstrekking van uw gegevens']"),
+    )
+    .await;
+    let report = text(c, "body").await;
+    assert!(
+        report.contains("Uw rechten") && report.contains("Politie"),
+        "{report}"
+    );
+    screenshot(c, "08-inzageverzoek").await;
+
+    // Signalen: the refusals in a row, marked reviewed with a note.
+    c.goto(&env.url("/console/signalen"))
+        .await
+        .expect("open signals");
+    expect_screen(
+        c,
+        "signals",
+        Locator::Css("form[action='/console/signalen/beoordeling'] textarea"),
+    )
+    .await;
+    assert!(text(c, "main")
+        .await
+        .contains("Veel weigeringen achter elkaar"));
+    c.find(Locator::Css(
+        "form[action='/console/signalen/beoordeling'] textarea",
+    ))
+    .await
+    .expect("note field")
+    .send_keys("Nagevraagd: de OM-medewerker zocht de verkeerde zaak.")
+    .await
+    .expect("type the note");
+    let before = env.log_count().await;
+    click(
+        c,
+        "form[action='/console/signalen/beoordeling'] button[type=submit]",
+    )
+    .await;
+    expect_screen(
+        c,
+        "signal reviewed",
+        Locator::XPath("//section//strong[.='Beoordeeld']"),
+    )
+    .await;
+    screenshot(c, "09-signalen").await;
+    let e = entries_since(env, before).await;
+    let events: Vec<&str> = e.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(events, ["signal_reviewed", "review_log"], "{e:#?}");
+
     // Sign out: back at the sign-in form, and the old session no longer opens the list.
     let before = env.log_count().await;
     click(
@@ -616,7 +691,7 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
     .await;
     expect_screen(c, "after sign-out", Locator::Css("textarea#token")).await;
     assert_eq!(text(c, "h1").await, "Aanmelden");
-    screenshot(c, "08-afgemeld").await;
+    screenshot(c, "10-afgemeld").await;
     let e = entries_since(env, before).await;
     assert_eq!(e.len(), 1, "{e:#?}");
     assert_eq!(e[0]["event"], "console_session");
