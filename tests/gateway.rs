@@ -664,6 +664,19 @@ async fn slowloris_from_one_address_does_not_stop_another_partner() {
     })
     .await
     .expect("sqlite env");
+    // The gateway runs in this process: its resident memory before and while the flood holds.
+    let rss_kib = || {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|n| n.parse::<u64>().ok())
+            })
+            .unwrap_or(0)
+    };
+    let rss_before = rss_kib();
     let mut flood = Vec::new();
     for _ in 0..FLOOD {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");
@@ -684,6 +697,7 @@ async fn slowloris_from_one_address_does_not_stop_another_partner() {
     .await
     .expect("another partner is served while the flood holds its connections");
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let rss_during = rss_kib();
 
     // Every flood connection beyond the allowance was closed by the gateway (EOF or reset);
     // the allowance itself is still waiting for its handshake.
@@ -702,10 +716,17 @@ async fn slowloris_from_one_address_does_not_stop_another_partner() {
             closed += 1;
         }
     }
+    let grew = rss_during.saturating_sub(rss_before);
     println!(
-        "slowloris: {FLOOD} connections from 127.0.0.2, {closed} closed at once, {} held",
+        "slowloris: {FLOOD} connections from 127.0.0.2, {closed} closed at once, {} held; \
+         resident memory {rss_before} KiB before, {rss_during} KiB during (+{grew} KiB)",
         FLOOD - closed
     );
     assert_eq!(closed, FLOOD - PER_IP);
+    // Bounded: the held handshakes cost buffers, not memory per byte the flood announces.
+    assert!(
+        grew < 32 * 1024,
+        "memory grew by {grew} KiB under the flood"
+    );
     env.stop().await;
 }
