@@ -707,6 +707,24 @@ async fn the_overview_and_a_full_verification_from_the_browser(env: &Env) {
     assert_eq!(e[0]["event"], "review_log");
     assert!(e[0]["reasons"].to_string().contains("overview"));
 
+    // The daily counts the writer keeps agree with the entries themselves.
+    let today = chrono::Utc::now().date_naive();
+    let since = today - chrono::Duration::days(29);
+    let daily = vhgate::disclosure::stats::overview(&env.db, since, today, None)
+        .await
+        .expect("overview");
+    let rows = vhgate::disclosure::store::rows_after(&env.db, 0, 100_000)
+        .await
+        .expect("rows");
+    let counted = rows
+        .iter()
+        .filter(|r| r.recorded_at.date_naive() >= since)
+        .filter_map(|r| serde_json::from_str::<vhgate::disclosure::LogEntry>(&r.entry).ok())
+        .filter(|e| vhgate::disclosure::stats::is_partner_request(e.entry.event))
+        .count();
+    assert_eq!(daily.total() as usize, counted);
+    assert!(counted >= 3);
+
     // A full verification, started with the form's CSRF token, followed to its end.
     let page = browser.get("/console/integriteit", &session).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);

@@ -170,11 +170,7 @@ async fn log_html_refusal(
     let status = res.status();
     let slug = match res.extensions().get::<RefusalSlug>() {
         Some(s) => s.0.clone(),
-        None => problem_for_status(status)
-            .problem_type
-            .strip_prefix(PROBLEM_TYPE_PREFIX)
-            .unwrap_or("unknown")
-            .to_owned(),
+        None => problem_for_status(status).slug().to_owned(),
     };
     let requester = slot.take().unwrap_or_else(|| gateway.peer_requester(&peer));
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
@@ -326,11 +322,7 @@ async fn problem_body(res: Response) -> (String, serde_json::Value) {
         }
     }
     let problem = problem_for_status(status);
-    let slug = problem
-        .problem_type
-        .strip_prefix(PROBLEM_TYPE_PREFIX)
-        .unwrap_or("unknown")
-        .to_owned();
+    let slug = problem.slug().to_owned();
     let body = serde_json::to_value(&problem).unwrap_or_default();
     (slug, body)
 }

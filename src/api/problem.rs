@@ -67,6 +67,13 @@ impl Problem {
         p
     }
 
+    /// The stable slug of the problem's `type` (what a log entry's `problem_type` holds).
+    pub fn slug(&self) -> &str {
+        self.problem_type
+            .strip_prefix(PROBLEM_TYPE_PREFIX)
+            .unwrap_or("unknown")
+    }
+
     /// Names the disclosure-log entry that recorded this refusal or failure.
     pub(crate) fn logged(mut self, id: Option<DisclosureId>) -> Self {
         self.disclosure_id = id.map(|i| i.to_string());

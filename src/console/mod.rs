@@ -146,11 +146,7 @@ fn error_page(problem: Problem, officer: Option<&Officer<'_>>) -> Response {
     if officer.is_none() {
         body.push_str("<p><a href=\"/console/aanmelden\">Naar aanmelden</a></p>");
     }
-    let slug = problem
-        .problem_type
-        .strip_prefix(crate::api::problem::PROBLEM_TYPE_PREFIX)
-        .unwrap_or("unknown")
-        .to_owned();
+    let slug = problem.slug().to_owned();
     let mut res = html_response(status, html::page(title, officer, &body));
     // Already in the log (the gateway refused): the guard must not log it twice.
     if let Some(v) = problem

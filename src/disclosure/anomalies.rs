@@ -119,7 +119,7 @@ pub async fn signals(
         "SELECT recorded_at, event, outcome, requester_oin, requester_sub, subject_pseudonym \
          FROM disclosure_log WHERE recorded_at >= $1 AND requester_oin IS NOT NULL \
          AND event NOT IN {} AND ($2 IS NULL OR requester_oin = $2) ORDER BY seq",
-        super::stats::NOT_PARTNER_REQUESTS
+        super::stats::office_events_sql()
     );
     let rows: Vec<Row> =
         with_pool!(db, p => sqlx::query_as(&sql).bind(since).bind(visible_to).fetch_all(p).await)?;

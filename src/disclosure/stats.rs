@@ -3,15 +3,42 @@
 //! time index), for both SQLite and PostgreSQL, optionally limited to one organisation's
 //! entries (its requests and the disclosures of data it contributed).
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::Event;
 use crate::store::{Db, StoreError};
 
-/// Entries that record what a partner system asked (reads, lookups, casework, refusals), as
-/// opposed to the privacy office's, the administrators' and the gateway's own work.
-pub(crate) const NOT_PARTNER_REQUESTS: &str = "('review_log', 'access_report', 'console_session', \
-     'spoed_reviewed', 'spoed_review_overdue', 'policy_change', 'registry_change', 'case_destroyed', \
-     'embargo', 'signal_reviewed')";
+/// Events of the privacy office, the administrators and the gateway itself: everything else
+/// records what a partner system asked (reads, lookups, casework, refusals). Keep
+/// migration 0019's list in step.
+pub const OFFICE_EVENTS: [Event; 10] = [
+    Event::ReviewLog,
+    Event::AccessReport,
+    Event::ConsoleSession,
+    Event::SpoedReviewed,
+    Event::SpoedReviewOverdue,
+    Event::PolicyChange,
+    Event::RegistryChange,
+    Event::CaseDestroyed,
+    Event::Embargo,
+    Event::SignalReviewed,
+];
+
+/// Whether an entry records a partner system's request (what the overview counts).
+pub fn is_partner_request(event: Event) -> bool {
+    !OFFICE_EVENTS.contains(&event)
+}
+
+/// `('review_log', ...)`: [`OFFICE_EVENTS`] as an SQL list.
+pub(crate) fn office_events_sql() -> String {
+    let names: Vec<String> = OFFICE_EVENTS
+        .iter()
+        .map(|e| format!("'{}'", e.as_str()))
+        .collect();
+    format!("({})", names.join(", "))
+}
 
 /// Requests on one day (UTC), by outcome.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -45,12 +72,15 @@ impl Overview {
     }
 }
 
+/// One group of the overview's single pass: day, outcome, partner, purpose and count.
+type OverviewGroup = (String, String, Option<String>, Option<String>, i64);
+
 /// The shared WHERE clause: partner requests since `$1`, of organisation `$2` if given.
 const SCOPE: &str = "recorded_at >= $1 AND event NOT IN {NOT} \
      AND ($2 IS NULL OR requester_oin = $2 OR seq IN (SELECT seq FROM log_sources WHERE oin = $2))";
 
 fn scoped(sql: &str) -> String {
-    sql.replace("{SCOPE}", &SCOPE.replace("{NOT}", NOT_PARTNER_REQUESTS))
+    sql.replace("{SCOPE}", &SCOPE.replace("{NOT}", &office_events_sql()))
 }
 
 /// Requests per day and outcome from `since` (midnight UTC) to `today`, the busiest partners
@@ -62,21 +92,36 @@ pub async fn overview(
     visible_to: Option<&str>,
 ) -> Result<Overview, StoreError> {
     let from: DateTime<Utc> = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    let per_day: Vec<(String, String, i64)> = match db {
-        Db::Sqlite(p) => {
+    // One pass over the covering index (migration 0018): counts per day, outcome, partner and
+    // purpose (a few thousand groups at most), summed here three ways.
+    let groups: Vec<OverviewGroup> = match (db, visible_to) {
+        // Every partner's requests: the daily counts the writer keeps (migration 0019).
+        (_, None) => {
+            const DAILY: &str = "SELECT day, outcome, requester_oin, purpose, n FROM log_daily WHERE day >= $1";
+            let rows: Vec<(String, String, String, String, i64)> = crate::with_pool!(db, p => sqlx::query_as(DAILY)
+                .bind(since.to_string()).fetch_all(p).await)?;
+            rows.into_iter()
+                .map(|(day, outcome, oin, purpose, n)| {
+                    let some = |v: String| (!v.is_empty()).then_some(v);
+                    (day, outcome, some(oin), some(purpose), n)
+                })
+                .collect()
+        }
+        (Db::Sqlite(p), Some(_)) => {
             sqlx::query_as(&scoped(
-                "SELECT substr(recorded_at, 1, 10) AS day, outcome, COUNT(*) FROM disclosure_log \
-                 WHERE {SCOPE} GROUP BY day, outcome",
+                "SELECT substr(recorded_at, 1, 10) AS day, outcome, requester_oin, purpose, COUNT(*) \
+                 FROM disclosure_log WHERE {SCOPE} GROUP BY day, outcome, requester_oin, purpose",
             ))
             .bind(from)
             .bind(visible_to)
             .fetch_all(p)
             .await?
         }
-        Db::Postgres(p) => {
+        (Db::Postgres(p), Some(_)) => {
             sqlx::query_as(&scoped(
-                "SELECT to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, outcome, COUNT(*) \
-                 FROM disclosure_log WHERE {SCOPE} GROUP BY day, outcome",
+                "SELECT to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day, outcome, requester_oin, \
+                 purpose, COUNT(*) FROM disclosure_log WHERE {SCOPE} \
+                 GROUP BY day, outcome, requester_oin, purpose",
             ))
             .bind(from)
             .bind(visible_to)
@@ -84,17 +129,25 @@ pub async fn overview(
             .await?
         }
     };
-    let top = |column: &str| {
-        scoped(&format!(
-            "SELECT {column}, COUNT(*) AS n FROM disclosure_log WHERE {{SCOPE}} AND {column} IS NOT NULL \
-             GROUP BY {column} ORDER BY n DESC, {column} LIMIT 5"
-        ))
+    let mut per_day: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut partners: BTreeMap<String, i64> = BTreeMap::new();
+    let mut purposes: BTreeMap<String, i64> = BTreeMap::new();
+    for (day, outcome, oin, purpose, n) in groups {
+        *per_day.entry((day, outcome)).or_default() += n;
+        if let Some(oin) = oin {
+            *partners.entry(oin).or_default() += n;
+        }
+        if let Some(purpose) = purpose {
+            *purposes.entry(purpose).or_default() += n;
+        }
+    }
+    let top = |counts: BTreeMap<String, i64>| {
+        let mut v: Vec<(String, i64)> = counts.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v.truncate(5);
+        v
     };
-    let (partners_sql, purposes_sql) = (top("requester_oin"), top("purpose"));
-    let top_partners: Vec<(String, i64)> = crate::with_pool!(db, p => sqlx::query_as(&partners_sql)
-        .bind(from).bind(visible_to).fetch_all(p).await)?;
-    let top_purposes: Vec<(String, i64)> = crate::with_pool!(db, p => sqlx::query_as(&purposes_sql)
-        .bind(from).bind(visible_to).fetch_all(p).await)?;
+    let (top_partners, top_purposes) = (top(partners), top(purposes));
 
     let mut days: Vec<DayCount> = since
         .iter_days()
@@ -104,7 +157,7 @@ pub async fn overview(
             ..DayCount::default()
         })
         .collect();
-    for (day, outcome, n) in per_day {
+    for ((day, outcome), n) in per_day {
         let Ok(day) = NaiveDate::parse_from_str(&day, "%Y-%m-%d") else {
             return Err(StoreError::Corrupt(format!("log day {day:?}")));
         };

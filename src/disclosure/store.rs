@@ -286,6 +286,27 @@ pub async fn append_batch(
             });
             qb.build().execute(&mut *tx).await?;
         }
+        // The overview's daily counts of partner requests, in the same transaction.
+        let mut daily: std::collections::BTreeMap<(String, &str, &str, &str), i64> =
+            std::collections::BTreeMap::new();
+        for p in prepared.iter().filter(|p| super::stats::is_partner_request(p.entry.event)) {
+            let key = (
+                p.recorded_at.date_naive().to_string(),
+                outcome_str(p.entry),
+                p.entry.requester.oin.as_deref().unwrap_or(""),
+                p.entry.requester.purpose.as_deref().unwrap_or(""),
+            );
+            *daily.entry(key).or_default() += 1;
+        }
+        for chunk in daily.iter().collect::<Vec<_>>().chunks(INSERT_CHUNK) {
+            let mut qb =
+                sqlx::QueryBuilder::new("INSERT INTO log_daily (day, outcome, requester_oin, purpose, n) ");
+            qb.push_values(chunk, |mut b, ((day, outcome, oin, purpose), n)| {
+                b.push_bind(day.as_str()).push_bind(*outcome).push_bind(*oin).push_bind(*purpose).push_bind(**n);
+            });
+            qb.push(" ON CONFLICT (day, outcome, requester_oin, purpose) DO UPDATE SET n = log_daily.n + excluded.n");
+            qb.build().execute(&mut *tx).await?;
+        }
         let sourced: Vec<(&str, i64)> = prepared
             .iter()
             .flat_map(|p| p.entry.sources.iter().map(move |oin| (oin.as_str(), p.seq)))
