@@ -294,6 +294,8 @@ async fn entries_since(env: &Env, before: i64) -> Vec<Value> {
 /// profile and NSS database, and the WebDriver session. Dropping it ends both processes.
 struct Browser {
     c: Client,
+    /// Where the browser saves downloads (the access report's PDF).
+    downloads: PathBuf,
     _driver: Driver,
     _dir: tempfile::TempDir,
 }
@@ -305,6 +307,8 @@ impl Browser {
         let home = nss_home(tools, dir.path(), partner);
         let origin = env.url("").trim_end_matches('/').to_string();
         let profile = profile(dir.path(), &origin);
+        let downloads = dir.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads dir");
         let driver = Driver::start(tools, &home, driver_log());
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -317,6 +321,11 @@ impl Browser {
                     "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
                     format!("--user-data-dir={}", profile.display()),
                 ],
+                // Downloads (the access report's PDF) land here without a prompt.
+                "prefs": {
+                    "download.default_directory": downloads.display().to_string(),
+                    "download.prompt_for_download": false,
+                },
             }),
         );
         caps.insert(
@@ -337,6 +346,7 @@ impl Browser {
             });
         Browser {
             c,
+            downloads,
             _driver: driver,
             _dir: dir,
         }
@@ -344,7 +354,9 @@ impl Browser {
 
     /// Ends the session (the browser quits), then chromedriver.
     async fn quit(self) {
-        let Browser { c, _driver, _dir } = self;
+        let Browser {
+            c, _driver, _dir, ..
+        } = self;
         c.close().await.expect("close the browser");
     }
 }
@@ -415,7 +427,13 @@ async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
 
     bounded("officer session", async {
         let browser = Browser::start(&env, &tools, "veiligheidshuis").await;
-        officer_session(&env, &browser.c, &env.client("veiligheidshuis")).await;
+        officer_session(
+            &env,
+            &browser.c,
+            &browser.downloads,
+            &env.client("veiligheidshuis"),
+        )
+        .await;
         browser.quit().await;
     })
     .await;
@@ -423,7 +441,7 @@ async fn an_officer_signs_in_searches_and_signs_out_in_chromium() {
     env.stop().await;
 }
 
-async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
+async fn officer_session(env: &Env, c: &Client, downloads: &Path, vh: &Partner) {
     let politie = env.client("politie");
     let om = env.client("om");
 
@@ -643,6 +661,43 @@ async fn officer_session(env: &Env, c: &Client, vh: &Partner) {
         "{report}"
     );
     screenshot(c, "08-inzageverzoek").await;
+
+    // ... and as a PDF, printed by the gateway's headless Chromium and downloaded here.
+    c.goto(&env.url("/console/inzageverzoek"))
+        .await
+        .expect("open the access request form");
+    expect_screen(
+        c,
+        "access request form again",
+        Locator::Css("form[action='/console/inzageverzoek'] input#bsn"),
+    )
+    .await;
+    c.find(Locator::Css(
+        "form[action='/console/inzageverzoek'] input#bsn",
+    ))
+    .await
+    .expect("BSN field")
+    .send_keys(env.ids.uden_man_bsn)
+    .await
+    .expect("type the BSN");
+    click(c, "form[action='/console/inzageverzoek'] button[value=pdf]").await;
+    let deadline = std::time::Instant::now() + STEP_LIMIT;
+    let pdf = loop {
+        let found = std::fs::read_dir(downloads)
+            .expect("downloads")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == "pdf"));
+        if let Some(path) = found {
+            break std::fs::read(path).expect("read the PDF");
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no PDF downloaded within {STEP_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(pdf.starts_with(b"%PDF"), "the download is not a PDF");
+    std::fs::write(screens_dir().join("08-inzageverzoek.pdf"), &pdf).expect("keep the PDF");
 
     // Signalen: the refusals in a row, marked reviewed with a note.
     c.goto(&env.url("/console/signalen"))

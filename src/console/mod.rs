@@ -1175,8 +1175,9 @@ async fn access_request(
     }
 }
 
-/// The most entries one export holds.
-const EXPORT_MAX: usize = 100_000;
+/// The most entries one export holds (held in memory while it is written; narrow the filters
+/// for more).
+const EXPORT_MAX: usize = 20_000;
 
 /// A CSV field: quoted, quotes doubled, and a leading formula character neutralised so a
 /// spreadsheet never runs a cell.
