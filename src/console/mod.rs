@@ -580,18 +580,34 @@ async fn disclosures(
             })
             .collect::<Vec<_>>()
             .join(" · ");
-            let body = format!(
-                "{}<h2>Resultaat</h2><p>Exporteren (alle resultaten van deze filters, tot {EXPORT_MAX}): {exports}</p>{}{next}",
-                filter_form(&filters, &who),
-                table(&gateway, &rows)
+            let above = format!(
+                "<h2>Resultaat</h2><p>Exporteren (alle resultaten van deze filters, tot {EXPORT_MAX}): {exports}</p>"
             );
-            html_response(
-                StatusCode::OK,
-                html::page("Verstrekkingen", Some(&who), &body),
-            )
+            results_page(&gateway, &filters, &who, &above, &rows, &next)
         }
         Err(e) => error_page(Problem::from(e), Some(&who)),
     }
+}
+
+/// The Verstrekkingen page with results: the filters, what goes above the table, the table,
+/// and what goes below it (the link to older entries).
+fn results_page(
+    gateway: &AppState,
+    filters: &Filters,
+    who: &Officer<'_>,
+    above: &str,
+    rows: &[LogRow],
+    below: &str,
+) -> Response {
+    let body = format!(
+        "{}{above}{}{below}",
+        filter_form(filters, who),
+        table(gateway, rows)
+    );
+    html_response(
+        StatusCode::OK,
+        html::page("Verstrekkingen", Some(who), &body),
+    )
 }
 
 fn invalid(filters: &Filters, who: &Officer<'_>, msg: &str) -> Response {
@@ -639,15 +655,8 @@ async fn search(
         .await
     {
         Ok(rows) => {
-            let body = format!(
-                "{}<h2>Verstrekkingen over deze persoon</h2>{}",
-                filter_form(&filters, &who),
-                table(&gateway, &rows)
-            );
-            html_response(
-                StatusCode::OK,
-                html::page("Verstrekkingen", Some(&who), &body),
-            )
+            let above = "<h2>Verstrekkingen over deze persoon</h2>";
+            results_page(&gateway, &filters, &who, above, &rows, "")
         }
         Err(e) => error_page(Problem::from(e), Some(&who)),
     }
