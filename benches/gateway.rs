@@ -11,7 +11,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use vhgate::bench::{sample_input, BenchGateway};
 use vhgate::disclosure::{Event, LogEntry, NewEntry, RequesterRecord, ENTRY_VERSION};
-use vhgate::policy::{CaseworkInput, Decision, PolicyInput};
+use vhgate::policy::{CaseworkInput, Decision, PolicyEngine as _, PolicyInput};
 
 // Same allocator as the `vhgate` binary, so the figures match what ships.
 #[global_allocator]
@@ -32,8 +32,35 @@ fn benchmarks(c: &mut Criterion) {
 
     let input = sample_input().expect("sample input");
     let engine = gateway.policy.clone();
+    // Every request carries a new budget count, as in production: the memo is keyed on the
+    // rest of the input plus the budget rule's verdict, which runs each time.
+    let mut counted = input.clone();
     c.bench_function("policy decision (read_person, 10 fields)", |b| {
-        b.iter(|| engine.decide(&input).expect("decision"))
+        b.iter(|| {
+            counted.budget.used += 1;
+            engine.decide(&counted).expect("decision")
+        })
+    });
+    // A memo miss each time (a new case id): the full decision on the RVM.
+    let mut fresh = input.clone();
+    let mut n = 0u64;
+    c.bench_function("policy decision, memo miss (RVM, 10 fields)", |b| {
+        b.iter(|| {
+            n += 1;
+            if let Some(case) = fresh.case.as_mut() {
+                case.id = format!("0194a0b0-0000-7000-8000-{n:012}");
+            }
+            engine.decide(&fresh).expect("decision")
+        })
+    });
+    let sources = vhgate::policy::PolicySources::read_dir(&policies(), false).expect("policies");
+    let reference = vhgate::policy::RegorusEngine::prepare_with(
+        &sources,
+        vhgate::policy::EngineMode::Reference,
+    )
+    .expect("reference engine");
+    c.bench_function("policy decision, reference interpreter (10 fields)", |b| {
+        b.iter(|| reference.decide(&input).expect("decision"))
     });
 
     // One step of the case life cycle: Reclassering contributes a criminal-law item (the

@@ -5,14 +5,11 @@
 # which officers see every entry (review_scope).
 package vhgate.access
 
-import data.vhgate.doelmatigheid
-import data.vhgate.lib
-
 default review_disclosures := false
 
 review_disclosures if {
-	lib.action == "review_disclosures"
-	doelmatigheid.holds
+	data.vhgate.lib.action == "review_disclosures"
+	data.vhgate.doelmatigheid.holds
 }
 
 # What a reviewing privacy officer sees: "all" entries for the partner types the convenant names
@@ -21,16 +18,16 @@ review_disclosures if {
 # Undefined when the requester may not review at all (the gateway then shows nothing).
 default all_entries_partner_types := []
 
-all_entries_partner_types := lib.conv.log_review.all_entries if is_array(lib.conv.log_review.all_entries)
+all_entries_partner_types := data.vhgate.lib.conv.log_review.all_entries if is_array(data.vhgate.lib.conv.log_review.all_entries)
 
 review_scope := "all" if {
 	review_disclosures
-	lib.partner_type in all_entries_partner_types
+	data.vhgate.lib.partner_type in all_entries_partner_types
 }
 
 review_scope := "own" if {
 	review_disclosures
-	not lib.partner_type in all_entries_partner_types
+	not data.vhgate.lib.partner_type in all_entries_partner_types
 }
 
 # Administering the convenant (policy bundles, registry) is true only when doelmatigheid holds
@@ -39,8 +36,8 @@ review_scope := "own" if {
 default administer := false
 
 administer if {
-	lib.action == "administer"
-	doelmatigheid.holds
+	data.vhgate.lib.action == "administer"
+	data.vhgate.doelmatigheid.holds
 }
 
 # Reading signals (aggregate, non-personal figures with small cells suppressed) is true only
@@ -50,6 +47,6 @@ administer if {
 default read_signals := false
 
 read_signals if {
-	lib.action == "read_signals"
-	doelmatigheid.holds
+	data.vhgate.lib.action == "read_signals"
+	data.vhgate.doelmatigheid.holds
 }

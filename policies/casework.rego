@@ -26,10 +26,6 @@
 # screening document of policies/screening.rego.
 package vhgate.casework
 
-import data.vhgate.doelmatigheid
-import data.vhgate.lib
-import data.vhgate.screening
-
 # The steps this package decides.
 steps := {
 	"register_case", "read_registration", "screen_case", "decide_screening",
@@ -74,161 +70,161 @@ flag(name) if facts[name] == true
 
 default step_roles := []
 
-step_roles := lib.conv.casework.roles[lib.action] if is_array(lib.conv.casework.roles[lib.action])
+step_roles := data.vhgate.lib.conv.casework.roles[data.vhgate.lib.action] if is_array(data.vhgate.lib.conv.casework.roles[data.vhgate.lib.action])
 
 role_may_step if "*" in step_roles
 
-role_may_step if lib.role in step_roles
+role_may_step if data.vhgate.lib.role in step_roles
 
 # Veiligheidshuis staff acting for procesregie (they screen before anyone is at the table).
 procesregie_staff if {
-	lib.partner_type == "veiligheidshuis"
-	lib.purpose == "procesregie"
+	data.vhgate.lib.partner_type == "veiligheidshuis"
+	data.vhgate.lib.purpose == "procesregie"
 }
 
 # --- request level ---------------------------------------------------------------------------
 
-deny contains sprintf("action %q is not a step of the case life cycle", [lib.action]) if {
-	not lib.action in steps
+deny contains sprintf("action %q is not a step of the case life cycle", [data.vhgate.lib.action]) if {
+	not data.vhgate.lib.action in steps
 }
 
 deny contains sprintf("doelmatigheid: %s", [r]) if {
-	some r in doelmatigheid.deny
+	some r in data.vhgate.doelmatigheid.deny
 }
 
-deny contains sprintf("role %q may not take step %q (convenant casework roles: %v)", [lib.role, lib.action, step_roles]) if {
-	lib.action in steps
-	lib.role != ""
+deny contains sprintf("role %q may not take step %q (convenant casework roles: %v)", [data.vhgate.lib.role, data.vhgate.lib.action, step_roles]) if {
+	data.vhgate.lib.action in steps
+	data.vhgate.lib.role != ""
 	not role_may_step
 }
 
 # --- the case --------------------------------------------------------------------------------
 
-deny contains sprintf("step %q needs a case, and none was given", [lib.action]) if {
-	lib.action in steps
-	not lib.action in region_steps
-	not lib.has_case
+deny contains sprintf("step %q needs a case, and none was given", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action in steps
+	not data.vhgate.lib.action in region_steps
+	not data.vhgate.lib.has_case
 }
 
 # Steps that may also be taken across the region's open cases, without a case: the
 # procesregisseur's attention list.
 region_steps := {"read_attention"}
 
-deny contains sprintf("only the procesregisseur (procesregie) takes step %q across the region's cases", [lib.action]) if {
-	lib.action in region_steps
-	not lib.has_case
+deny contains sprintf("only the procesregisseur (procesregie) takes step %q across the region's cases", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action in region_steps
+	not data.vhgate.lib.has_case
 	not procesregisseur
 }
 
 deny contains "the case has no region" if {
-	lib.action in steps
-	lib.has_case
-	lib.case_region == ""
+	data.vhgate.lib.action in steps
+	data.vhgate.lib.has_case
+	data.vhgate.lib.case_region == ""
 }
 
-deny contains sprintf("the case belongs to region %q, outside this convenant's region %q", [lib.case_region, lib.show(lib.conv.region)]) if {
-	lib.action in steps
-	lib.case_region != ""
-	lib.case_region != lib.conv.region
+deny contains sprintf("the case belongs to region %q, outside this convenant's region %q", [data.vhgate.lib.case_region, data.vhgate.lib.show(data.vhgate.lib.conv.region)]) if {
+	data.vhgate.lib.action in steps
+	data.vhgate.lib.case_region != ""
+	data.vhgate.lib.case_region != data.vhgate.lib.conv.region
 }
 
-deny contains sprintf("case phase %q is not known", [lib.phase]) if {
-	lib.action in steps
-	lib.has_case
-	not lib.phase in lib.known_phases
+deny contains sprintf("case phase %q is not known", [data.vhgate.lib.phase]) if {
+	data.vhgate.lib.action in steps
+	data.vhgate.lib.has_case
+	not data.vhgate.lib.phase in data.vhgate.lib.known_phases
 }
 
-deny contains sprintf("step %q is not possible in phase %q (only in %v)", [lib.action, lib.phase, sort(phases)]) if {
-	phases := step_phases[lib.action]
-	lib.phase in lib.known_phases
-	lib.phase != "afgesloten"
-	not lib.phase in phases
+deny contains sprintf("step %q is not possible in phase %q (only in %v)", [data.vhgate.lib.action, data.vhgate.lib.phase, sort(phases)]) if {
+	phases := step_phases[data.vhgate.lib.action]
+	data.vhgate.lib.phase in data.vhgate.lib.known_phases
+	data.vhgate.lib.phase != "afgesloten"
+	not data.vhgate.lib.phase in phases
 }
 
-deny contains sprintf("the case is closed (phase afgesloten): step %q no longer serves a purpose of the convenant", [lib.action]) if {
-	lib.phase == "afgesloten"
-	phases := step_phases[lib.action]
+deny contains sprintf("the case is closed (phase afgesloten): step %q no longer serves a purpose of the convenant", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.phase == "afgesloten"
+	phases := step_phases[data.vhgate.lib.action]
 	not "afgesloten" in phases
 }
 
 # --- per step --------------------------------------------------------------------------------
 
 # register_case: a new case starts in aanmelding.
-deny contains sprintf("a registration starts in phase aanmelding, not %q", [lib.phase]) if {
-	lib.action == "register_case"
-	lib.phase in lib.known_phases
-	lib.phase != "aanmelding"
+deny contains sprintf("a registration starts in phase aanmelding, not %q", [data.vhgate.lib.phase]) if {
+	data.vhgate.lib.action == "register_case"
+	data.vhgate.lib.phase in data.vhgate.lib.known_phases
+	data.vhgate.lib.phase != "aanmelding"
 }
 
 # read_registration: the registering partner (also after closing: read-back of its own
 # contribution), or Veiligheidshuis staff for procesregie while the case is open.
 deny contains "only the registering partner and Veiligheidshuis staff (procesregie) see a registration" if {
-	lib.action == "read_registration"
+	data.vhgate.lib.action == "read_registration"
 	not flag("requester_is_registrant")
 	not procesregie_staff
 }
 
 deny contains "the case is closed (phase afgesloten): only the registering partner reads its registration back" if {
-	lib.action == "read_registration"
-	lib.phase == "afgesloten"
+	data.vhgate.lib.action == "read_registration"
+	data.vhgate.lib.phase == "afgesloten"
 	not flag("requester_is_registrant")
 }
 
 # decide_screening: the decision must pass the screening policy's check.
 deny contains sprintf("screening decision: %s", [r]) if {
-	lib.action == "decide_screening"
-	not screening.decision_valid
-	some r in screening.decision_check.reasons
+	data.vhgate.lib.action == "decide_screening"
+	not data.vhgate.screening.decision_valid
+	some r in data.vhgate.screening.decision_check.reasons
 }
 
 deny contains "screening decision: invalid" if {
-	lib.action == "decide_screening"
-	not screening.decision_valid
-	count(screening.decision_check.reasons) == 0
+	data.vhgate.lib.action == "decide_screening"
+	not data.vhgate.screening.decision_valid
+	count(data.vhgate.screening.decision_check.reasons) == 0
 }
 
 # manage_participants and set_casusregisseur name the partners they are about (targets), each
 # a partner in the registry; an invitation is for a partner not yet at the table, a removal for
 # one at the table, and the one casusregisseur sits at the table.
-deny contains sprintf("step %q names no partner", [lib.action]) if {
-	lib.action in {"manage_participants", "set_casusregisseur"}
+deny contains sprintf("step %q names no partner", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action in {"manage_participants", "set_casusregisseur"}
 	count(targets) == 0
 }
 
-deny contains sprintf("partner %v is not a partner in the convenant", [lib.show(t.oin)]) if {
-	lib.action in {"manage_participants", "set_casusregisseur"}
+deny contains sprintf("partner %v is not a partner in the convenant", [data.vhgate.lib.show(t.oin)]) if {
+	data.vhgate.lib.action in {"manage_participants", "set_casusregisseur"}
 	some t in targets
 	not target_known(t)
 }
 
-deny contains sprintf("manage_participants needs operation invite or remove, not %v", [lib.show(operation)]) if {
-	lib.action == "manage_participants"
+deny contains sprintf("manage_participants needs operation invite or remove, not %v", [data.vhgate.lib.show(operation)]) if {
+	data.vhgate.lib.action == "manage_participants"
 	not operation in {"invite", "remove"}
 }
 
 deny contains sprintf("partner %v is already at the table", [t.oin]) if {
-	lib.action == "manage_participants"
+	data.vhgate.lib.action == "manage_participants"
 	operation == "invite"
 	some t in targets
 	t.is_participant == true
 }
 
-deny contains sprintf("partner %v is not at the table", [lib.show(t.oin)]) if {
-	lib.action == "manage_participants"
+deny contains sprintf("partner %v is not at the table", [data.vhgate.lib.show(t.oin)]) if {
+	data.vhgate.lib.action == "manage_participants"
 	operation == "remove"
 	some t in targets
 	not t.is_participant == true
 }
 
 deny contains "a case has one casusregisseur: name exactly one partner" if {
-	lib.action == "set_casusregisseur"
+	data.vhgate.lib.action == "set_casusregisseur"
 	count(targets) > 1
 }
 
 target_known(t) if {
-	lib.is_oin(t.oin)
+	data.vhgate.lib.is_oin(t.oin)
 	is_string(t.partner_type)
-	is_object(lib.conv.partner_types[t.partner_type])
+	is_object(data.vhgate.lib.conv.partner_types[t.partner_type])
 }
 
 default targets := []
@@ -241,43 +237,43 @@ operation := facts.operation if is_string(facts.operation)
 
 # accept_invitation: only an invited partner joins the table.
 deny contains "the requester's organisation is not invited to this case (or already accepted)" if {
-	lib.action == "accept_invitation"
+	data.vhgate.lib.action == "accept_invitation"
 	not flag("requester_is_invited")
 }
 
 # set_casusregisseur: the one casusregisseur sits at the table.
-deny contains sprintf("the casusregisseur must be a participant of the case (%v is not)", [lib.show(t.oin)]) if {
-	lib.action == "set_casusregisseur"
+deny contains sprintf("the casusregisseur must be a participant of the case (%v is not)", [data.vhgate.lib.show(t.oin)]) if {
+	data.vhgate.lib.action == "set_casusregisseur"
 	some t in targets
 	not t.is_participant == true
 }
 
 # close_case: a casusregisseur closes only the case it directs.
 deny contains "a casusregisseur closes only the case it directs" if {
-	lib.action == "close_case"
-	lib.role == "casusregisseur"
+	data.vhgate.lib.action == "close_case"
+	data.vhgate.lib.role == "casusregisseur"
 	not flag("requester_is_casusregisseur")
 }
 
 # --- the plan van aanpak (afspraken, monitoring, op- en afschalen) ---------------------------
 
-requester_at_table if lib.case_doc.requester_is_participant == true
+requester_at_table if data.vhgate.lib.case_doc.requester_is_participant == true
 
 # The procesregisseur: Veiligheidshuis staff in that role, acting for procesregie.
 procesregisseur if {
 	procesregie_staff
-	lib.role == "procesregisseur"
+	data.vhgate.lib.role == "procesregisseur"
 }
 
 # The case's own casusregisseur (its organisation directs this case).
 casusregisseur_of_case if {
-	lib.role == "casusregisseur"
+	data.vhgate.lib.role == "casusregisseur"
 	flag("requester_is_casusregisseur")
 }
 
 # create_afspraak and update_afspraak name the one partner the afspraak is for (targets).
-deny contains sprintf("step %q names exactly one partner (the afspraak's), not %d", [lib.action, count(targets)]) if {
-	lib.action in {"create_afspraak", "update_afspraak"}
+deny contains sprintf("step %q names exactly one partner (the afspraak's), not %d", [data.vhgate.lib.action, count(targets)]) if {
+	data.vhgate.lib.action in {"create_afspraak", "update_afspraak"}
 	count(targets) != 1
 }
 
@@ -285,19 +281,19 @@ deny contains sprintf("step %q names exactly one partner (the afspraak's), not %
 # staff acting for procesregie records it (seed 001: the informatiecoordinator records the
 # afspraken that make up the plan van aanpak).
 deny contains "only a participant of the case, or Veiligheidshuis staff recording the plan (procesregie), makes afspraken in its plan van aanpak" if {
-	lib.action == "create_afspraak"
+	data.vhgate.lib.action == "create_afspraak"
 	not requester_at_table
 	not procesregie_staff
 }
 
-deny contains sprintf("partner %v is not a partner in the convenant", [lib.show(t.oin)]) if {
-	lib.action == "create_afspraak"
+deny contains sprintf("partner %v is not a partner in the convenant", [data.vhgate.lib.show(t.oin)]) if {
+	data.vhgate.lib.action == "create_afspraak"
 	some t in targets
 	not target_known(t)
 }
 
-deny contains sprintf("an afspraak is for a participant of the case (%v is not)", [lib.show(t.oin)]) if {
-	lib.action == "create_afspraak"
+deny contains sprintf("an afspraak is for a participant of the case (%v is not)", [data.vhgate.lib.show(t.oin)]) if {
+	data.vhgate.lib.action == "create_afspraak"
 	some t in targets
 	not t.is_participant == true
 }
@@ -305,7 +301,7 @@ deny contains sprintf("an afspraak is for a participant of the case (%v is not)"
 # read_plan: the afspraken and the escalation history, for the partners at the table and
 # Veiligheidshuis staff acting for procesregie.
 deny contains "only participants of the case and Veiligheidshuis staff (procesregie) read its plan van aanpak" if {
-	lib.action == "read_plan"
+	data.vhgate.lib.action == "read_plan"
 	not requester_at_table
 	not procesregie_staff
 }
@@ -315,11 +311,11 @@ deny contains "only participants of the case and Veiligheidshuis staff (procesre
 afspraak_partner if {
 	requester_at_table
 	some t in targets
-	t.oin == lib.oin
+	t.oin == data.vhgate.lib.oin
 }
 
 deny contains "only the partner the afspraak is for (at the table), the case's casusregisseur or the procesregisseur changes an afspraak" if {
-	lib.action == "update_afspraak"
+	data.vhgate.lib.action == "update_afspraak"
 	not afspraak_partner
 	not casusregisseur_of_case
 	not procesregisseur
@@ -327,15 +323,15 @@ deny contains "only the partner the afspraak is for (at the table), the case's c
 
 # read_attention and escalate_case: bewaken en forceren (seed 004) is the procesregisseur's
 # task, and the casusregisseur's for its own case.
-deny contains sprintf("only the procesregisseur (procesregie) or the case's casusregisseur may take step %q", [lib.action]) if {
-	lib.action in {"read_attention", "escalate_case"}
+deny contains sprintf("only the procesregisseur (procesregie) or the case's casusregisseur may take step %q", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action in {"read_attention", "escalate_case"}
 	not procesregisseur
 	not casusregisseur_of_case
 }
 
 # escalate_case: a first level (start), or up (opschalen) or down (afschalen) the AVE ladder.
-deny contains sprintf("escalate_case needs operation start, opschalen or afschalen, not %v", [lib.show(operation)]) if {
-	lib.action == "escalate_case"
+deny contains sprintf("escalate_case needs operation start, opschalen or afschalen, not %v", [data.vhgate.lib.show(operation)]) if {
+	data.vhgate.lib.action == "escalate_case"
 	operation != ""
 	not operation in {"start", "opschalen", "afschalen"}
 }
@@ -365,7 +361,7 @@ info_flag(k) if info[k] == true
 
 default grounds := {}
 
-grounds := lib.conv.casework.contribution_grounds if is_object(lib.conv.casework.contribution_grounds)
+grounds := data.vhgate.lib.conv.casework.contribution_grounds if is_object(data.vhgate.lib.conv.casework.contribution_grounds)
 
 ground_known(g) if is_object(grounds[g])
 
@@ -384,75 +380,75 @@ ground_open_to(g, pt) if pt in ground_partner_types(g)
 # Some ground open to the requester's partner type covers category `cat`.
 may_contribute_category(cat) if {
 	some g, _ in grounds
-	ground_open_to(g, lib.partner_type)
+	ground_open_to(g, data.vhgate.lib.partner_type)
 	cat in ground_categories(g)
 }
 
-deny contains sprintf("step %q names no information item", [lib.action]) if {
-	lib.action in information_steps
+deny contains sprintf("step %q names no information item", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action in information_steps
 	count(info) == 0
 }
 
 deny contains "only a participant of the case (at the MDO table) contributes information" if {
-	lib.action == "contribute_information"
-	not lib.case_doc.requester_is_participant == true
+	data.vhgate.lib.action == "contribute_information"
+	not data.vhgate.lib.case_doc.requester_is_participant == true
 }
 
 deny contains "the person is not a person of this case" if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	count(info) > 0
 	not info_flag("person_in_case")
 }
 
 deny contains "category bsn is never an information item: a BSN is recorded on the person, where the policy decides it per recipient" if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	info_text("category") == "bsn"
 }
 
 deny contains sprintf("category %q is not a category of the convenant", [cat]) if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	count(info) > 0
 	cat := info_text("category")
-	not lib.has_key(lib.conv.categories, cat)
+	not data.vhgate.lib.has_key(data.vhgate.lib.conv.categories, cat)
 }
 
-deny contains sprintf("partner type %q may not contribute category %q: no contribution ground of the convenant open to it covers that category", [lib.partner_type, cat]) if {
-	lib.action == "contribute_information"
+deny contains sprintf("partner type %q may not contribute category %q: no contribution ground of the convenant open to it covers that category", [data.vhgate.lib.partner_type, cat]) if {
+	data.vhgate.lib.action == "contribute_information"
 	cat := info_text("category")
 	cat != "bsn"
-	lib.has_key(lib.conv.categories, cat)
+	data.vhgate.lib.has_key(data.vhgate.lib.conv.categories, cat)
 	not may_contribute_category(cat)
 }
 
 deny contains sprintf("leefgebied %q is not a leefgebied of the convenant", [lg]) if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	count(info) > 0
 	lg := info_text("leefgebied")
-	not lg in lib.known_leefgebieden
+	not lg in data.vhgate.lib.known_leefgebieden
 }
 
 deny contains "the contribution names no legal ground" if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	count(info) > 0
 	info_text("ground") == ""
 }
 
 deny contains sprintf("ground %q is not a contribution ground of the convenant (known: %v)", [g, sort([k | some k, _ in grounds])]) if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	g := info_text("ground")
 	g != ""
 	not ground_known(g)
 }
 
-deny contains sprintf("ground %q is not open to partner type %q (only to %v)", [g, lib.partner_type, ground_partner_types(g)]) if {
-	lib.action == "contribute_information"
+deny contains sprintf("ground %q is not open to partner type %q (only to %v)", [g, data.vhgate.lib.partner_type, ground_partner_types(g)]) if {
+	data.vhgate.lib.action == "contribute_information"
 	g := info_text("ground")
 	ground_known(g)
-	not ground_open_to(g, lib.partner_type)
+	not ground_open_to(g, data.vhgate.lib.partner_type)
 }
 
 deny contains sprintf("ground %q does not cover category %q (only %v)", [g, cat, ground_categories(g)]) if {
-	lib.action == "contribute_information"
+	data.vhgate.lib.action == "contribute_information"
 	g := info_text("ground")
 	ground_known(g)
 	cat := info_text("category")
@@ -460,14 +456,14 @@ deny contains sprintf("ground %q does not cover category %q (only %v)", [g, cat,
 	not cat in ground_categories(g)
 }
 
-deny contains sprintf("only the contributing organisation may take step %q on an item", [lib.action]) if {
-	lib.action in {"correct_information", "withdraw_information"}
+deny contains sprintf("only the contributing organisation may take step %q on an item", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action in {"correct_information", "withdraw_information"}
 	count(info) > 0
 	not info_flag("requester_is_contributor")
 }
 
 deny contains "only the contributing organisation (or Veiligheidshuis staff for procesregie) sees who received an item" if {
-	lib.action == "read_recipients"
+	data.vhgate.lib.action == "read_recipients"
 	count(info) > 0
 	not info_flag("requester_is_contributor")
 	not procesregie_staff
@@ -478,11 +474,11 @@ deny contains "only the contributing organisation (or Veiligheidshuis staff for 
 default allow := false
 
 allow if {
-	lib.action in steps
+	data.vhgate.lib.action in steps
 	count(deny) == 0
 }
 
-allowed_reason := sprintf("casework: role %q of partner type %q may take step %q for purpose %q", [lib.role, lib.partner_type, lib.action, lib.purpose]) if allow
+allowed_reason := sprintf("casework: role %q of partner type %q may take step %q for purpose %q", [data.vhgate.lib.role, data.vhgate.lib.partner_type, data.vhgate.lib.action, data.vhgate.lib.purpose]) if allow
 
 default reasons := []
 
@@ -492,14 +488,14 @@ reasons := sort(deny) if not allow
 
 base := {"allow": allow, "reasons": reasons}
 
-with_screening := object.union(base, {"screening": screening.advice}) if {
-	lib.action in {"screen_case", "decide_screening"}
+with_screening := object.union(base, {"screening": data.vhgate.screening.advice}) if {
+	data.vhgate.lib.action in {"screen_case", "decide_screening"}
 }
 
-with_screening := base if not lib.action in {"screen_case", "decide_screening"}
+with_screening := base if not data.vhgate.lib.action in {"screen_case", "decide_screening"}
 
-decision := object.union(with_screening, {"check": screening.decision_check}) if {
-	lib.action == "decide_screening"
+decision := object.union(with_screening, {"check": data.vhgate.screening.decision_check}) if {
+	data.vhgate.lib.action == "decide_screening"
 }
 
-decision := with_screening if lib.action != "decide_screening"
+decision := with_screening if data.vhgate.lib.action != "decide_screening"

@@ -14,17 +14,12 @@
 #   obligations    sorted; what the recipient must observe for what it received.
 package vhgate.decision
 
-import data.vhgate.doelmatigheid
-import data.vhgate.lib
-import data.vhgate.proportionaliteit
-import data.vhgate.subsidiariteit
-
 principles := ["doelmatigheid", "subsidiariteit", "proportionaliteit"]
 
 withholdings := {
-	"doelmatigheid": doelmatigheid.withhold,
-	"subsidiariteit": subsidiariteit.withhold,
-	"proportionaliteit": proportionaliteit.withhold,
+	"doelmatigheid": data.vhgate.doelmatigheid.withhold,
+	"subsidiariteit": data.vhgate.subsidiariteit.withhold,
+	"proportionaliteit": data.vhgate.proportionaliteit.withhold,
 }
 
 # --- allow and tier --------------------------------------------------------------------------
@@ -32,19 +27,19 @@ withholdings := {
 default allow := false
 
 allow if {
-	lib.action in lib.person_level_actions
-	doelmatigheid.holds
-	count(subsidiariteit.deny) == 0
-	count(proportionaliteit.deny) == 0
-	subsidiariteit.tier != "none"
+	data.vhgate.lib.action in data.vhgate.lib.person_level_actions
+	data.vhgate.doelmatigheid.holds
+	count(data.vhgate.subsidiariteit.deny) == 0
+	count(data.vhgate.proportionaliteit.deny) == 0
+	data.vhgate.subsidiariteit.tier != "none"
 }
 
 default tier := "none"
 
-tier := subsidiariteit.tier if {
-	lib.action in lib.person_level_actions
-	doelmatigheid.holds
-	count(proportionaliteit.deny) == 0
+tier := data.vhgate.subsidiariteit.tier if {
+	data.vhgate.lib.action in data.vhgate.lib.person_level_actions
+	data.vhgate.doelmatigheid.holds
+	count(data.vhgate.proportionaliteit.deny) == 0
 }
 
 # --- fields ----------------------------------------------------------------------------------
@@ -53,12 +48,12 @@ tier := subsidiariteit.tier if {
 principle_withheld := {w.field |
 	some p in principles
 	some w in withholdings[p]
-	w.field in lib.field_names
+	w.field in data.vhgate.lib.field_names
 }
 
 allowed_set := {name |
 	allow
-	some name in lib.field_names
+	some name in data.vhgate.lib.field_names
 	not name in principle_withheld
 }
 
@@ -86,7 +81,7 @@ entry(name) := principled_entry(name) if name in principle_withheld
 entry(name) := default_entry(name) if not name in principle_withheld
 
 withheld := [entry(name) |
-	some name in sort(lib.field_names)
+	some name in sort(data.vhgate.lib.field_names)
 	not name in allowed_set
 ]
 
@@ -94,33 +89,33 @@ withheld := [entry(name) |
 
 prefixed(p, set) := [concat("", [p, ": ", r]) | some r in sort(set)]
 
-doelmatigheid_reasons := prefixed("doelmatigheid", doelmatigheid.deny) if not doelmatigheid.holds
+doelmatigheid_reasons := prefixed("doelmatigheid", data.vhgate.doelmatigheid.deny) if not data.vhgate.doelmatigheid.holds
 
 doelmatigheid_reasons := array.concat(
-	[concat("", ["doelmatigheid: ", doelmatigheid.admitted])],
+	[concat("", ["doelmatigheid: ", data.vhgate.doelmatigheid.admitted])],
 	review_note,
-) if doelmatigheid.holds
+) if data.vhgate.doelmatigheid.holds
 
-review_note := ["decision: action review_disclosures is decided by data.vhgate.access.review_disclosures; the disclosure decision never allows it"] if lib.action == "review_disclosures"
+review_note := ["decision: action review_disclosures is decided by data.vhgate.access.review_disclosures; the disclosure decision never allows it"] if data.vhgate.lib.action == "review_disclosures"
 
-review_note := [] if lib.action != "review_disclosures"
+review_note := [] if data.vhgate.lib.action != "review_disclosures"
 
-subsidiariteit_reasons := prefixed("subsidiariteit", subsidiariteit.deny) if count(subsidiariteit.deny) > 0
+subsidiariteit_reasons := prefixed("subsidiariteit", data.vhgate.subsidiariteit.deny) if count(data.vhgate.subsidiariteit.deny) > 0
 
-subsidiariteit_reasons := [concat("", ["subsidiariteit: ", subsidiariteit.explained])] if {
-	count(subsidiariteit.deny) == 0
+subsidiariteit_reasons := [concat("", ["subsidiariteit: ", data.vhgate.subsidiariteit.explained])] if {
+	count(data.vhgate.subsidiariteit.deny) == 0
 	allow
 }
 
 default subsidiariteit_reasons := []
 
-proportionaliteit_reasons := prefixed("proportionaliteit", proportionaliteit.deny) if count(proportionaliteit.deny) > 0
+proportionaliteit_reasons := prefixed("proportionaliteit", data.vhgate.proportionaliteit.deny) if count(data.vhgate.proportionaliteit.deny) > 0
 
 proportionaliteit_reasons := array.concat(
-	[sprintf("proportionaliteit: %d of %d field(s) withheld", [count(withheld), count(lib.field_names)])],
+	[sprintf("proportionaliteit: %d of %d field(s) withheld", [count(withheld), count(data.vhgate.lib.field_names)])],
 	prefixed("proportionaliteit", grounds_used),
 ) if {
-	count(proportionaliteit.deny) == 0
+	count(data.vhgate.proportionaliteit.deny) == 0
 	allow
 }
 
@@ -131,15 +126,15 @@ reasons := array.concat(array.concat(doelmatigheid_reasons, subsidiariteit_reaso
 # The legal grounds on which the disclosed categories are received (for the log).
 # (Computed as a rule: regorus 0.14 evaluated a function called with this rule as argument to
 # an empty set, so no function takes a rule reference as argument here.)
-grounds_used := {sprintf("ground for category %s (partner type %s): %s", [cat, lib.partner_type, g]) |
+grounds_used := {sprintf("ground for category %s (partner type %s): %s", [cat, data.vhgate.lib.partner_type, g]) |
 	some cat in disclosed_categories
-	g := lib.ground(cat)
+	g := data.vhgate.lib.ground(cat)
 }
 
 # --- obligations -----------------------------------------------------------------------------
 
 disclosed_categories := {c |
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	f.name in allowed_set
 	c := object.get(f, "category", null)
 }

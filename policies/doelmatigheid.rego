@@ -20,155 +20,153 @@
 #            of a review_disclosures request (reviewing the log never needs case fields)
 package vhgate.doelmatigheid
 
-import data.vhgate.lib
-
 default holds := false
 
 holds if count(deny) == 0
 
 # --- requester -------------------------------------------------------------------------------
 
-deny contains "the request has no requester" if not lib.has_requester
+deny contains "the request has no requester" if not data.vhgate.lib.has_requester
 
 deny contains "the requester's OIN is missing or is not 20 digits" if {
-	lib.has_requester
-	not lib.is_oin(lib.oin)
+	data.vhgate.lib.has_requester
+	not data.vhgate.lib.is_oin(data.vhgate.lib.oin)
 }
 
 deny contains "the requester has no employee id (sub), so the disclosure cannot be attributed" if {
-	lib.has_requester
-	trim_space(lib.sub) == ""
+	data.vhgate.lib.has_requester
+	trim_space(data.vhgate.lib.sub) == ""
 }
 
 # --- action ----------------------------------------------------------------------------------
 
-deny contains "the request names no action" if lib.action == ""
+deny contains "the request names no action" if data.vhgate.lib.action == ""
 
-deny contains sprintf("action %q is not known", [lib.action]) if {
-	lib.action != ""
-	not lib.action in lib.known_actions
+deny contains sprintf("action %q is not known", [data.vhgate.lib.action]) if {
+	data.vhgate.lib.action != ""
+	not data.vhgate.lib.action in data.vhgate.lib.known_actions
 }
 
 # --- partner type ----------------------------------------------------------------------------
 
 deny contains "the requester has no partner type" if {
-	lib.has_requester
-	lib.partner_type == ""
+	data.vhgate.lib.has_requester
+	data.vhgate.lib.partner_type == ""
 }
 
-deny contains sprintf("partner type %q is not a party to the convenant", [lib.partner_type]) if {
-	lib.partner_type != ""
-	not lib.partner_type_known
+deny contains sprintf("partner type %q is not a party to the convenant", [data.vhgate.lib.partner_type]) if {
+	data.vhgate.lib.partner_type != ""
+	not data.vhgate.lib.partner_type_known
 }
 
 # --- purpose ---------------------------------------------------------------------------------
 
-deny contains "the request names no purpose" if lib.purpose == ""
+deny contains "the request names no purpose" if data.vhgate.lib.purpose == ""
 
-deny contains sprintf("purpose %q is not in the convenant's purpose register", [lib.purpose]) if {
-	lib.purpose != ""
-	not lib.purpose_known
+deny contains sprintf("purpose %q is not in the convenant's purpose register", [data.vhgate.lib.purpose]) if {
+	data.vhgate.lib.purpose != ""
+	not data.vhgate.lib.purpose_known
 }
 
-deny contains sprintf("purpose %q does not allow action %q", [lib.purpose, lib.action]) if {
-	lib.purpose_known
-	lib.action in lib.known_actions
+deny contains sprintf("purpose %q does not allow action %q", [data.vhgate.lib.purpose, data.vhgate.lib.action]) if {
+	data.vhgate.lib.purpose_known
+	data.vhgate.lib.action in data.vhgate.lib.known_actions
 	not action_in_purpose
 }
 
 action_in_purpose if {
-	is_array(lib.purpose_doc.actions)
-	lib.action in lib.purpose_doc.actions
+	is_array(data.vhgate.lib.purpose_doc.actions)
+	data.vhgate.lib.action in data.vhgate.lib.purpose_doc.actions
 }
 
 # --- role ------------------------------------------------------------------------------------
 
-deny contains "the requester has no role" if lib.role == ""
+deny contains "the requester has no role" if data.vhgate.lib.role == ""
 
-deny contains sprintf("role %q is not in the convenant", [lib.role]) if {
-	lib.role != ""
-	not lib.role_known
+deny contains sprintf("role %q is not in the convenant", [data.vhgate.lib.role]) if {
+	data.vhgate.lib.role != ""
+	not data.vhgate.lib.role_known
 }
 
-deny contains sprintf("role %q may not act for purpose %q", [lib.role, lib.purpose]) if {
-	lib.role_known
-	lib.purpose_known
+deny contains sprintf("role %q may not act for purpose %q", [data.vhgate.lib.role, data.vhgate.lib.purpose]) if {
+	data.vhgate.lib.role_known
+	data.vhgate.lib.purpose_known
 	not purpose_in_role
 }
 
-deny contains sprintf("role %q is not open to partner type %q", [lib.role, lib.partner_type]) if {
-	lib.role_known
-	lib.partner_type_known
+deny contains sprintf("role %q is not open to partner type %q", [data.vhgate.lib.role, data.vhgate.lib.partner_type]) if {
+	data.vhgate.lib.role_known
+	data.vhgate.lib.partner_type_known
 	not partner_type_in_role
 }
 
 purpose_in_role if {
-	is_array(lib.role_doc.purposes)
-	lib.purpose in lib.role_doc.purposes
+	is_array(data.vhgate.lib.role_doc.purposes)
+	data.vhgate.lib.purpose in data.vhgate.lib.role_doc.purposes
 }
 
 partner_type_in_role if {
-	is_array(lib.role_doc.partner_types)
-	"*" in lib.role_doc.partner_types
+	is_array(data.vhgate.lib.role_doc.partner_types)
+	"*" in data.vhgate.lib.role_doc.partner_types
 }
 
 partner_type_in_role if {
-	is_array(lib.role_doc.partner_types)
-	lib.partner_type in lib.role_doc.partner_types
+	is_array(data.vhgate.lib.role_doc.partner_types)
+	data.vhgate.lib.partner_type in data.vhgate.lib.role_doc.partner_types
 }
 
 # --- break-glass (purpose spoed) -------------------------------------------------------------
 
-deny contains sprintf("purpose spoed (break-glass) is not open to partner type %q", [lib.partner_type]) if {
-	lib.spoed
-	not lib.partner_type in lib.spoed_partner_types
+deny contains sprintf("purpose spoed (break-glass) is not open to partner type %q", [data.vhgate.lib.partner_type]) if {
+	data.vhgate.lib.spoed
+	not data.vhgate.lib.partner_type in data.vhgate.lib.spoed_partner_types
 }
 
 deny contains "purpose spoed (break-glass) needs a stated reason (token claim reason)" if {
-	lib.spoed
-	not lib.reason_stated
+	data.vhgate.lib.spoed
+	not data.vhgate.lib.reason_stated
 }
 
 # --- case (read_person only) -----------------------------------------------------------------
 
 deny contains "read_person needs a case, and none was given" if {
-	lib.action == "read_person"
-	not lib.has_case
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.has_case
 }
 
 deny contains "the case has no phase" if {
-	lib.action == "read_person"
-	lib.has_case
-	lib.phase == ""
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.has_case
+	data.vhgate.lib.phase == ""
 }
 
-deny contains sprintf("case phase %q is not known", [lib.phase]) if {
-	lib.action == "read_person"
-	lib.phase != ""
-	not lib.phase in lib.known_phases
+deny contains sprintf("case phase %q is not known", [data.vhgate.lib.phase]) if {
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.phase != ""
+	not data.vhgate.lib.phase in data.vhgate.lib.known_phases
 }
 
 deny contains "the case is closed (phase afgesloten): sharing no longer serves a purpose of the convenant" if {
-	lib.action == "read_person"
-	lib.phase == "afgesloten"
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.phase == "afgesloten"
 }
 
 deny contains "the case has no region" if {
-	lib.action == "read_person"
-	lib.has_case
-	lib.case_region == ""
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.has_case
+	data.vhgate.lib.case_region == ""
 }
 
-deny contains sprintf("the case belongs to region %q, outside this convenant's region %q", [lib.case_region, lib.show(lib.conv.region)]) if {
-	lib.action == "read_person"
-	lib.case_region != ""
-	lib.case_region != lib.conv.region
+deny contains sprintf("the case belongs to region %q, outside this convenant's region %q", [data.vhgate.lib.case_region, data.vhgate.lib.show(data.vhgate.lib.conv.region)]) if {
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.case_region != ""
+	data.vhgate.lib.case_region != data.vhgate.lib.conv.region
 }
 
-deny contains sprintf("the case belongs to region %q, but the convenant names no region", [lib.case_region]) if {
-	lib.action == "read_person"
-	lib.case_region != ""
-	not lib.conv.region
+deny contains sprintf("the case belongs to region %q, but the convenant names no region", [data.vhgate.lib.case_region]) if {
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.case_region != ""
+	not data.vhgate.lib.conv.region
 }
 
 # --- field level -----------------------------------------------------------------------------
@@ -176,15 +174,15 @@ deny contains sprintf("the case belongs to region %q, but the convenant names no
 withhold contains {"field": name, "reason": reason} if {
 	not holds
 	reason := concat("; ", sort(deny))
-	some name in lib.field_names
+	some name in data.vhgate.lib.field_names
 }
 
 withhold contains {"field": name, "reason": reason} if {
 	holds
-	lib.action == "review_disclosures"
+	data.vhgate.lib.action == "review_disclosures"
 	reason := "action review_disclosures (purpose toezicht) reviews the disclosure log and never needs case fields"
-	some name in lib.field_names
+	some name in data.vhgate.lib.field_names
 }
 
 # A one-line summary for the decision's reasons when the request is admitted.
-admitted := sprintf("purpose %q allows action %q for role %q of partner type %q", [lib.purpose, lib.action, lib.role, lib.partner_type]) if holds
+admitted := sprintf("purpose %q allows action %q for role %q of partner type %q", [data.vhgate.lib.purpose, data.vhgate.lib.action, data.vhgate.lib.role, data.vhgate.lib.partner_type]) if holds

@@ -15,60 +15,69 @@
 #   - horizon: information recorded longer ago than the convenant's horizon_days.
 package vhgate.proportionaliteit
 
-import data.vhgate.lib
-
 # --- request level: budget ------------------------------------------------------------------
 
-budget_valid if {
-	is_number(input.budget.used)
-	input.budget.used >= 0
+daily_budget := data.vhgate.lib.partner.daily_budget if is_number(data.vhgate.lib.partner.daily_budget)
+
+# The budget count is read here and nowhere else: `budget_denials` is the only rule that refers to
+# input.budget, so every other rule (and the whole decision) depends on the count only through
+# this set. The gateway checks that when it loads the policies and then memoises decisions on
+# the rest of the input plus this set (policies/README.md, "Fast path"); a bundle that reads
+# the count elsewhere is still decided, only not memoised. This rule runs on every request,
+# so it reads input and the convenant directly rather than through lib's accessors (a
+# non-string action or partner type matches nothing here, as there).
+budget_denials contains "the request carries no valid budget count (budget.used), so bulk cannot be ruled out" if {
+	input.action in data.vhgate.lib.person_level_actions
+	not valid_count(input.budget.used)
 }
 
-daily_budget := lib.partner.daily_budget if is_number(lib.partner.daily_budget)
-
-deny contains "the request carries no valid budget count (budget.used), so bulk cannot be ruled out" if {
-	lib.action in lib.person_level_actions
-	not budget_valid
+budget_denials contains sprintf("daily budget exhausted: partner type %q already made %v of its %v person-level requests per 24 hours (no bulk requests)", [input.requester.partner_type, input.budget.used, limit]) if {
+	valid_count(input.budget.used)
+	input.action in data.vhgate.lib.person_level_actions
+	limit := data.convenant.partner_types[input.requester.partner_type].daily_budget
+	is_number(limit)
+	input.budget.used >= limit
 }
 
-deny contains sprintf("partner type %q has no daily budget in the convenant", [lib.partner_type]) if {
-	lib.action in lib.person_level_actions
+valid_count(n) if {
+	is_number(n)
+	n >= 0
+}
+
+deny contains reason if some reason in budget_denials
+
+deny contains sprintf("partner type %q has no daily budget in the convenant", [data.vhgate.lib.partner_type]) if {
+	data.vhgate.lib.action in data.vhgate.lib.person_level_actions
 	not daily_budget
-}
-
-deny contains sprintf("daily budget exhausted: partner type %q already made %v of its %v person-level requests per 24 hours (no bulk requests)", [lib.partner_type, input.budget.used, daily_budget]) if {
-	lib.action in lib.person_level_actions
-	budget_valid
-	input.budget.used >= daily_budget
 }
 
 # --- request level: horizon ------------------------------------------------------------------
 
-horizon := lib.conv.horizon_days if is_number(lib.conv.horizon_days)
+horizon := data.vhgate.lib.conv.horizon_days if is_number(data.vhgate.lib.conv.horizon_days)
 
 # --- field level -----------------------------------------------------------------------------
 
 withhold contains {"field": name, "reason": reason} if {
 	some reason in deny
-	some name in lib.field_names
+	some name in data.vhgate.lib.field_names
 }
 
 # Category: needs a ground in the convenant for this partner type.
 withhold contains {"field": f.name, "reason": reason} if {
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	cat := object.get(f, "category", null)
-	not lib.ground(cat)
-	reason := sprintf("partner type %s has no ground for category %s in the convenant", [lib.show(lib.partner_type), lib.show(cat)])
+	not data.vhgate.lib.ground(cat)
+	reason := sprintf("partner type %s has no ground for category %s in the convenant", [data.vhgate.lib.show(data.vhgate.lib.partner_type), data.vhgate.lib.show(cat)])
 }
 
 # Leefgebied: a field without the attribute is malformed.
 withhold contains {"field": f.name, "reason": "the field has no leefgebied attribute"} if {
-	some f in lib.fields
-	not lib.has_key(f, "leefgebied")
+	some f in data.vhgate.lib.fields
+	not data.vhgate.lib.has_key(f, "leefgebied")
 }
 
 withhold contains {"field": f.name, "reason": reason} if {
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	lg := object.get(f, "leefgebied", null)
 	lg != null
 	not is_string(lg)
@@ -76,44 +85,44 @@ withhold contains {"field": f.name, "reason": reason} if {
 }
 
 withhold contains {"field": f.name, "reason": reason} if {
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	lg := object.get(f, "leefgebied", null)
 	is_string(lg)
-	not lg in lib.known_leefgebieden
+	not lg in data.vhgate.lib.known_leefgebieden
 	reason := sprintf("leefgebied %s is not a leefgebied of the convenant", [lg])
 }
 
 withhold contains {"field": f.name, "reason": reason} if {
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	lg := object.get(f, "leefgebied", null)
 	is_string(lg)
-	lg in lib.known_leefgebieden
-	not lib.leefgebied_allowed(lg)
-	reason := sprintf("partner type %s may not receive leefgebied %s under the convenant", [lib.show(lib.partner_type), lg])
+	lg in data.vhgate.lib.known_leefgebieden
+	not data.vhgate.lib.leefgebied_allowed(lg)
+	reason := sprintf("partner type %s may not receive leefgebied %s under the convenant", [data.vhgate.lib.show(data.vhgate.lib.partner_type), lg])
 }
 
 withhold contains {"field": f.name, "reason": reason} if {
-	lib.narrowed_by_request
-	some f in lib.fields
+	data.vhgate.lib.narrowed_by_request
+	some f in data.vhgate.lib.fields
 	lg := object.get(f, "leefgebied", null)
 	is_string(lg)
-	not lg in lib.requested_leefgebieden
+	not lg in data.vhgate.lib.requested_leefgebieden
 	reason := sprintf("leefgebied %s was not requested", [lg])
 }
 
 # Horizon.
 withhold contains {"field": f.name, "reason": "the field has no valid age_days"} if {
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	not is_number(object.get(f, "age_days", null))
 }
 
 withhold contains {"field": f.name, "reason": "the convenant sets no horizon_days"} if {
 	not horizon
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 }
 
 withhold contains {"field": f.name, "reason": reason} if {
-	some f in lib.fields
+	some f in data.vhgate.lib.fields
 	age := object.get(f, "age_days", null)
 	is_number(age)
 	age > horizon

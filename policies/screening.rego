@@ -30,8 +30,6 @@
 # Exposes: advice, malformed, decision_check, decision_valid.
 package vhgate.screening
 
-import data.vhgate.lib
-
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 
@@ -58,7 +56,7 @@ default reg := {}
 reg := input.aanmelding if is_object(input.aanmelding)
 
 stated(o, k) if {
-	lib.has_key(o, k)
+	data.vhgate.lib.has_key(o, k)
 	o[k] != null
 }
 
@@ -116,7 +114,7 @@ malformed contains "no registration: input.aanmelding is missing or not an objec
 	not is_object(input.aanmelding)
 }
 
-malformed contains sprintf("kind %s is not one of gebiedsgericht, persoonsgericht, systeemgericht", [lib.show(object.get(reg, "kind", null))]) if {
+malformed contains sprintf("kind %s is not one of gebiedsgericht, persoonsgericht, systeemgericht", [data.vhgate.lib.show(object.get(reg, "kind", null))]) if {
 	is_object(input.aanmelding)
 	not object.get(reg, "kind", null) in known_kinds
 }
@@ -153,7 +151,7 @@ effects_of(p) := [] if not is_array(p.leads_to)
 counted_problem(p) if {
 	is_object(p)
 	is_string(p.leefgebied)
-	p.leefgebied in lib.known_leefgebieden
+	p.leefgebied in data.vhgate.lib.known_leefgebieden
 }
 
 # [leefgebied, effect] for every counted problem and each effect it leads to.
@@ -184,7 +182,7 @@ problem_notes contains [i, sprintf("problem %d is not counted: %s is not a leefg
 	some i, p in problems
 	is_object(p)
 	is_string(p.leefgebied)
-	not p.leefgebied in lib.known_leefgebieden
+	not p.leefgebied in data.vhgate.lib.known_leefgebieden
 }
 
 problem_notes contains [i, sprintf("problem %d (%s) is not counted: it leads to none of crimineel, overlast, afglijden", [i + 1, p.leefgebied])] if {
@@ -193,7 +191,7 @@ problem_notes contains [i, sprintf("problem %d (%s) is not counted: it leads to 
 	count(effects_of(p)) == 0
 }
 
-problem_notes contains [i, sprintf("problem %d (%s): unknown effect %s ignored", [i + 1, p.leefgebied, lib.show(e)])] if {
+problem_notes contains [i, sprintf("problem %d (%s): unknown effect %s ignored", [i + 1, p.leefgebied, data.vhgate.lib.show(e)])] if {
 	some i, p in problems
 	counted_problem(p)
 	is_array(p.leads_to)
@@ -228,7 +226,7 @@ c1_reasons := array.concat([c1_main], [n[1] | some n in sort(problem_notes)])
 
 chains_text := "bestuur, civiel, strafrecht, zorg"
 
-chain_notes contains sprintf("chain %s is not counted: not one of %s", [lib.show(c), chains_text]) if {
+chain_notes contains sprintf("chain %s is not counted: not one of %s", [data.vhgate.lib.show(c), chains_text]) if {
 	some c in needed_listed
 	not c in known_chains
 }
@@ -430,7 +428,7 @@ decision_problems contains "no decision: input.decision is missing or not an obj
 	not is_object(input.decision)
 }
 
-decision_problems contains sprintf("decision %s is not one of advies, terug_naar_keten, veiligheidshuis_case", [lib.show(object.get(decision_doc, "decision", null))]) if {
+decision_problems contains sprintf("decision %s is not one of advies, terug_naar_keten, veiligheidshuis_case", [data.vhgate.lib.show(object.get(decision_doc, "decision", null))]) if {
 	is_object(input.decision)
 	not decided in outcomes
 }

@@ -16,8 +16,6 @@
 # Exposes: deny (request-level reasons), withhold ({"field","reason"}), tier, at_table.
 package vhgate.subsidiariteit
 
-import data.vhgate.lib
-
 # Veiligheidshuis staff doing procesregie need no seat at the table.
 staff_partner_type := "veiligheidshuis"
 
@@ -32,16 +30,16 @@ summary_phase := "aanmelding"
 summary_categories := {"identificerend"}
 
 staff_procesregie if {
-	lib.partner_type == staff_partner_type
-	lib.purpose == staff_purpose
+	data.vhgate.lib.partner_type == staff_partner_type
+	data.vhgate.lib.purpose == staff_purpose
 }
 
-flagged_participant if lib.case_doc.requester_is_participant == true
+flagged_participant if data.vhgate.lib.case_doc.requester_is_participant == true
 
 listed_participant if {
-	lib.oin != ""
-	some p in lib.participants
-	p.oin == lib.oin
+	data.vhgate.lib.oin != ""
+	some p in data.vhgate.lib.participants
+	p.oin == data.vhgate.lib.oin
 }
 
 participant if {
@@ -58,15 +56,15 @@ at_table if staff_procesregie
 not_participant_reason := "not a participant of this case: only a hit/no-hit lookup is allowed"
 
 deny contains not_participant_reason if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	not at_table
 	not flagged_participant
 }
 
 deny contains concat("", [not_participant_reason, " (the requester is flagged as participant, but its OIN is not among the case participants)"]) if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	not at_table
 	flagged_participant
 }
@@ -75,90 +73,90 @@ deny contains concat("", [not_participant_reason, " (the requester is flagged as
 
 default tier := "none"
 
-tier := "hit_no_hit" if lib.action == "lookup"
+tier := "hit_no_hit" if data.vhgate.lib.action == "lookup"
 
 tier := "hit_no_hit" if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	not at_table
 }
 
 tier := "summary" if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	at_table
-	lib.phase == summary_phase
+	data.vhgate.lib.phase == summary_phase
 }
 
 tier := "full" if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	at_table
-	lib.phase in full_phases
+	data.vhgate.lib.phase in full_phases
 }
 
 # Break-glass gets the minimum, whatever the phase and whether or not the requester sits at the
 # table (doelmatigheid has checked the partner type and the stated reason).
 tier := "summary" if {
-	lib.action == "read_person"
-	lib.spoed
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.spoed
 }
 
 # --- field level -----------------------------------------------------------------------------
 
 withhold contains {"field": name, "reason": reason} if {
 	some reason in deny
-	some name in lib.field_names
+	some name in data.vhgate.lib.field_names
 }
 
 withhold contains {"field": f.name, "reason": reason} if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	at_table
-	lib.phase == summary_phase
-	some f in lib.fields
+	data.vhgate.lib.phase == summary_phase
+	some f in data.vhgate.lib.fields
 	not object.get(f, "category", null) in summary_categories
-	reason := sprintf("case not yet screened (phase aanmelding): summary only, and category %s is not identificerend", [lib.show(object.get(f, "category", null))])
+	reason := sprintf("case not yet screened (phase aanmelding): summary only, and category %s is not identificerend", [data.vhgate.lib.show(object.get(f, "category", null))])
 }
 
 withhold contains {"field": f.name, "reason": spoed_reason} if {
-	lib.action == "read_person"
-	lib.spoed
-	some f in lib.fields
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.spoed
+	some f in data.vhgate.lib.fields
 	not spoed_minimum(f)
 }
 
 # A reason for every withheld field even if the spoed lists hold something unprintable.
 default spoed_reason := "spoed (break-glass): only the convenant's minimum is disclosed"
 
-spoed_reason := sprintf("spoed (break-glass): only the minimum is disclosed (categories %s; information of leefgebieden %s)", [concat(", ", sort(lib.spoed_categories)), concat(", ", sort(lib.spoed_leefgebieden))])
+spoed_reason := sprintf("spoed (break-glass): only the minimum is disclosed (categories %s; information of leefgebieden %s)", [concat(", ", sort(data.vhgate.lib.spoed_categories)), concat(", ", sort(data.vhgate.lib.spoed_leefgebieden))])
 
-spoed_minimum(f) if object.get(f, "category", null) in lib.spoed_categories
+spoed_minimum(f) if object.get(f, "category", null) in data.vhgate.lib.spoed_categories
 
-spoed_minimum(f) if object.get(f, "leefgebied", null) in lib.spoed_leefgebieden
+spoed_minimum(f) if object.get(f, "leefgebied", null) in data.vhgate.lib.spoed_leefgebieden
 
 withhold contains {"field": name, "reason": reason} if {
-	lib.action == "lookup"
+	data.vhgate.lib.action == "lookup"
 	reason := "a lookup answers hit/no-hit only: no field is disclosed"
-	some name in lib.field_names
+	some name in data.vhgate.lib.field_names
 }
 
 # A one-line summary for the decision's reasons.
-explained := "lookup: hit/no-hit answer only" if lib.action == "lookup"
+explained := "lookup: hit/no-hit answer only" if data.vhgate.lib.action == "lookup"
 
 explained := sprintf("tier summary: case in phase aanmelding (not yet screened), identificerend fields only (%s)", [how_at_table]) if {
-	lib.action == "read_person"
-	not lib.spoed
+	data.vhgate.lib.action == "read_person"
+	not data.vhgate.lib.spoed
 	tier == "summary"
 }
 
 explained := "tier summary: spoed (break-glass) with a stated reason, the convenant's minimum only; the privacy officer reviews this read" if {
-	lib.action == "read_person"
-	lib.spoed
+	data.vhgate.lib.action == "read_person"
+	data.vhgate.lib.spoed
 }
 
-explained := sprintf("tier full: case in phase %s (%s)", [lib.phase, how_at_table]) if {
-	lib.action == "read_person"
+explained := sprintf("tier full: case in phase %s (%s)", [data.vhgate.lib.phase, how_at_table]) if {
+	data.vhgate.lib.action == "read_person"
 	tier == "full"
 }
 

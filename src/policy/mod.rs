@@ -3,7 +3,11 @@
 //! engine behind [`PolicyEngine`] so a second engine (OPA-compiled WASM) can sit beside regorus.
 
 pub mod bundle;
+pub mod differential;
+mod footprint;
+mod memo;
 mod regorus_engine;
+mod rvm;
 pub mod signing;
 pub mod testing;
 #[cfg(feature = "opa-wasm")]
@@ -14,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use regorus_engine::RegorusEngine;
+pub use regorus_engine::{EngineMode, FastPathReport, RegorusEngine};
 #[cfg(feature = "opa-wasm")]
 pub use wasm_engine::WasmEngine;
 
@@ -40,6 +44,8 @@ pub enum PolicyError {
     Shape(String),
     #[error("bundle: {0}")]
     Bundle(String),
+    #[error("policy self-check failed: {0}")]
+    SelfCheck(String),
 }
 
 /// What the requester asks the policy to decide on.
