@@ -118,6 +118,7 @@ impl App {
         log_store::ensure_first_checkpoint(&db, &signer).await?;
         let log_key =
             crate::disclosure::checkpoint::NoteVerifier::from_vkey(&signer.verifier_key())?;
+        let budget = crate::budget::BudgetCounter::spawn(db.clone(), config.commit_timeout());
         let (writer, _task) = LogWriter::spawn(
             db,
             WriterConfig {
@@ -142,6 +143,7 @@ impl App {
                 .with_signals_min_cell(config.signals.min_cell)
                 .with_spoed_review_within(config.spoed.review_within_hours)
                 .with_log_key(log_key)
+                .with_budget_counter(budget)
                 .with_pdf_printer(&config.console.chromium)
                 .with_signal_thresholds(config.console.thresholds()),
         );

@@ -214,6 +214,8 @@ pub struct Gateway {
     policy: RwLock<Arc<dyn PolicyEngine>>,
     registry: RwLock<Arc<PartnerRegistry>>,
     log: LogWriter,
+    /// Group-committed budget counts (`None`: one transaction per request).
+    budget: Option<crate::budget::BudgetCounter>,
     verifier: TokenVerifier,
     report_embargo_existence: bool,
     /// The checkpoint key's verifier: the console checks proofs against signed checkpoints.
@@ -252,6 +254,7 @@ impl Gateway {
             policy: RwLock::new(policy),
             registry: RwLock::new(Arc::new(registry)),
             log,
+            budget: None,
             verifier,
             report_embargo_existence: false,
             log_key: None,
@@ -308,6 +311,12 @@ impl Gateway {
     /// The headless Chromium that prints access reports to PDF.
     pub fn pdf_printer(&self) -> &str {
         &self.pdf_printer
+    }
+
+    /// Counts the bulk budget through a group-commit task (see [`crate::budget`]).
+    pub fn with_budget_counter(mut self, counter: crate::budget::BudgetCounter) -> Self {
+        self.budget = Some(counter);
+        self
     }
 
     /// Sets the verifier of the log's checkpoint key (for checking proofs live).
@@ -455,7 +464,10 @@ impl Gateway {
             .oin
             .parse()
             .map_err(|e| GatewayError::Forbidden(format!("caller OIN: {e}")))?;
-        Ok(crate::budget::take(self.record.db(), &oin, now).await?)
+        Ok(match &self.budget {
+            Some(counter) => counter.take(&oin, now).await?,
+            None => crate::budget::take(self.record.db(), &oin, now).await?,
+        })
     }
 
     /// Moves what waits in the outbox into the chain now (the writer also does so at start and

@@ -23,6 +23,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("record encryption: {0}")]
     Crypto(#[from] crate::crypto::CryptoError),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// Which database engine a pool talks to.
@@ -141,6 +143,9 @@ impl Db {
                 .busy_timeout(Duration::from_secs(5));
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
+                // A local file cannot drop a connection the way a network can; the ping before
+                // every acquire was a round trip to the connection's thread per query.
+                .test_before_acquire(false)
                 .after_release(|conn, _| Box::pin(async move { still_usable(conn).await }))
                 .connect_with(opts)
                 .await?;
