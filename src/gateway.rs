@@ -644,12 +644,13 @@ impl Gateway {
         entry.case_id = Some(case_id.0);
         let disclosure_id = DisclosureId(entry.id);
 
-        let case = self.record.case(case_id).await?;
-        let person = match case {
-            Some(_) => self.record.person_in_case(case_id, person_id).await?,
-            None => None,
-        };
-        let (Some(case), Some(person)) = (case, person) else {
+        let Some(crate::record::PersonRead {
+            case,
+            person,
+            participants,
+            items,
+        }) = self.record.person_read(case_id, person_id).await?
+        else {
             entry.status = 404;
             entry.problem_type = Some("not-found".into());
             entry.reasons = vec!["case or person not found".into()];
@@ -660,8 +661,6 @@ impl Gateway {
             pseudonym: person.subject_pseudonym.clone(),
             key_version: person.pseudonym_key_version,
         });
-        let participants = self.record.participants(case_id).await?;
-        let items = self.record.items(case_id, person_id).await?;
         let items: Vec<_> = items
             .into_iter()
             .filter(|i| {

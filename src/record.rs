@@ -189,6 +189,45 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
+const CASE_SQL: &str =
+    "SELECT id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, \
+                        created_at, version FROM cases WHERE id = $1";
+const PARTICIPANTS_SQL: &str = "SELECT cp.oin, p.name, p.partner_type, cp.since FROM case_participants cp \
+                                JOIN partners p ON p.oin = cp.oin WHERE cp.case_id = $1 AND cp.until IS NULL ORDER BY cp.oin";
+const PERSON_IN_CASE_SQL: &str = "SELECT p.id, p.naam, p.geboortedatum, p.adres, p.bsn_sealed, p.subject_pseudonym, \
+                                  p.pseudonym_key_version, cp.relation FROM persons p \
+                                  JOIN case_persons cp ON cp.person_id = p.id WHERE cp.case_id = $1 AND p.id = $2";
+const ITEMS_SQL: &str = "SELECT i.id, i.leefgebied, i.category, i.content, i.contributed_by, \
+                         p.name AS contributor_name, i.recorded_at, i.dates_from FROM information_items i \
+                         JOIN partners p ON p.oin = i.contributed_by \
+                         WHERE i.case_id = $1 AND i.person_id = $2 AND i.status = 'actief' \
+                         ORDER BY i.recorded_at, i.id";
+
+fn items_from_rows(rows: Vec<ItemRow>) -> Result<Vec<Item>, StoreError> {
+    rows.into_iter()
+        .map(|r| {
+            Ok(Item {
+                id: ItemId(r.id),
+                leefgebied: r.leefgebied.parse().map_err(corrupt)?,
+                category: r.category.parse().map_err(corrupt)?,
+                content: r.content,
+                contributed_by: r.contributed_by,
+                contributor_name: r.contributor_name,
+                recorded_at: r.recorded_at,
+                dates_from: r.dates_from.unwrap_or(r.recorded_at.date_naive()),
+            })
+        })
+        .collect()
+}
+
+/// What [`CaseRecord::person_read`] reads.
+pub struct PersonRead {
+    pub case: Case,
+    pub person: Person,
+    pub participants: Vec<Participant>,
+    pub items: Vec<Item>,
+}
+
 impl CaseRecord {
     pub fn new(db: Db, cipher: RecordCipher, pseudonymizer: Pseudonymizer) -> Self {
         CaseRecord {
@@ -224,18 +263,16 @@ impl CaseRecord {
     }
 
     pub async fn case(&self, id: CaseId) -> Result<Option<Case>, StoreError> {
-        const SQL: &str = "SELECT id, kind, phase, region, title, registered_by_oin, casusregisseur_oin, created_at, \
-                           version FROM cases WHERE id = $1";
         let row: Option<CaseRow> =
-            with_pool!(&self.db, p => sqlx::query_as(SQL).bind(id.0).fetch_optional(p).await)?;
+            with_pool!(&self.db, p => sqlx::query_as(CASE_SQL).bind(id.0).fetch_optional(p).await)?;
         row.map(Case::try_from).transpose()
     }
 
     /// Partners at the table now (removed participants excluded).
     pub async fn participants(&self, id: CaseId) -> Result<Vec<Participant>, StoreError> {
-        const SQL: &str = "SELECT cp.oin, p.name, p.partner_type, cp.since FROM case_participants cp \
-                           JOIN partners p ON p.oin = cp.oin WHERE cp.case_id = $1 AND cp.until IS NULL ORDER BY cp.oin";
-        Ok(with_pool!(&self.db, p => sqlx::query_as(SQL).bind(id.0).fetch_all(p).await)?)
+        Ok(
+            with_pool!(&self.db, p => sqlx::query_as(PARTICIPANTS_SQL).bind(id.0).fetch_all(p).await)?,
+        )
     }
 
     /// A person, only if linked to the case.
@@ -244,12 +281,48 @@ impl CaseRecord {
         case: CaseId,
         person: PersonId,
     ) -> Result<Option<Person>, StoreError> {
-        const SQL: &str = "SELECT p.id, p.naam, p.geboortedatum, p.adres, p.bsn_sealed, p.subject_pseudonym, \
-                           p.pseudonym_key_version, cp.relation FROM persons p \
-                           JOIN case_persons cp ON cp.person_id = p.id WHERE cp.case_id = $1 AND p.id = $2";
         Ok(
-            with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_optional(p).await)?,
+            with_pool!(&self.db, p => sqlx::query_as(PERSON_IN_CASE_SQL).bind(case.0).bind(person.0).fetch_optional(p).await)?,
         )
+    }
+
+    /// What a person read needs, on one pooled connection (sqlx tests a connection each time it
+    /// goes back to the pool, so four reads on one cost one such round trip, not four): the
+    /// case, the person if linked to it, the partners at the table and the active items.
+    /// `None` when the case or the person (in that case) is not found.
+    pub async fn person_read(
+        &self,
+        case: CaseId,
+        person: PersonId,
+    ) -> Result<Option<PersonRead>, StoreError> {
+        let rows: Option<(CaseRow, Person, Vec<Participant>, Vec<ItemRow>)> = with_pool!(&self.db, p => {
+            let mut c = p.acquire().await?;
+            let case_row: Option<CaseRow> = sqlx::query_as(CASE_SQL).bind(case.0).fetch_optional(&mut *c).await?;
+            match case_row {
+                None => None,
+                Some(case_row) => {
+                    let found: Option<Person> = sqlx::query_as(PERSON_IN_CASE_SQL)
+                        .bind(case.0).bind(person.0).fetch_optional(&mut *c).await?;
+                    match found {
+                        None => None,
+                        Some(found) => {
+                            let participants = sqlx::query_as(PARTICIPANTS_SQL).bind(case.0).fetch_all(&mut *c).await?;
+                            let items = sqlx::query_as(ITEMS_SQL).bind(case.0).bind(person.0).fetch_all(&mut *c).await?;
+                            Some((case_row, found, participants, items))
+                        }
+                    }
+                }
+            }
+        });
+        let Some((case_row, person, participants, items)) = rows else {
+            return Ok(None);
+        };
+        Ok(Some(PersonRead {
+            case: Case::try_from(case_row)?,
+            person,
+            participants,
+            items: items_from_rows(items)?,
+        }))
     }
 
     /// Seals person data at rest (AES-256-GCM), bound to `context`.
@@ -275,26 +348,8 @@ impl CaseRecord {
     /// The active information items about a person in a case, oldest first (corrected and
     /// withdrawn versions are never disclosed again).
     pub async fn items(&self, case: CaseId, person: PersonId) -> Result<Vec<Item>, StoreError> {
-        const SQL: &str = "SELECT i.id, i.leefgebied, i.category, i.content, i.contributed_by, \
-                           p.name AS contributor_name, i.recorded_at, i.dates_from FROM information_items i \
-                           JOIN partners p ON p.oin = i.contributed_by \
-                           WHERE i.case_id = $1 AND i.person_id = $2 AND i.status = 'actief' \
-                           ORDER BY i.recorded_at, i.id";
-        let rows: Vec<ItemRow> = with_pool!(&self.db, p => sqlx::query_as(SQL).bind(case.0).bind(person.0).fetch_all(p).await)?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(Item {
-                    id: ItemId(r.id),
-                    leefgebied: r.leefgebied.parse().map_err(corrupt)?,
-                    category: r.category.parse().map_err(corrupt)?,
-                    content: r.content,
-                    contributed_by: r.contributed_by,
-                    contributor_name: r.contributor_name,
-                    recorded_at: r.recorded_at,
-                    dates_from: r.dates_from.unwrap_or(r.recorded_at.date_naive()),
-                })
-            })
-            .collect()
+        let rows: Vec<ItemRow> = with_pool!(&self.db, p => sqlx::query_as(ITEMS_SQL).bind(case.0).bind(person.0).fetch_all(p).await)?;
+        items_from_rows(rows)
     }
 
     /// Active (not closed) cases in which the subject with this pseudonym is known.
