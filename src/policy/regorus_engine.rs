@@ -222,6 +222,10 @@ impl RegorusEngine {
         };
         if fast {
             prepared.self_check(&super::differential::self_check_inputs(&data))?;
+            match &prepared.memo_off {
+                None => tracing::debug!(revision = %prepared.revision, "decisions memoised"),
+                Some(why) => tracing::info!(revision = %prepared.revision, reason = %why, "decisions not memoised"),
+            }
         }
         Ok(prepared)
     }
