@@ -64,6 +64,7 @@ TMP=$(mktemp -d /tmp/vhgate-side-by-side.XXXXXX)
 chmod 755 "$TMP"   # nginx workers (user nobody) read the static response below it
 GATEWAY_PID=
 NGINX_PID=
+CHILD_PID=   # the load generator or benchmark running now
 PG_DATABASES=()
 psql_admin() { psql "$PG_ADMIN" -v ON_ERROR_STOP=1 -qAt "$@"; }
 stop_pid() { # pid: TERM, wait up to 15 s, then KILL
@@ -74,6 +75,7 @@ stop_pid() { # pid: TERM, wait up to 15 s, then KILL
     kill -KILL "$pid" 2>/dev/null || true
 }
 cleanup() {
+    stop_pid "$CHILD_PID"
     stop_pid "$GATEWAY_PID"
     stop_pid "$NGINX_PID"
     for db in "${PG_DATABASES[@]}"; do
@@ -83,6 +85,14 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# Runs "$@" in the background and waits for it: a trapped INT/TERM interrupts `wait` at once
+# (a foreground child would delay the trap until it ends, and oha ends normally on Ctrl-C).
+interruptible() {
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID"
+    CHILD_PID=
+}
 
 new_pg_database() { # sets PG_URL to a new database on the admin server (dropped on exit)
     local name="vhgate_bench_$$_${RANDOM}${RANDOM}"
@@ -104,20 +114,20 @@ FAILURES=()
 
 # run_oha OUT URL CERT KEY [oha args...]: a warm-up run, then the measured run (JSON to OUT).
 # Both wait for requests still in flight at the deadline (-w), so every request sent is
-# counted. Prints the number of 2xx/4xx answers of both runs.
+# counted. Sets ANSWERED to the number of 2xx/4xx answers of both runs.
 run_oha() {
     local out=$1 url=$2 cert=$3 key=$4
     shift 4
     local common=(--no-tui --output-format json -c "$CONNECTIONS" -w
         --cacert "$CERTS/ca.pem" --cert "$cert" --key "$key" "$@" "$url")
-    oha -z "${WARMUP}s" "${common[@]}" -o "$out.warmup" >/dev/null
-    oha -z "${DURATION}s" "${common[@]}" -o "$out" >/dev/null
-    jq -s '[.[].statusCodeDistribution | to_entries[] | select(.key | test("^[24]")) | .value] | add // 0' \
-        "$out.warmup" "$out"
+    interruptible oha -z "${WARMUP}s" "${common[@]}" -o "$out.warmup" >/dev/null
+    interruptible oha -z "${DURATION}s" "${common[@]}" -o "$out" >/dev/null
+    ANSWERED=$(jq -s '[.[].statusCodeDistribution | to_entries[] | select(.key | test("^[24]")) | .value] | add // 0' \
+        "$out.warmup" "$out")
 }
-rps() { jq -r '.summary.requestsPerSec' "$1"; }
-p50() { jq -r '.latencyPercentiles.p50 * 1000' "$1"; }
-p99() { jq -r '.latencyPercentiles.p99 * 1000' "$1"; }
+rps() { jq -r '.summary.requestsPerSec // 0' "$1"; }
+p50() { jq -r '(.latencyPercentiles.p50 // 0) * 1000' "$1"; }
+p99() { jq -r '(.latencyPercentiles.p99 // 0) * 1000' "$1"; }
 fmt() { LC_ALL=C printf "%.${2:-0}f" "$1"; }
 calc() { awk "BEGIN { print ($*) }"; }
 ratio() { # value reference
@@ -137,7 +147,7 @@ start_gateway() { # backend [database url]
         --listen "127.0.0.1:$GATEWAY_PORT" --manifest "$manifest")
     [ -n "$url" ] && args+=(--database "$url")
     say "starting vhgate ($backend) on 127.0.0.1:$GATEWAY_PORT"
-    RUST_LOG=${RUST_LOG:-warn} "$BIN" "${args[@]}" >"$TMP/$backend.log" 2>&1 &
+    RUST_LOG=${RUST_LOG:-info,sqlx=warn} "$BIN" "${args[@]}" >"$TMP/$backend.log" 2>&1 &
     GATEWAY_PID=$!
     for _ in $(seq 600); do
         [ -f "$manifest" ] && return 0
@@ -168,15 +178,16 @@ fresh_token() { # request: a new token of the request's partner/role/purpose (va
 gateway_run() {
     local label=$1 r=$2 out=$3
     shift 3
-    local token method body args before after answered
+    local token method body args before after
     token=$(fresh_token "$r")
     method=$(m ".requests.$r.method")
     body=$(m ".requests.$r.body // empty")
     args=(-m "$method" -H "Authorization: Bearer $token")
     [ -n "$body" ] && args+=(-T application/json -d "$body")
     before=$(log_size)
-    answered=$(run_oha "$out" "$(m .base_url)$(m ".requests.$r.path")" \
-        "$(m ".requests.$r.cert")" "$(m ".requests.$r.key")" "${args[@]}" "$@")
+    run_oha "$out" "$(m .base_url)$(m ".requests.$r.path")" \
+        "$(m ".requests.$r.cert")" "$(m ".requests.$r.key")" "${args[@]}" "$@"
+    kill -0 "$GATEWAY_PID" 2>/dev/null || die "vhgate stopped during $label (see its log above)"
     # The writer commits before it answers; the checkpoint is signed in the same batch.
     after=$(log_size)
     local expect got errs check
@@ -187,16 +198,16 @@ gateway_run() {
         FAILURES+=("$label: expected only status $expect, got $got${errs:+; errors: $errs}")
     fi
     local logged=$((after - before))
-    if [ "$logged" -lt "$answered" ]; then
-        check="**MISSING $((answered - logged))**"
-        FAILURES+=("$label: $answered requests answered 2xx/4xx, only $logged disclosure-log entries")
-    elif [ "$logged" -gt "$answered" ]; then
-        check="ok (+$((logged - answered)) unanswered)"
+    if [ "$logged" -lt "$ANSWERED" ]; then
+        check="**MISSING $((ANSWERED - logged))**"
+        FAILURES+=("$label: $ANSWERED requests answered 2xx/4xx, only $logged disclosure-log entries")
+    elif [ "$logged" -gt "$ANSWERED" ]; then
+        check="ok (+$((logged - ANSWERED)) unanswered)"
     else
         check="ok ($logged)"
     fi
-    [ -n "$errs" ] && say "$label: client errors: $errs"
-    say "$label: $(fmt "$(rps "$out")") rps, statuses $got, log $logged entries for $answered answers"
+    if [ -n "$errs" ]; then say "$label: client errors: $errs"; fi
+    say "$label: $(fmt "$(rps "$out")") rps, statuses $got, log $logged entries for $ANSWERED answers"
     LAST_CHECK=$check
 }
 
@@ -266,8 +277,12 @@ for backend in $BACKENDS; do
         start_nginx
         url="https://localhost:$NGINX_PORT$(m .requests.read.path)"
         ngx_args=(-H "Authorization: Bearer $(m .requests.read.token)")
-        run_oha "$TMP/nginx-ka.json" "$url" "$(m .requests.read.cert)" "$(m .requests.read.key)" "${ngx_args[@]}" >/dev/null
-        run_oha "$TMP/nginx-noka.json" "$url" "$(m .requests.read.cert)" "$(m .requests.read.key)" "${ngx_args[@]}" --disable-keepalive >/dev/null
+        run_oha "$TMP/nginx-ka.json" "$url" "$(m .requests.read.cert)" "$(m .requests.read.key)" "${ngx_args[@]}"
+        run_oha "$TMP/nginx-noka.json" "$url" "$(m .requests.read.cert)" "$(m .requests.read.key)" "${ngx_args[@]}" --disable-keepalive
+        for f in nginx-ka nginx-noka; do
+            jq -e '(.statusCodeDistribution | keys) == ["200"]' "$TMP/$f.json" >/dev/null ||
+                FAILURES+=("nginx ($f): statuses $(statuses "$TMP/$f.json"), errors: $(errors "$TMP/$f.json")")
+        done
         stop_pid "$NGINX_PID"
         NGINX_PID=
         NGINX_KA_RPS=$(rps "$TMP/nginx-ka.json")
@@ -331,8 +346,8 @@ for backend in $BACKENDS; do
         args+=(--database "$PG_URL")
     fi
     say "bench-log ($backend)"
-    outp=$(RUST_LOG=warn "$BIN" "${args[@]}")
-    read -r lr l50 l99 <<<"$(parse_bench_log "$outp")"
+    interruptible env RUST_LOG=warn "$BIN" "${args[@]}" >"$TMP/bench-log-$backend.txt"
+    read -r lr l50 l99 <<<"$(parse_bench_log "$(cat "$TMP/bench-log-$backend.txt")")"
     name=$([ "$backend" = sqlite ] && echo "vhgate SQLite" || echo "vhgate PostgreSQL")
     row "(e) disclosure-log appends alone (128 appenders, entries/s)" "$name" "$(fmt "$lr")" "$l50" "$l99" \
         "$(ratio "$lr" "$NGINX_KA_RPS")" "–"
@@ -340,8 +355,8 @@ done
 
 # (f) one policy decision alone (in-process, one thread).
 say "bench --decisions-only"
-outp=$(RUST_LOG=warn "$BIN" bench --decisions-only)
-read -r dr d50 d99 <<<"$(sed -nE 's/.*p50=([0-9.]+)µs p99=([0-9.]+)µs .*throughput=([0-9.]+)\/s.*/\3 \1 \2/p' <<<"$outp" |
+interruptible env RUST_LOG=warn "$BIN" bench --decisions-only >"$TMP/decisions.txt"
+read -r dr d50 d99 <<<"$(sed -nE 's/.*p50=([0-9.]+)µs p99=([0-9.]+)µs .*throughput=([0-9.]+)\/s.*/\3 \1 \2/p' "$TMP/decisions.txt" |
     awk '{ printf "%s %.3f %.3f", $1, $2 / 1000, $3 / 1000 }')"
 row "(f) policy decision alone (regorus, one thread, decisions/s)" "vhgate" "$(fmt "$dr")" "$d50" "$d99" \
     "$(ratio "$dr" "$NGINX_KA_RPS")" "–"
