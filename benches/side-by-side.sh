@@ -102,6 +102,8 @@ new_pg_database() { # sets PG_URL to a new database on the admin server (dropped
     PG_URL="${base%/*}/$name"
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
 # --- build ----------------------------------------------------------------------------------
 say "cargo build --release"
 cargo build --release --quiet
@@ -132,7 +134,7 @@ fmt() { LC_ALL=C printf "%.${2:-0}f" "$1"; }
 calc() { awk "BEGIN { print ($*) }"; }
 ratio() { # value reference
     if [ -n "$2" ] && [ "$(calc "$2 > 0")" = 1 ]; then
-        LC_ALL=C printf "%.2f×" "$(calc "$1 / $2")"
+        LC_ALL=C printf "%.3g×" "$(calc "$1 / $2")"
     else echo "–"; fi
 }
 statuses() { jq -c '.statusCodeDistribution' "$1"; }
@@ -289,9 +291,9 @@ for backend in $BACKENDS; do
         NGINX_NOKA_RPS=$(rps "$TMP/nginx-noka.json")
         say "nginx: $(fmt "$NGINX_KA_RPS") rps keep-alive, $(fmt "$NGINX_NOKA_RPS") rps new connection per request"
         row "(a) static person response, keep-alive" nginx "$(fmt "$NGINX_KA_RPS")" \
-            "$(fmt "$(p50 "$TMP/nginx-ka.json")" 2)" "$(fmt "$(p99 "$TMP/nginx-ka.json")" 2)" "1.00×" "–"
+            "$(fmt "$(p50 "$TMP/nginx-ka.json")" 2)" "$(fmt "$(p99 "$TMP/nginx-ka.json")" 2)" "1×" "–"
         row "(d) static person response, new connection per request" nginx "$(fmt "$NGINX_NOKA_RPS")" \
-            "$(fmt "$(p50 "$TMP/nginx-noka.json")" 2)" "$(fmt "$(p99 "$TMP/nginx-noka.json")" 2)" "1.00×" "–"
+            "$(fmt "$(p50 "$TMP/nginx-noka.json")" 2)" "$(fmt "$(p99 "$TMP/nginx-noka.json")" 2)" "1×" "–"
     fi
 
     for spec in \
@@ -363,7 +365,7 @@ row "(f) policy decision alone (regorus, one thread, decisions/s)" "vhgate" "$(f
 
 # --- the table ----------------------------------------------------------------------------------
 table=$(
-    echo "Side-by-side, $(date -u +%Y-%m-%d) on $(nproc) cores: oha $(oha --version | awk '{print $2}'), nginx $(nginx -v 2>&1 | sed 's#.*/##'), ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s warm-up; mTLS with a client certificate everywhere."
+    echo "Side-by-side, $(date -u +%Y-%m-%d) on $(nproc) cores: oha $(oha --version | awk '{print $2}'), nginx $(nginx -v 2>&1 | sed 's#.*/##'), ${CONNECTIONS} connections, ${DURATION} s per run after ${WARMUP} s warm-up; mTLS with a client certificate everywhere. Load average before the run $LOAD_BEFORE, after $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)."
     echo
     echo "| scenario | server | rps | p50 ms | p99 ms | vs nginx | log entries for 2xx/4xx |"
     echo "|---|---|---:|---:|---:|---:|---|"
