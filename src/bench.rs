@@ -175,15 +175,27 @@ pub fn sample_input() -> Result<PolicyInput, BenchError> {
     .map_err(setup)
 }
 
-/// Times `n` decisions on the prepared engine (after a short warm-up).
+/// Times `n` decisions on the prepared engine (after a short warm-up), the same input each time.
 pub fn bench_decisions(engine: &dyn PolicyEngine, n: usize) -> Result<Latencies, BenchError> {
-    let input = sample_input()?;
-    for _ in 0..n.min(100) {
+    time_decisions(engine, n, |_, _| {})
+}
+
+/// Times `n` decisions (after a short warm-up) on the sample input as `vary` changes it before
+/// each one (it gets the decision's number).
+fn time_decisions(
+    engine: &dyn PolicyEngine,
+    n: usize,
+    mut vary: impl FnMut(&mut PolicyInput, usize),
+) -> Result<Latencies, BenchError> {
+    let mut input = sample_input()?;
+    for i in 0..n.min(100) {
+        vary(&mut input, i);
         engine.decide(&input).map_err(setup)?;
     }
     let mut samples = Vec::with_capacity(n);
     let start = Instant::now();
-    for _ in 0..n {
+    for i in 0..n {
+        vary(&mut input, n.min(100) + i);
         let t = Instant::now();
         let d = engine.decide(&input).map_err(setup)?;
         samples.push(t.elapsed());
@@ -390,13 +402,34 @@ pub async fn run(policy_dir: &Path, opts: &BenchOptions) -> Result<BenchReport, 
     })
 }
 
-/// Times `n` policy decisions on the engine a bench gateway prepares, and nothing else
-/// (`vhgate bench --decisions-only`).
-pub async fn run_decisions(policy_dir: &Path, n: usize) -> Result<Latencies, BenchError> {
+/// Decision timings alone (`vhgate bench --decisions-only`).
+#[derive(Clone, Debug)]
+pub struct DecisionReport {
+    /// The same read over and over with the budget count going up, as repeated requests carry
+    /// it: what an engine that memoises decisions answers from its memo.
+    pub repeated: Latencies,
+    /// A new case id each time: nothing decided before applies, the policies run in full.
+    pub new_case: Latencies,
+}
+
+/// Times `n` policy decisions of each kind of [`DecisionReport`] on the engine a bench gateway
+/// prepares, and nothing else.
+pub async fn run_decisions(policy_dir: &Path, n: usize) -> Result<DecisionReport, BenchError> {
     let gateway = BenchGateway::start(policy_dir).await?;
-    let decision = bench_decisions(gateway.policy.as_ref(), n);
+    let engine = gateway.policy.clone();
+    let report = time_decisions(engine.as_ref(), n, |input, i| {
+        input.budget.used = 3 + i as u64;
+    })
+    .and_then(|repeated| {
+        let new_case = time_decisions(engine.as_ref(), n, |input, i| {
+            if let Some(case) = input.case.as_mut() {
+                case.id = format!("0194a0b0-0000-7000-8000-{i:012}");
+            }
+        })?;
+        Ok(DecisionReport { repeated, new_case })
+    });
     gateway.stop().await;
-    decision
+    report
 }
 
 /// Where `vhgate bench-serve` lays out and serves its gateway.

@@ -747,8 +747,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             decisions_only,
         } => {
             if decisions_only {
-                let decision = vhgate::bench::run_decisions(&policies, decisions).await?;
-                println!("policy decision (regorus, in-process): {decision}");
+                let report = vhgate::bench::run_decisions(&policies, decisions).await?;
+                println!(
+                    "policy decision, the same read again (budget counted up): {}",
+                    report.repeated
+                );
+                println!("policy decision, a new case each time: {}", report.new_case);
                 return Ok(());
             }
             let opts = BenchOptions {
