@@ -358,10 +358,16 @@ done
 # (f) one policy decision alone (in-process, one thread).
 say "bench --decisions-only"
 interruptible env RUST_LOG=warn "$BIN" bench --decisions-only >"$TMP/decisions.txt"
-read -r dr d50 d99 <<<"$(sed -nE 's/.*p50=([0-9.]+)µs p99=([0-9.]+)µs .*throughput=([0-9.]+)\/s.*/\3 \1 \2/p' "$TMP/decisions.txt" |
-    awk '{ printf "%s %.3f %.3f", $1, $2 / 1000, $3 / 1000 }')"
-row "(f) policy decision alone (regorus, one thread, decisions/s)" "vhgate" "$(fmt "$dr")" "$d50" "$d99" \
-    "$(ratio "$dr" "$NGINX_KA_RPS")" "–"
+decision_row() { # line-prefix label
+    local dr d50 d99
+    read -r dr d50 d99 <<<"$(grep -F "$1" "$TMP/decisions.txt" |
+        sed -nE 's/.*p50=([0-9.]+)µs p99=([0-9.]+)µs .*throughput=([0-9.]+)\/s.*/\3 \1 \2/p' |
+        awk '{ printf "%s %.3f %.3f", $1, $2 / 1000, $3 / 1000 }')"
+    [ -n "$dr" ] || die "no '$1' line in the output of vhgate bench --decisions-only"
+    row "$2" "vhgate" "$(fmt "$dr")" "$d50" "$d99" "$(ratio "$dr" "$NGINX_KA_RPS")" "–"
+}
+decision_row "the same read again" "(f) policy decision alone, the same read again (one thread, decisions/s)"
+decision_row "a new case each time" "(f) policy decision alone, a new case each time (one thread, decisions/s)"
 
 # --- the table ----------------------------------------------------------------------------------
 table=$(
