@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::demo::{dev_config, dev_token, prepare};
+use crate::demo::{dev_config, dev_token, prepare, DemoIds};
 use crate::pki::DevPkiLayout;
 use crate::policy::{PolicyEngine, PolicyInput};
 
@@ -114,7 +114,9 @@ impl Drop for ScratchDir {
 /// Copies `policies/` with every partner type's daily budget raised (see the module docs).
 fn bench_policies(src: &Path, dst: &Path) -> Result<(), BenchError> {
     std::fs::create_dir_all(dst.join("data")).map_err(setup)?;
-    for entry in std::fs::read_dir(src).map_err(setup)? {
+    let entries = std::fs::read_dir(src)
+        .map_err(|e| BenchError::Setup(format!("policies {}: {e}", src.display())))?;
+    for entry in entries {
         let path = entry.map_err(setup)?.path();
         let name = path
             .file_name()
@@ -173,15 +175,27 @@ pub fn sample_input() -> Result<PolicyInput, BenchError> {
     .map_err(setup)
 }
 
-/// Times `n` decisions on the prepared engine (after a short warm-up).
+/// Times `n` decisions on the prepared engine (after a short warm-up), the same input each time.
 pub fn bench_decisions(engine: &dyn PolicyEngine, n: usize) -> Result<Latencies, BenchError> {
-    let input = sample_input()?;
-    for _ in 0..n.min(100) {
+    time_decisions(engine, n, |_, _| {})
+}
+
+/// Times `n` decisions (after a short warm-up) on the sample input as `vary` changes it before
+/// each one (it gets the decision's number).
+fn time_decisions(
+    engine: &dyn PolicyEngine,
+    n: usize,
+    mut vary: impl FnMut(&mut PolicyInput, usize),
+) -> Result<Latencies, BenchError> {
+    let mut input = sample_input()?;
+    for i in 0..n.min(100) {
+        vary(&mut input, i);
         engine.decide(&input).map_err(setup)?;
     }
     let mut samples = Vec::with_capacity(n);
     let start = Instant::now();
-    for _ in 0..n {
+    for i in 0..n {
+        vary(&mut input, n.min(100) + i);
         let t = Instant::now();
         let d = engine.decide(&input).map_err(setup)?;
         samples.push(t.elapsed());
@@ -192,6 +206,32 @@ pub fn bench_decisions(engine: &dyn PolicyEngine, n: usize) -> Result<Latencies,
         }
     }
     Ok(Latencies::from_samples(samples, start.elapsed()))
+}
+
+/// Lays out a bench gateway in `root`: the dev PKI in `certs_dir` (generated there unless it
+/// already holds one), the policies of `policy_dir` with raised budgets in `policies/`, key
+/// files and (without `database`) a SQLite database in `data/`; migrates `database` (or the
+/// SQLite file) and seeds the demo convenant.
+async fn prepare_bench(
+    root: &Path,
+    certs_dir: &Path,
+    policy_dir: &Path,
+    listen: std::net::SocketAddr,
+    database: Option<&str>,
+) -> Result<(Config, DevPkiLayout, DemoIds), BenchError> {
+    let pki = DevPkiLayout::new(certs_dir);
+    if !pki.exists() {
+        pki.generate(false).map_err(setup)?;
+    }
+    bench_policies(policy_dir, &root.join("policies"))?;
+    let mut config = dev_config(Config::default(), &pki, &root.join("data"));
+    config.server.listen = listen;
+    config.policy.dir = root.join("policies");
+    if let Some(url) = database {
+        config.database.url = url.to_owned();
+    }
+    let ids = prepare(&config, &pki).await.map_err(setup)?;
+    Ok((config, pki, ids))
 }
 
 /// A gateway serving the demo convenant on a loopback port from a scratch folder (generated
@@ -213,13 +253,14 @@ impl BenchGateway {
         let scratch = ScratchDir(
             std::env::temp_dir().join(format!("vhgate-bench-{}", uuid::Uuid::new_v4().simple())),
         );
-        let pki = DevPkiLayout::new(scratch.0.join("certs"));
-        pki.generate(false).map_err(setup)?;
-        bench_policies(policy_dir, &scratch.0.join("policies"))?;
-        let mut config = dev_config(Config::default(), &pki, &scratch.0.join("data"));
-        config.server.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        config.policy.dir = scratch.0.join("policies");
-        let ids = prepare(&config, &pki).await.map_err(setup)?;
+        let (config, pki, ids) = prepare_bench(
+            &scratch.0,
+            &scratch.0.join("certs"),
+            policy_dir,
+            std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            None,
+        )
+        .await?;
         let server = App::build(config)
             .await
             .map_err(setup)?
@@ -359,6 +400,200 @@ pub async fn run(policy_dir: &Path, opts: &BenchOptions) -> Result<BenchReport, 
         connections: opts.connections,
         log_entries,
     })
+}
+
+/// Decision timings alone (`vhgate bench --decisions-only`).
+#[derive(Clone, Debug)]
+pub struct DecisionReport {
+    /// The same read over and over with the budget count going up, as repeated requests carry
+    /// it: what an engine that memoises decisions answers from its memo.
+    pub repeated: Latencies,
+    /// A new case id each time: nothing decided before applies, the policies run in full.
+    pub new_case: Latencies,
+}
+
+/// Times `n` policy decisions of each kind of [`DecisionReport`] on the engine a bench gateway
+/// prepares, and nothing else.
+pub async fn run_decisions(policy_dir: &Path, n: usize) -> Result<DecisionReport, BenchError> {
+    let gateway = BenchGateway::start(policy_dir).await?;
+    let engine = gateway.policy.clone();
+    let report = time_decisions(engine.as_ref(), n, |input, i| {
+        input.budget.used = 3 + i as u64;
+    })
+    .and_then(|repeated| {
+        let new_case = time_decisions(engine.as_ref(), n, |input, i| {
+            if let Some(case) = input.case.as_mut() {
+                case.id = format!("0194a0b0-0000-7000-8000-{i:012}");
+            }
+        })?;
+        Ok(DecisionReport { repeated, new_case })
+    });
+    gateway.stop().await;
+    report
+}
+
+/// Where `vhgate bench-serve` lays out and serves its gateway.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Folder for the PKI, policies, keys and (without `database`) the SQLite database; it must
+    /// not hold an earlier run (the caller removes it afterwards).
+    pub dir: PathBuf,
+    /// The dev PKI to serve with (generated there if absent); `None`: `dir/certs`. Several
+    /// gateways, and a reference server, can so share one set of certificates.
+    pub certs: Option<PathBuf>,
+    pub policy_dir: PathBuf,
+    pub listen: std::net::SocketAddr,
+    /// A fresh database URL (PostgreSQL); `None`: SQLite in `dir`.
+    pub database: Option<String>,
+}
+
+/// One request a load generator repeats, and who sends it (client certificate and token).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ServeRequest {
+    pub method: &'static str,
+    pub path: String,
+    /// JSON request body, if any.
+    pub body: Option<String>,
+    /// The demo partner, role and purpose of the token (for minting a fresh one with
+    /// `vhgate dev token --certs <certs_dir>`).
+    pub partner: &'static str,
+    pub role: &'static str,
+    pub purpose: &'static str,
+    /// A token valid for 900 s from start-up.
+    pub token: String,
+    /// The partner's client certificate and key (PEM).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The status every one of these requests gets.
+    pub expect_status: u16,
+}
+
+/// What `vhgate bench-serve` writes once the gateway accepts requests: enough for a load
+/// generator and a reference server to use the same certificates and requests.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ServeManifest {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    pub addr: std::net::SocketAddr,
+    /// `https://localhost:PORT` (the gateway certificate names `localhost`).
+    pub base_url: String,
+    pub certs_dir: PathBuf,
+    /// The convenant CA (client and server certificates chain to it) and its CRL.
+    pub ca: PathBuf,
+    pub crl: PathBuf,
+    /// The gateway's server certificate and key.
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+    /// `read` (full disclosure: Reclassering reads the Uden man), `lookup_hit` and
+    /// `lookup_miss` (hit/no-hit, housing corporation), `refusal` (the housing corporation
+    /// reads the mother of the family case: not at the table, refused by the policies).
+    pub requests: std::collections::BTreeMap<&'static str, ServeRequest>,
+}
+
+/// Lays out, seeds and starts a bench gateway on `opts.listen` (budgets raised as in the module
+/// docs), and describes it. The caller runs it until it is told to stop.
+pub async fn serve(
+    opts: &ServeOptions,
+) -> Result<(crate::app::RunningServer, ServeManifest), BenchError> {
+    let certs_dir = opts.certs.clone().unwrap_or_else(|| opts.dir.join("certs"));
+    let (config, pki, ids) = prepare_bench(
+        &opts.dir,
+        &certs_dir,
+        &opts.policy_dir,
+        opts.listen,
+        opts.database.as_deref(),
+    )
+    .await?;
+    let backend = if config.database.url.starts_with("postgres") {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let server = App::build(config)
+        .await
+        .map_err(setup)?
+        .start()
+        .await
+        .map_err(setup)?;
+    let request = |method: &'static str,
+                   path: String,
+                   body: Option<String>,
+                   (partner, role, purpose): (&'static str, &'static str, &'static str),
+                   expect_status: u16|
+     -> Result<ServeRequest, BenchError> {
+        Ok(ServeRequest {
+            method,
+            path,
+            body,
+            partner,
+            role,
+            purpose,
+            token: dev_token(
+                &pki,
+                &crate::demo::DevTokenSpec::new(partner, role, purpose, 900),
+            )
+            .map_err(setup)?,
+            cert: pki.partner_cert(partner),
+            key: pki.partner_key(partner),
+            expect_status,
+        })
+    };
+    let reclassering = ("reclassering", "professional", "casusoverleg");
+    let woning = ("woningcorporatie", "professional", "casusoverleg");
+    let lookup = |bsn: &str| Some(serde_json::json!({ "bsn": bsn }).to_string());
+    let mut requests = std::collections::BTreeMap::new();
+    requests.insert(
+        "read",
+        request(
+            "GET",
+            format!("/v1/cases/{}/persons/{}", ids.uden_case, ids.uden_man),
+            None,
+            reclassering,
+            200,
+        )?,
+    );
+    requests.insert(
+        "lookup_hit",
+        request(
+            "POST",
+            "/v1/lookup".into(),
+            lookup(ids.oss_youth_bsn),
+            woning,
+            200,
+        )?,
+    );
+    requests.insert(
+        "lookup_miss",
+        request(
+            "POST",
+            "/v1/lookup".into(),
+            lookup(ids.unknown_bsn),
+            woning,
+            200,
+        )?,
+    );
+    requests.insert(
+        "refusal",
+        request(
+            "GET",
+            format!("/v1/cases/{}/persons/{}", ids.gezin_case, ids.gezin_mother),
+            None,
+            woning,
+            403,
+        )?,
+    );
+    let manifest = ServeManifest {
+        backend,
+        addr: server.addr,
+        base_url: format!("https://localhost:{}", server.addr.port()),
+        certs_dir,
+        ca: pki.ca_cert(),
+        crl: pki.crl(),
+        server_cert: pki.gateway_cert(),
+        server_key: pki.gateway_key(),
+        requests,
+    };
+    Ok((server, manifest))
 }
 
 /// Results of the disclosure-log benchmark.

@@ -85,6 +85,30 @@ pub enum Command {
         /// Seconds of measured requests (after 2 s of warm-up).
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Time the policy decisions only (no requests).
+        #[arg(long)]
+        decisions_only: bool,
+    },
+    /// Serve a bench gateway (generated PKI, demo cases, raised budgets) until Ctrl-C/SIGTERM
+    /// and describe it in a JSON file, for an external load generator (benches/side-by-side.sh).
+    BenchServe {
+        #[arg(long, default_value = "policies")]
+        policies: PathBuf,
+        /// Folder for the PKI, keys and SQLite database; must not exist yet.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The dev PKI to use (generated there if absent). Default: DIR/certs.
+        #[arg(long)]
+        certs: Option<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:9443")]
+        listen: SocketAddr,
+        /// A fresh PostgreSQL database URL (migrated and seeded here). Default: SQLite in --dir.
+        #[arg(long)]
+        database: Option<String>,
+        /// Where to write the JSON description (address, certificates, requests, tokens) once
+        /// the gateway accepts requests.
+        #[arg(long)]
+        manifest: PathBuf,
     },
     /// Durable, proof-ready disclosure-log appends per second through group commit.
     BenchLog {
@@ -720,7 +744,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             decisions,
             connections,
             seconds,
+            decisions_only,
         } => {
+            if decisions_only {
+                let report = vhgate::bench::run_decisions(&policies, decisions).await?;
+                println!(
+                    "policy decision, the same read again (budget counted up): {}",
+                    report.repeated
+                );
+                println!("policy decision, a new case each time: {}", report.new_case);
+                return Ok(());
+            }
             let opts = BenchOptions {
                 decisions,
                 connections,
@@ -734,6 +768,43 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.connections, report.request
             );
             println!("disclosure-log entries committed: {}", report.log_entries);
+            Ok(())
+        }
+        Command::BenchServe {
+            policies,
+            dir,
+            certs,
+            listen,
+            database,
+            manifest,
+        } => {
+            if dir.exists() {
+                bail!(
+                    "{} exists; bench-serve lays out a fresh folder",
+                    dir.display()
+                );
+            }
+            let opts = vhgate::bench::ServeOptions {
+                dir,
+                certs,
+                policy_dir: policies,
+                listen,
+                database,
+            };
+            let (server, description) = vhgate::bench::serve(&opts).await?;
+            // Written whole, then renamed: a waiting script never reads half a file.
+            let partial = manifest.with_extension("partial");
+            std::fs::write(&partial, serde_json::to_vec_pretty(&description)?)
+                .with_context(|| format!("writing {}", partial.display()))?;
+            std::fs::rename(&partial, &manifest)
+                .with_context(|| format!("writing {}", manifest.display()))?;
+            eprintln!(
+                "bench gateway ({}) on {}; described in {}",
+                description.backend,
+                description.base_url,
+                manifest.display()
+            );
+            server.run_until_signal().await;
             Ok(())
         }
         Command::BenchLog {
