@@ -39,8 +39,9 @@ pub const REVIEW_SCOPE_RULE: &str = "data.vhgate.access.review_scope";
 /// The one rule that may read the per-request budget count (see [`super::memo`]).
 pub const BUDGET_RULE: &str = "data.vhgate.proportionaliteit.budget_denials";
 
-/// Decisions a memo holds per generation (two generations; a decision is a few KiB at most).
-const MEMO_CAPACITY: usize = 8_192;
+/// Decisions a memo holds per generation (two generations; a key and its decision are a few KiB,
+/// so at most some 30 MiB).
+const MEMO_CAPACITY: usize = 4_096;
 
 /// Which evaluator runs the entry points.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -224,7 +225,9 @@ impl RegorusEngine {
             prepared.self_check(&super::differential::self_check_inputs(&data))?;
             match &prepared.memo_off {
                 None => tracing::debug!(revision = %prepared.revision, "decisions memoised"),
-                Some(why) => tracing::info!(revision = %prepared.revision, reason = %why, "decisions not memoised"),
+                Some(why) => {
+                    tracing::info!(revision = %prepared.revision, reason = %why, "decisions not memoised")
+                }
             }
         }
         Ok(prepared)
