@@ -882,7 +882,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 } else {
                     None
                 };
-            let db = Db::connect(&config.database.url, 2).await?;
+            let db = Db::open_existing(&config.database.url, 2).await?;
             let outcome = verify_with(
                 &db,
                 &VerifyOptions {
@@ -982,7 +982,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             use std::io::Write;
             let config = Config::load(config.as_deref())?;
-            let db = Db::connect(&config.database.url, 2).await?;
+            let db = Db::open_existing(&config.database.url, 2).await?;
             if format == "sqlite" {
                 let out = out.context("--format sqlite needs --out FILE")?;
                 if out.exists() {

@@ -161,6 +161,23 @@ impl Db {
         }
     }
 
+    /// Like [`Db::connect`], for commands that read a database that must already exist
+    /// (`log verify`, `log export`): a SQLite file that is not there is an error naming it, not
+    /// a new empty database.
+    pub async fn open_existing(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?;
+            let path = opts.get_filename();
+            if path != std::path::Path::new(":memory:") && !path.exists() {
+                return Err(StoreError::Unavailable(format!(
+                    "no SQLite database at {} (database.url, or --database); nothing was created",
+                    path.display()
+                )));
+            }
+        }
+        Self::connect(url, max_connections).await
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

@@ -67,6 +67,32 @@ fn cli_verify_with(env: &Env, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `log verify` and `log export` on a database file that is not there: an error naming the
+/// file, and no new empty database left behind.
+#[test]
+fn verify_and_export_refuse_a_missing_database() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("nowhere.db");
+    let url = format!("sqlite://{}", missing.display());
+    for args in [
+        vec!["log", "verify"],
+        vec!["log", "export", "--format", "ldv"],
+    ] {
+        let out = Command::new(common::vhgate_bin())
+            .args(&args)
+            .env("VHGATE_DATABASE__URL", &url)
+            .output()
+            .expect("run vhgate");
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        assert!(
+            text.contains("no SQLite database at") && text.contains("nowhere.db"),
+            "{args:?}: {text}"
+        );
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
+
 async fn broken_at(env: &Env) -> i64 {
     match verify(&env.db).await.expect("verify") {
         VerifyOutcome::Broken { seq, .. } => seq,
