@@ -526,6 +526,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 (None, _) => None,
                 (Some(_), None) => bail!("--signing-key needs --key-id"),
             };
+            vhgate::policy::check_buildable(&dir)?;
             let bytes = Bundle::build_signed(&dir, signer.as_ref())?;
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             let bundle = Bundle::from_tar_gz(&bytes)?;

@@ -37,6 +37,33 @@ fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// `policy build` refuses a module that does not parse (a test module too), naming the file,
+/// and writes no bundle.
+#[tokio::test]
+async fn policy_build_refuses_rego_that_does_not_parse() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    for broken in ["kapot.rego", "kapot_test.rego"] {
+        let dir = policy_dir(tmp.path(), broken);
+        std::fs::write(dir.join(broken), "package vhgate.kapot\n\nx := {\n").expect("write");
+        let bundle = tmp.path().join(format!("{broken}.tar.gz"));
+        let out = vhgate(vec![
+            "policy".into(),
+            "build".into(),
+            s(&dir),
+            "--out".into(),
+            s(&bundle),
+        ])
+        .await;
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains(broken) && text(&out).contains("does not parse"),
+            "{}",
+            text(&out)
+        );
+        assert!(!bundle.exists(), "a bundle was written");
+    }
+}
+
 /// A copy of the shipped policies with another convenant version (a new revision).
 fn policy_dir(root: &Path, version: &str) -> PathBuf {
     let dir = root.join(format!("policies-{version}"));

@@ -19,6 +19,15 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use regorus_engine::{EngineMode, FastPathReport, RegorusEngine};
+
+/// Parses every module (tests included) and prepares the runtime engine as the gateway would
+/// (entry points compiled, fast-path self-check), so `policy build` refuses a bundle that the
+/// gateway would refuse, naming the file that does not parse.
+pub fn check_buildable(dir: &Path) -> Result<(), PolicyError> {
+    regorus_engine::load_engine(&PolicySources::read_dir(dir, true)?)?;
+    RegorusEngine::prepare(&PolicySources::read_dir(dir, false)?)?;
+    Ok(())
+}
 #[cfg(feature = "opa-wasm")]
 pub use wasm_engine::WasmEngine;
 
