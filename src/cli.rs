@@ -166,6 +166,9 @@ pub enum DevCommand {
         audience: String,
         #[arg(long, default_value = "certs/dev")]
         certs: PathBuf,
+        /// The policies whose convenant names the valid roles and purposes.
+        #[arg(long, default_value = "policies")]
+        policies: PathBuf,
     },
 }
 
@@ -489,8 +492,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ttl,
                     audience,
                     certs,
+                    policies,
                 },
         } => {
+            check_dev_token_names(&partner, &role, &purpose, &policies)?;
             println!(
                 "{}",
                 dev_token(
@@ -1058,6 +1063,75 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
         .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(pem.as_bytes())
         .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// `vhgate dev token`: the partner must be a demo partner and the role and purpose names of
+/// the convenant in `policies` (the error lists the valid names). A role that does not act for
+/// the purpose, or not for the partner's type, only gets a warning: such tokens are how a
+/// refusal is shown.
+fn check_dev_token_names(
+    partner: &str,
+    role: &str,
+    purpose: &str,
+    policies: &Path,
+) -> anyhow::Result<()> {
+    let Some(demo) = vhgate::pki::DEMO_PARTNERS
+        .iter()
+        .find(|p| p.name == partner)
+    else {
+        let names: Vec<&str> = vhgate::pki::DEMO_PARTNERS.iter().map(|p| p.name).collect();
+        bail!(
+            "--partner {partner:?} is not a demo partner; valid: {}",
+            names.join(", ")
+        );
+    };
+    if !policies.is_dir() {
+        eprintln!(
+            "warning: no policies at {} (--policies): role and purpose not checked",
+            policies.display()
+        );
+        return Ok(());
+    }
+    let sources = vhgate::policy::PolicySources::read_dir(policies, false)?;
+    let convenant = sources
+        .data
+        .iter()
+        .find_map(|(_, v)| v.get("convenant").cloned())
+        .with_context(|| format!("{}: no convenant data", policies.display()))?;
+    let names = |key: &str| -> Vec<String> {
+        convenant[key]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    for (flag, value, key) in [
+        ("--role", role, "roles"),
+        ("--purpose", purpose, "purposes"),
+    ] {
+        let valid = names(key);
+        if !valid.iter().any(|n| n == value) {
+            bail!(
+                "{flag} {value:?} is not one of the convenant's {key} ({}); valid: {}",
+                policies.join("data").display(),
+                valid.join(", ")
+            );
+        }
+    }
+    let listed = |list: &serde_json::Value, item: &str| {
+        list.as_array()
+            .is_some_and(|a| a.iter().any(|v| v == item || v == "*"))
+    };
+    let role_doc = &convenant["roles"][role];
+    if !listed(&role_doc["purposes"], purpose) {
+        eprintln!("warning: role {role} does not act for purpose {purpose} in the convenant: the policy will refuse this token's requests");
+    }
+    if !listed(&role_doc["partner_types"], demo.partner_type) {
+        eprintln!(
+            "warning: partner type {} may not take role {role} in the convenant: the policy will refuse this token's requests",
+            demo.partner_type
+        );
+    }
     Ok(())
 }
 

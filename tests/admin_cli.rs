@@ -64,6 +64,52 @@ async fn policy_build_refuses_rego_that_does_not_parse() {
     }
 }
 
+/// `dev token` refuses names the convenant does not know and lists the valid ones.
+#[tokio::test]
+async fn dev_token_lists_valid_names_for_an_unknown_one() {
+    let policies = s(&Path::new(env!("CARGO_MANIFEST_DIR")).join("policies"));
+    for (partner, role, purpose, expect) in [
+        (
+            "politi",
+            "professional",
+            "casusoverleg",
+            "valid: politie, om",
+        ),
+        ("politie", "stagiair", "casusoverleg", "valid: "),
+        (
+            "politie",
+            "professional",
+            "nieuwsgierigheid",
+            "casusoverleg",
+        ),
+    ] {
+        let out = vhgate(
+            [
+                "dev",
+                "token",
+                "--partner",
+                partner,
+                "--role",
+                role,
+                "--purpose",
+                purpose,
+                "--policies",
+                &policies,
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .await;
+        assert!(!out.status.success(), "{}", text(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(expect),
+            "{partner}/{role}/{purpose}: {stderr}"
+        );
+        assert!(!stderr.contains("stack backtrace"), "{stderr}");
+    }
+}
+
 /// A copy of the shipped policies with another convenant version (a new revision).
 fn policy_dir(root: &Path, version: &str) -> PathBuf {
     let dir = root.join(format!("policies-{version}"));
