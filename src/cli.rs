@@ -856,7 +856,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 config.database.url = url;
             }
             let log_key = match key {
-                Some(vkey) => Some(NoteVerifier::from_vkey(&vkey).context("--key")?),
+                // A file holding the verifier key, or the key itself.
+                Some(vkey) if Path::new(&vkey).is_file() => {
+                    let text = std::fs::read_to_string(&vkey)
+                        .with_context(|| format!("--key: reading {vkey}"))?;
+                    Some(
+                        NoteVerifier::from_vkey(text.trim())
+                            .with_context(|| format!("--key {vkey}"))?,
+                    )
+                }
+                Some(vkey) => Some(
+                    NoteVerifier::from_vkey(vkey.trim())
+                        .context("--key (neither a file nor a verifier key)")?,
+                ),
                 None => {
                     read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)
                         .ok()
@@ -864,9 +876,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .transpose()?
                 }
             };
-            if log_key.is_none() {
-                eprintln!("note: no log key given or readable: checkpoint signatures are not checked (roots are)");
-            }
+            let signatures = match &log_key {
+                Some(k) => format!("signatures checked with key {}", k.describe()),
+                None => "signatures NOT checked: no --key given and no readable signing key file (roots and hashes are)".to_string(),
+            };
             let trusted_checkpoint = checkpoint
                 .map(|p| {
                     std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
@@ -904,11 +917,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     entries,
                     checkpoints,
                 } => {
-                    println!("disclosure log intact: {entries} entries, {checkpoints} signed checkpoints verified");
+                    println!("disclosure log intact: {entries} entries, {checkpoints} signed checkpoints verified; {signatures}");
                     Ok(())
                 }
                 VerifyOutcome::Broken { seq, reason } => {
-                    println!("disclosure log BROKEN at entry {seq}: {reason}");
+                    println!("disclosure log BROKEN at entry {seq}: {reason} ({signatures})");
                     std::process::exit(1);
                 }
             }

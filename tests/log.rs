@@ -326,6 +326,35 @@ async fn an_export_is_audited_offline(env: &Env) {
         ok && text.contains("intact: 5 entries, 6 signed checkpoints"),
         "{text}"
     );
+    let described = env.log_key().describe();
+    assert!(
+        text.contains(&format!("signatures checked with key {described}")),
+        "{text}"
+    );
+    // The key may also be given as a file holding it.
+    let key_file = export.with_file_name("log.vkey");
+    std::fs::write(&key_file, format!("{key}\n")).expect("key file");
+    let key_arg = key_file.display().to_string();
+    let (ok, text) = cli_verify_with(env, &["--database", &url, "--key", &key_arg]);
+    assert!(
+        ok && text.contains(&format!("signatures checked with key {described}")),
+        "{text}"
+    );
+    // Without any key, the answer says plainly that signatures were not checked.
+    let out = Command::new(common::vhgate_bin())
+        .args(["log", "verify", "--database", &url])
+        .env(
+            "VHGATE_SECRETS__LOG_SIGNING_KEY_FILE",
+            export.with_file_name("none.key"),
+        )
+        .env("VHGATE_LOG__ORIGIN", &env.config.log.origin)
+        .output()
+        .expect("run vhgate log verify");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("signatures NOT checked"),
+        "{text}"
+    );
     // Tampering in the export is found the same way.
     let tampered = vhgate::store::Db::connect(&url, 1)
         .await

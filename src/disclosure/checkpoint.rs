@@ -492,6 +492,11 @@ pub struct NoteVerifier {
 }
 
 impl NoteVerifier {
+    /// The key's name and ID as a verifier key starts (`<name>+<hex key ID>`), for messages.
+    pub fn describe(&self) -> String {
+        format!("{}+{:08x}", self.name, self.key_id)
+    }
+
     /// Parses a verifier key `<name>+<hex key ID>+<base64(type || public key)>` (signed-note,
     /// "Verifier keys").
     ///
