@@ -152,6 +152,33 @@ impl Db {
             Ok(Db::Sqlite(pool))
         } else {
             let opts = PgConnectOptions::from_str(url)?;
+            // One connection first, so an unreachable server or a refused login is reported
+            // with its cause and the server's address, not as the pool's "timed out".
+            let first = tokio::time::timeout(acquire_timeout.max(Duration::from_secs(1)), {
+                use sqlx::ConnectOptions;
+                opts.connect()
+            })
+            .await;
+            let target = format!(
+                "PostgreSQL at {}:{} (database {}, user {})",
+                opts.get_host(),
+                opts.get_port(),
+                opts.get_database().unwrap_or("(default)"),
+                opts.get_username()
+            );
+            match first {
+                Ok(Ok(conn)) => {
+                    use sqlx::Connection;
+                    let _ = conn.close().await;
+                }
+                Ok(Err(e)) => return Err(StoreError::Unavailable(format!("{target}: {e}"))),
+                Err(_) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "{target}: no connection within {} ms",
+                        acquire_timeout.as_millis()
+                    )))
+                }
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(acquire_timeout)

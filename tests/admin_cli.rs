@@ -110,6 +110,54 @@ async fn dev_token_lists_valid_names_for_an_unknown_one() {
     }
 }
 
+/// A user's error is one line naming what it concerns (the server and the real cause, the
+/// configuration key and file), never a stack backtrace, even with RUST_BACKTRACE set.
+#[test]
+fn user_errors_name_their_cause_without_a_backtrace() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let bad_config = tmp.path().join("vhgate.toml");
+    std::fs::write(&bad_config, "[server]\nlisten = \"nergens\"\n").expect("config");
+    let cases: [(Vec<String>, Vec<(&str, String)>, Vec<&str>); 2] = [
+        (
+            vec!["log".into(), "verify".into()],
+            vec![(
+                "VHGATE_DATABASE__URL",
+                "postgres://postgres@127.0.0.1:1/test".into(),
+            )],
+            vec!["PostgreSQL at 127.0.0.1:1", "refused"],
+        ),
+        (
+            vec![
+                "log".into(),
+                "verify".into(),
+                "--config".into(),
+                s(&bad_config),
+            ],
+            vec![],
+            vec!["server.listen", "vhgate.toml"],
+        ),
+    ];
+    for (args, env, expect) in cases {
+        let out = std::process::Command::new(common::vhgate_bin())
+            .args(&args)
+            .env_remove("VHGATE_CONFIG")
+            .env("RUST_BACKTRACE", "1")
+            .envs(env)
+            .output()
+            .expect("run vhgate");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        for e in expect {
+            assert!(stderr.contains(e), "{args:?}: {stderr}");
+        }
+        assert!(
+            !stderr.contains("stack backtrace") && !stderr.contains("Stack backtrace"),
+            "{args:?}: {stderr}"
+        );
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
 /// A copy of the shipped policies with another convenant version (a new revision).
 fn policy_dir(root: &Path, version: &str) -> PathBuf {
     let dir = root.join(format!("policies-{version}"));
