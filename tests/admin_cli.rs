@@ -117,7 +117,9 @@ fn user_errors_name_their_cause_without_a_backtrace() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let bad_config = tmp.path().join("vhgate.toml");
     std::fs::write(&bad_config, "[server]\nlisten = \"nergens\"\n").expect("config");
-    let cases: [(Vec<String>, Vec<(&str, String)>, Vec<&str>); 2] = [
+    // (arguments, environment, what the one line must say)
+    type Case<'a> = (Vec<String>, Vec<(&'a str, String)>, Vec<&'a str>);
+    let cases: [Case; 2] = [
         (
             vec!["log".into(), "verify".into()],
             vec![(
