@@ -1169,14 +1169,38 @@ async fn demo(listen: SocketAddr, dir: &Path, certs: &Path) -> anyhow::Result<()
             .with_context(|| format!("removing old demo folder {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir)?;
-    let mut config = dev_config(Config::load(None)?, &pki, dir);
+    // Absolute paths, so the written configuration works from any folder.
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("demo folder {}", dir.display()))?;
+    let pki = DevPkiLayout::new(
+        certs
+            .canonicalize()
+            .with_context(|| format!("dev PKI {}", certs.display()))?,
+    );
+    let mut config = dev_config(Config::load(None)?, &pki, &dir);
     config.server.listen = listen;
+    if let Ok(policies) = config.policy.dir.canonicalize() {
+        config.policy.dir = policies;
+    }
+    // The demo's own configuration, for the commands that take --config (log verify, log key,
+    // log export) while or after it runs.
+    let config_file = dir.join("vhgate.toml");
+    std::fs::write(
+        &config_file,
+        toml::to_string(&config).context("writing the demo configuration")?,
+    )
+    .with_context(|| format!("writing {}", config_file.display()))?;
     let ids = prepare(&config, &pki).await?;
     let app = App::build(config).await?;
     // The phase cases go through the gateway's own casework steps, so they need the gateway.
     let phases = seed_casework(&app.gateway, &pki).await?;
     let server = app.start().await?;
     print_walkthrough(&server.addr, certs, &ids, &phases);
+    println!(
+        "The demo's configuration is {f}; the log tools take it, e.g.\n  vhgate log verify --config {f}\n  vhgate log key --config {f}\n",
+        f = config_file.display()
+    );
     server.run_until_signal().await;
     Ok(())
 }

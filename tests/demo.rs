@@ -379,3 +379,68 @@ fn rendered_walkthrough_names_every_step() {
         assert!(steps.iter().any(|s| s.key == key), "{key}");
     }
 }
+
+/// `vhgate demo` writes its own configuration and says where; `log verify` and `log key` work
+/// on the running demo with `--config` and nothing else.
+#[test]
+fn the_demo_writes_its_configuration_for_the_log_tools() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path().join("demo");
+    let certs = tmp.path().join("certs");
+    let mut demo = std::process::Command::new(common::vhgate_bin())
+        .args(["demo", "--listen", "127.0.0.1:0", "--dir"])
+        .arg(&dir)
+        .arg("--certs")
+        .arg(&certs)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start vhgate demo");
+    let config = dir
+        .canonicalize()
+        .unwrap_or(dir.clone())
+        .join("vhgate.toml");
+    let mut said = String::new();
+    let mut lines = std::io::BufReader::new(demo.stdout.take().expect("stdout")).lines();
+    while let Some(Ok(line)) = lines.next() {
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("vhgate log key --config") {
+            break;
+        }
+    }
+    let run = |args: &[&str]| {
+        std::process::Command::new(common::vhgate_bin())
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .current_dir(tmp.path())
+            .env_remove("VHGATE_CONFIG")
+            .output()
+            .expect("run vhgate")
+    };
+    let verify = run(&["log", "verify"]);
+    let key = run(&["log", "key"]);
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert!(
+        said.contains(&format!("vhgate log verify --config {}", config.display())),
+        "{said}"
+    );
+    let verified = String::from_utf8_lossy(&verify.stdout);
+    assert!(
+        verify.status.success()
+            && verified.contains("disclosure log intact")
+            && verified.contains("signatures checked with key"),
+        "{verified}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(
+        key.status.success() && String::from_utf8_lossy(&key.stdout).contains('+'),
+        "{}",
+        String::from_utf8_lossy(&key.stderr)
+    );
+}
