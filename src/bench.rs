@@ -295,18 +295,7 @@ impl BenchGateway {
             .as_ref()
             .map(|s| s.addr)
             .ok_or_else(|| BenchError::Setup("gateway stopped".into()))?;
-        let tcp = TcpStream::connect(addr).await.map_err(request)?;
-        tcp.set_nodelay(true).map_err(request)?;
-        let name = ServerName::try_from("localhost").map_err(request)?;
-        let stream = tokio_rustls::TlsConnector::from(self.tls.clone())
-            .connect(name, tcp)
-            .await
-            .map_err(request)?;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(request)?;
-        tokio::spawn(conn);
+        let sender = http1_over_mtls(addr, self.tls.clone()).await?;
         Ok(BenchConnection {
             sender,
             authorization: self.authorization.clone(),
@@ -331,6 +320,31 @@ impl BenchGateway {
             s.stop().await;
         }
     }
+}
+
+/// A keep-alive HTTP/1.1 connection over mutual TLS to the gateway at `addr` (as `localhost`).
+async fn http1_over_mtls<B>(
+    addr: std::net::SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+) -> Result<hyper::client::conn::http1::SendRequest<B>, BenchError>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let tcp = TcpStream::connect(addr).await.map_err(request)?;
+    tcp.set_nodelay(true).map_err(request)?;
+    let name = ServerName::try_from("localhost").map_err(request)?;
+    let stream = tokio_rustls::TlsConnector::from(tls)
+        .connect(name, tcp)
+        .await
+        .map_err(request)?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(request)?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
 fn request<E: std::fmt::Display>(e: E) -> BenchError {
@@ -805,18 +819,7 @@ impl BenchGateway {
             &pki.partner_key("veiligheidshuis"),
         )
         .map_err(setup)?;
-        let tcp = TcpStream::connect(server.addr).await.map_err(request)?;
-        tcp.set_nodelay(true).map_err(request)?;
-        let name = ServerName::try_from("localhost").map_err(request)?;
-        let stream = tokio_rustls::TlsConnector::from(tls)
-            .connect(name, tcp)
-            .await
-            .map_err(request)?;
-        let (sender, conn) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(request)?;
-        tokio::spawn(conn);
+        let sender = http1_over_mtls(server.addr, tls).await?;
         let mut client = ConsoleClient {
             sender,
             cookie: String::new(),
