@@ -31,6 +31,7 @@ use uuid::Uuid;
 use vhgate::config::Config;
 use vhgate::demo::{dev_config, dev_token, prepare, DemoIds, DevTokenSpec};
 use vhgate::disclosure::{store as log_store, tree};
+use vhgate::fuzz::engine::Rng;
 use vhgate::store::Db;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,24 +49,6 @@ fn kills(default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// SplitMix64: a small seeded generator, so a failing run can be replayed from its seed.
-#[derive(Clone)]
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 fn free_port() -> u16 {
@@ -219,7 +202,7 @@ impl Load {
                     let mut t = self.tally.lock().expect("lock");
                     // Taken out: a corrected or withdrawn item is not active any more.
                     (!t.items.is_empty()).then(|| {
-                        let i = rng.below(t.items.len() as u64) as usize;
+                        let i = rng.below(t.items.len());
                         t.items.swap_remove(i)
                     })
                 };
@@ -272,12 +255,12 @@ impl Load {
                 let known = {
                     let t = self.tally.lock().expect("lock");
                     (!t.afspraken.is_empty())
-                        .then(|| t.afspraken[rng.below(t.afspraken.len() as u64) as usize].clone())
+                        .then(|| t.afspraken[rng.below(t.afspraken.len())].clone())
                 };
                 let Some(id) = known else {
                     return true;
                 };
-                let status = ["open", "lopend", "gestagneerd"][rng.below(3) as usize];
+                let status = ["open", "lopend", "gestagneerd"][rng.below(3)];
                 (
                     Op::PatchAfspraak,
                     &c.ggz,
@@ -291,7 +274,7 @@ impl Load {
                 &c.procesregisseur,
                 Method::POST,
                 format!("/v1/cases/{case}/escalation"),
-                Some(json!({"level": 1 + rng.below(4), "reason": "afspraken lopen vast"})),
+                Some(json!({"level": 1 + rng.below(4) as u64, "reason": "afspraken lopen vast"})),
             ),
             _ => (
                 Op::Register,
@@ -443,7 +426,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
                 .unwrap_or(7)
         });
     eprintln!("{backend:?}: seed {seed} (VHGATE_CRASH_SEED={seed} replays it), {kills} kills");
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let started = Instant::now();
     let pki = pki();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -491,7 +474,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
         let mut child = spawn_gateway(&config_file);
         // Now and then a kill while the gateway starts (migrations, the outbox sweep at start).
         if rng.below(10) == 0 {
-            tokio::time::sleep(Duration::from_millis(rng.below(400))).await;
+            tokio::time::sleep(Duration::from_millis(rng.below(400) as u64)).await;
             child.kill().expect("SIGKILL");
             let _ = child.wait();
             during_startup += 1;
@@ -510,7 +493,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
         let mut workers = Vec::new();
         for _ in 0..12 {
             let (load, stop) = (load.clone(), stop.clone());
-            let mut rng = Rng(rng.next());
+            let mut rng = Rng::new(rng.next_u64());
             workers.push(tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     if !load.one(&mut rng).await {
@@ -519,7 +502,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
                 }
             }));
         }
-        tokio::time::sleep(Duration::from_millis(30 + rng.below(600))).await;
+        tokio::time::sleep(Duration::from_millis(30 + rng.below(600) as u64)).await;
         child.kill().expect("SIGKILL");
         let _ = child.wait();
         stop.store(true, Ordering::Relaxed);

@@ -5,22 +5,17 @@
 
 use serde_json::{json, Value as Json};
 
-/// A small deterministic PRNG (SplitMix64), so a failing input can be regenerated from its seed.
-struct Rng(u64);
+use crate::fuzz::engine::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
+/// Draws on the fuzzer's seeded SplitMix64 generator, so a failing input can be regenerated
+/// from its seed.
+trait Draw {
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T>;
+    /// True `percent` times in a hundred.
+    fn percent(&mut self, percent: u64) -> bool;
+}
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
+impl Draw for Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         if items.is_empty() {
             None
@@ -29,8 +24,8 @@ impl Rng {
         }
     }
 
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
+    fn percent(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
     }
 }
 
@@ -120,7 +115,7 @@ fn oin(n: u64) -> String {
 
 /// One generated input. `seed` picks everything; about one in eight is malformed somewhere.
 fn generated(names: &Names, seed: u64) -> Json {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let pick = |rng: &mut Rng, v: &[String]| rng.pick(v).cloned().unwrap_or_default();
     let action = *rng.pick(ACTIONS).unwrap_or(&"read_person");
     let partner_type = pick(&mut rng, &names.partner_types);
@@ -134,7 +129,7 @@ fn generated(names: &Names, seed: u64) -> Json {
     };
     let mut fields = Vec::new();
     for i in 0..rng.below(12) {
-        let person_attribute = rng.chance(30);
+        let person_attribute = rng.percent(30);
         let category = pick(&mut rng, &names.categories);
         let leefgebied = if person_attribute {
             Json::Null
@@ -183,17 +178,17 @@ fn generated(names: &Names, seed: u64) -> Json {
             "id": format!("0194a0b0-0000-7000-8000-{:012}", rng.below(3)),
             "kind": "persoon",
             "phase": *rng.pick(PHASES).unwrap_or(&"uitvoering"),
-            "region": if rng.chance(90) { names.region.clone() } else { "elders".into() },
-            "requester_is_participant": rng.chance(70),
+            "region": if rng.percent(90) { names.region.clone() } else { "elders".into() },
+            "requester_is_participant": rng.percent(70),
             "participants": participants,
         },
         "request": {"leefgebieden": leefgebieden},
         "fields": fields,
     });
-    if rng.chance(15) {
-        input["request"]["reason_stated"] = json!(rng.chance(50));
+    if rng.percent(15) {
+        input["request"]["reason_stated"] = json!(rng.percent(50));
     }
-    if rng.chance(12) {
+    if rng.percent(12) {
         malform(&mut rng, &mut input);
     }
     input
