@@ -44,8 +44,7 @@ pub const BUDGET_RULE: &str = "data.vhgate.proportionaliteit.budget_denials";
 const MEMO_CAPACITY: usize = 4_096;
 
 /// Which evaluator runs the entry points.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EngineMode {
     /// RVM where the self-check holds, memoised decisions where the analysis allows.
     #[default]
@@ -189,8 +188,7 @@ impl RegorusEngine {
         };
         let (memo, memo_off) = if fast {
             match memo_plan(&footprint) {
-                Ok(None) => (None, Some("no budget rule".to_string())),
-                Ok(Some((keys, budget_keys))) => {
+                Ok((keys, budget_keys)) => {
                     let budget = match budget_keys {
                         Some(bk) => Some((entry(&mut engine, BUDGET_RULE, true)?, bk)),
                         None => None,
@@ -356,10 +354,9 @@ fn to_value<I: serde::Serialize>(input: &I) -> Result<Value, PolicyError> {
 }
 
 /// The memo's key layout: the decision's input keys without `budget`, and the keys the budget
-/// rule reads when the decision reads the budget through it. `Ok(None)`: nothing to memoise
-/// safely by this plan; `Err`: why the decision cannot be memoised.
-#[allow(clippy::type_complexity)]
-fn memo_plan(footprint: &Footprint) -> Result<Option<(Vec<String>, Option<Vec<String>>)>, String> {
+/// rule reads when the decision reads the budget through it; `Err`: why the decision cannot be
+/// memoised.
+fn memo_plan(footprint: &Footprint) -> Result<(Vec<String>, Option<Vec<String>>), String> {
     let reads = footprint.entry(DECISION_RULE);
     if let Some(why) = reads.unprojectable {
         return Err(why);
@@ -372,16 +369,13 @@ fn memo_plan(footprint: &Footprint) -> Result<Option<(Vec<String>, Option<Vec<St
         .cloned()
         .collect();
     match reads.readers.get("budget") {
-        None => Ok(Some((keys, None))),
+        None => Ok((keys, None)),
         Some(readers) if readers.iter().all(|r| r == budget_rule) => {
             let budget_reads = footprint.entry(BUDGET_RULE);
             if let Some(why) = budget_reads.unprojectable {
                 return Err(why);
             }
-            Ok(Some((
-                keys,
-                Some(budget_reads.input_keys.into_iter().collect()),
-            )))
+            Ok((keys, Some(budget_reads.input_keys.into_iter().collect())))
         }
         Some(readers) => Err(format!(
             "the budget count is read outside {BUDGET_RULE} (by {})",
