@@ -1112,22 +1112,16 @@ fn check_dev_token_names(
         .iter()
         .find_map(|(_, v)| v.get("convenant").cloned())
         .with_context(|| format!("{}: no convenant data", policies.display()))?;
-    let names = |key: &str| -> Vec<String> {
-        convenant[key]
-            .as_object()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default()
-    };
-    for (flag, value, key) in [
-        ("--role", role, "roles"),
-        ("--purpose", purpose, "purposes"),
+    let summary = sources.convenant()?;
+    for (flag, value, key, valid) in [
+        ("--role", role, "roles", &summary.roles),
+        ("--purpose", purpose, "purposes", &summary.purposes),
     ] {
-        let valid = names(key);
-        if !valid.iter().any(|n| n == value) {
+        if !valid.contains(value) {
             bail!(
                 "{flag} {value:?} is not one of the convenant's {key} ({}); valid: {}",
                 policies.join("data").display(),
-                valid.join(", ")
+                valid.iter().cloned().collect::<Vec<_>>().join(", ")
             );
         }
     }
