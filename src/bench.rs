@@ -668,6 +668,9 @@ fn sample_entry(policy_revision: &str) -> crate::disclosure::NewEntry {
         policy_revision: policy_revision.into(),
         problem_type: None,
         traceparent: None,
+        trace_id: None,
+        span_id: None,
+        parent_span_id: None,
         // Real person reads record their policy input; the benchmark writes one of the same size.
         input: Some(serde_json::json!({
             "action": "read_person",

@@ -520,6 +520,9 @@ impl Gateway {
             policy_revision: self.policy().revision().to_string(),
             problem_type: None,
             traceparent,
+            trace_id: None,
+            span_id: None,
+            parent_span_id: None,
             input: None,
         }
     }

@@ -219,6 +219,16 @@ pub struct NewEntry {
     pub problem_type: Option<String>,
     /// W3C trace context from the partner's request, if it sent one.
     pub traceparent: Option<String>,
+    /// W3C trace id (32 hex) of the request: the partner's when it sent a valid `traceparent`,
+    /// else one the gateway started. Absent on entries written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// The gateway's own span (16 hex) for the request that wrote this entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// The partner's span (16 hex) that made the request, from its `traceparent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_span_id: Option<String>,
     /// The policy input this decision was made on (see [`crate::policy::PolicyInput`]): no
     /// BSN, name or content, only field names, categories, leefgebieden and ages. Kept so a
     /// candidate policy can be replayed against real decisions (impact preview) and any past
