@@ -413,8 +413,10 @@ pub enum LogCommand {
         #[arg(long, default_value_t = 0)]
         interval: u64,
     },
-    /// Export entries as JSON lines: Logboek Dataverwerkingen records (`ldv`) or OPA
-    /// decision-log events (`opa`).
+    /// Export entries as JSON lines: Logboek Dataverwerkingen 1.0 records (`ldv`: one per
+    /// action and data subject; warns about processing activities the register does not hold)
+    /// or OPA decision-log events (`opa`: one per policy decision; entries no policy decided
+    /// are left out).
     Export {
         #[arg(long, env = "VHGATE_CONFIG")]
         config: Option<PathBuf>,
@@ -449,6 +451,16 @@ pub enum LogCommand {
     Key {
         #[arg(long, env = "VHGATE_CONFIG")]
         config: Option<PathBuf>,
+    },
+    /// Print the register of processing activities the LDV export refers to
+    /// (`dpl.core.processing_activity_id`): the convenant's purposes at a policy revision of
+    /// the bundle history, and the gateway's processing without personal data (JSON).
+    Register {
+        #[arg(long, env = "VHGATE_CONFIG")]
+        config: Option<PathBuf>,
+        /// The policy revision (default: the active one).
+        #[arg(long)]
+        revision: Option<String>,
     },
 }
 
@@ -1017,6 +1029,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
                 return Ok(());
             }
+            use vhgate::disclosure::export::{ldv, opa};
+            let mut registers = ActivityCheck::default();
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut next = after;
             loop {
@@ -1031,14 +1045,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                                 row.seq
                             )
                         })?;
-                    let record = match format.as_str() {
-                        "ldv" => vhgate::disclosure::export::to_ldv(&entry),
-                        _ => vhgate::disclosure::export::to_opa(&entry),
-                    };
-                    writeln!(out, "{record}")?;
+                    if format == "ldv" {
+                        for record in ldv::to_ldv(&entry) {
+                            if let Some(activity) =
+                                ldv::attribute(&record, "dpl.core.data_subject_id")
+                                    .and(ldv::attribute(&record, "dpl.core.processing_activity_id"))
+                            {
+                                registers.check(&db, activity).await?;
+                            }
+                            writeln!(out, "{record}")?;
+                        }
+                    } else if let Some(event) = opa::to_opa(&entry, &config.log.origin) {
+                        writeln!(out, "{event}")?;
+                    }
                 }
             }
             out.flush()?;
+            registers.warn();
+            Ok(())
+        }
+        Command::Log {
+            command: LogCommand::Register { config, revision },
+        } => {
+            let config = Config::load(config.as_deref())?;
+            let db = Db::open_existing(&config.database.url, 2).await?;
+            let revision = match revision {
+                Some(revision) => revision,
+                None => vhgate::admin::store::active_revision(&db)
+                    .await?
+                    .context("the bundle history is empty: no policy revision is active")?,
+            };
+            let register = vhgate::disclosure::export::ldv::register_at(&db, &revision)
+                .await?
+                .with_context(|| format!("revision {revision} is not in the bundle history"))?;
+            println!("{}", serde_json::to_string_pretty(&register)?);
             Ok(())
         }
         Command::Log {
@@ -1049,6 +1089,53 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)?;
             println!("{}", signer.verifier_key());
             Ok(())
+        }
+    }
+}
+
+/// The processing activities an LDV export names, checked against the registers of the
+/// revisions they cite (each read once); the unresolved ones are reported at the end.
+#[derive(Default)]
+struct ActivityCheck {
+    registers: std::collections::HashMap<
+        String,
+        Option<vhgate::disclosure::export::ldv::ProcessingRegister>,
+    >,
+    unresolved: std::collections::BTreeMap<String, usize>,
+}
+
+impl ActivityCheck {
+    async fn check(&mut self, db: &Db, activity: &str) -> anyhow::Result<()> {
+        use vhgate::disclosure::export::ldv;
+        let resolved = match ldv::parse_activity_id(activity) {
+            Some((revision, _)) => {
+                if !self.registers.contains_key(revision) {
+                    let register = ldv::register_at(db, revision).await?;
+                    self.registers.insert(revision.to_string(), register);
+                }
+                self.registers[revision]
+                    .as_ref()
+                    .is_some_and(|r| r.resolves(activity))
+            }
+            None => false,
+        };
+        if !resolved {
+            *self.unresolved.entry(activity.to_string()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    fn warn(&self) {
+        if self.unresolved.is_empty() {
+            return;
+        }
+        let total: usize = self.unresolved.values().sum();
+        eprintln!(
+            "warning: {total} records name a processing activity that is not in the register \
+             of its policy revision (see vhgate log register --revision):"
+        );
+        for (activity, n) in &self.unresolved {
+            eprintln!("  {activity}: {n} records");
         }
     }
 }

@@ -238,10 +238,70 @@ async fn a_witness_checkpoint_exposes_a_rollback(env: &Env) {
     assert!(!ok && text.contains("rolled back"), "{text}");
 }
 
+/// Runs `vhgate log <args>` against the environment's database: (exit ok, stdout, stderr).
+fn cli_log(env: &Env, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(common::vhgate_bin())
+        .arg("log")
+        .args(args)
+        .env("VHGATE_DATABASE__URL", &env.config.database.url)
+        .env("VHGATE_LOG__ORIGIN", &env.config.log.origin)
+        .output()
+        .expect("run vhgate log");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// OPA's decision-log event (`EventV1`, open-policy-agent/opa v1/plugins/logs/plugin.go), field
+/// for field with the Go JSON types; unknown fields are refused, so an event that decodes here
+/// is one OPA's decision-log consumers read as OPA wrote it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // decoded to check the shape
+struct OpaEventV1 {
+    labels: std::collections::BTreeMap<String, String>,
+    decision_id: String,
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    revision: Option<String>,
+    bundles: Option<std::collections::BTreeMap<String, OpaBundleInfoV1>>,
+    path: Option<String>,
+    query: Option<String>,
+    input: Option<serde_json::Value>,
+    result: Option<serde_json::Value>,
+    mapped_result: Option<serde_json::Value>,
+    nd_builtin_cache: Option<serde_json::Value>,
+    erased: Option<Vec<String>>,
+    masked: Option<Vec<String>>,
+    error: Option<serde_json::Value>,
+    requested_by: Option<String>,
+    timestamp: chrono::DateTime<chrono::Utc>,
+    metrics: Option<serde_json::Map<String, serde_json::Value>>,
+    req_id: Option<u64>,
+    request_context: Option<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct OpaBundleInfoV1 {
+    revision: Option<String>,
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 async fn exports_in_ldv_and_opa_shapes(env: &Env) {
+    use vhgate::disclosure::export::ldv;
     let politie = env.client("politie");
     let token = politie.token("professional", "casusoverleg");
-    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let (partner_trace, partner_span) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
+    let traceparent = format!("00-{partner_trace}-{partner_span}-01");
     let url = env.url(&format!(
         "/v1/cases/{}/persons/{}",
         env.ids.oss_case, env.ids.oss_youth
@@ -250,53 +310,172 @@ async fn exports_in_ldv_and_opa_shapes(env: &Env) {
         .http
         .get(url)
         .bearer_auth(&token)
-        .header("traceparent", traceparent)
+        .header("traceparent", &traceparent)
         .send()
         .await
         .expect("request");
     assert!(r.status().is_success());
     politie.lookup(env, &token, env.ids.oss_youth_bsn).await;
-    for format in ["ldv", "opa"] {
-        let out = Command::new(common::vhgate_bin())
-            .args(["log", "export", "--format", format])
-            .env("VHGATE_DATABASE__URL", &env.config.database.url)
-            .output()
-            .expect("run vhgate log export");
+    // A step on a case of eight persons, and a request no policy decided (no token).
+    let plan = politie
+        .get(
+            env,
+            &format!("/v1/cases/{}/afspraken", env.ids.gezin_case),
+            &token,
+        )
+        .await;
+    let persons_of_plan = if plan.status.is_success() { 8 } else { 0 };
+    politie
+        .read_person(env, "forged", env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    let politie_oin = format!("urn:oin:{}", politie.oin);
+
+    // LDV 1.0.
+    let (ok, text, stderr) = cli_log(env, &["export", "--format", "ldv"]);
+    assert!(ok, "{stderr}");
+    assert!(
+        !stderr.contains("warning"),
+        "every processing activity resolves: {stderr}"
+    );
+    assert!(!text.contains(env.ids.oss_youth_bsn), "no BSN in an export");
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
+        .collect();
+    for r in &records {
+        assert!(is_hex(r["trace_id"].as_str().unwrap_or(""), 32), "{r}");
+        assert!(is_hex(r["span_id"].as_str().unwrap_or(""), 16), "{r}");
+        assert!(r["start_time"].as_i64().is_some_and(|t| t > 0), "{r}");
         assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            [0, 1, 2].contains(&r["status_code"].as_i64().unwrap_or(-1)),
+            "{r}"
         );
-        let text = String::from_utf8(out.stdout).expect("utf-8");
-        assert!(!text.contains(env.ids.oss_youth_bsn), "no BSN in an export");
-        let records: Vec<serde_json::Value> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("one JSON record per line"))
-            .collect();
-        assert_eq!(records.len(), 2, "{text}");
-        if format == "ldv" {
-            assert_eq!(
-                records[0]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
-                "the partner's trace continues"
-            );
-            assert_eq!(
-                records[0]["foreign_operation"]["operation_id"],
-                "00f067aa0ba902b7"
-            );
-            assert_eq!(
-                records[0]["attributes"]["dpl.core.processing_activity_id"],
-                "urn:vhgate:purpose:casusoverleg"
-            );
-            assert!(records[1]["attributes"]["dpl.core.data_subject_id"]
-                .as_str()
-                .is_some_and(|p| p.len() == 64));
-        } else {
-            assert_eq!(records[0]["path"], "vhgate/decision/decision");
-            assert!(records[0]["bundles"]["vhgate"]["revision"]
-                .as_str()
-                .is_some_and(|r| !r.is_empty()));
-            assert_eq!(records[0]["result"]["allow"], true);
+        assert!(
+            ldv::attribute(r, "dpl.core.processing_activity_id").is_some(),
+            "{r}"
+        );
+        // Processing of personal data always names its data subject, and vice versa.
+        let personal = ldv::attribute(r, "dpl.core.processing_activity_id")
+            .is_some_and(|a| a.starts_with("urn:vhgate:verwerkingsactiviteit:"));
+        assert_eq!(
+            personal,
+            ldv::attribute(r, "dpl.core.data_subject_id").is_some(),
+            "{r}"
+        );
+        if personal {
+            assert!(is_hex(
+                ldv::attribute(r, "dpl.core.data_subject_id").unwrap_or(""),
+                64
+            ));
+            assert!(ldv::attribute(r, "dpl.core.data_subject_id_type")
+                .is_some_and(|t| t.starts_with("urn:vhgate:data-subject-id:")));
         }
+    }
+    let named = |name: &str| -> Vec<&serde_json::Value> {
+        records.iter().filter(|r| r["name"] == name).collect()
+    };
+    let read = named("vhgate.read_person");
+    let read = read
+        .iter()
+        .find(|r| r.get("foreign_operation").is_some())
+        .expect("the read with a traceparent");
+    assert_eq!(
+        read["trace_id"], partner_trace,
+        "the partner's trace continues"
+    );
+    assert_ne!(read["span_id"], partner_span, "the gateway's own span");
+    assert_eq!(read["foreign_operation"]["trace_id"], partner_trace);
+    assert_eq!(read["foreign_operation"]["span_id"], partner_span);
+    assert_eq!(read["foreign_operation"]["entity"], politie_oin.as_str());
+    assert_eq!(read["status_code"], 1);
+    let activity = ldv::attribute(read, "dpl.core.processing_activity_id").expect("activity");
+    let (revision, key) = ldv::parse_activity_id(activity).expect("a register activity");
+    assert_eq!(key, "casusoverleg");
+    assert_eq!(named("vhgate.lookup").len(), 1);
+
+    // The refused request named nobody: not processing of personal data.
+    let refused = named("vhgate.auth_failure");
+    assert!(!refused.is_empty());
+    assert!(refused
+        .iter()
+        .all(|r| ldv::attribute(r, "dpl.core.data_subject_id").is_none()));
+
+    // One record per person of the case: the first is the action, the others its children.
+    let plan_records = named("vhgate.read_afspraken");
+    if persons_of_plan > 0 {
+        assert_eq!(plan_records.len(), persons_of_plan, "{plan_records:?}");
+        let parent = plan_records[0]["span_id"].clone();
+        for child in &plan_records[1..] {
+            assert_eq!(child["parent_span_id"], parent);
+            assert_eq!(child["trace_id"], plan_records[0]["trace_id"]);
+        }
+        let mut subjects: Vec<&str> = plan_records
+            .iter()
+            .filter_map(|r| ldv::attribute(r, "dpl.core.data_subject_id"))
+            .collect();
+        subjects.sort();
+        subjects.dedup();
+        assert_eq!(subjects.len(), persons_of_plan, "each person once");
+    }
+
+    // The activity resolves in the register of that revision.
+    let (ok, register, stderr) = cli_log(env, &["register", "--revision", revision]);
+    assert!(ok, "{stderr}");
+    let register: serde_json::Value = serde_json::from_str(&register).expect("register JSON");
+    assert_eq!(register["activities"][activity]["key"], "casusoverleg");
+    assert_eq!(register["activities"][activity]["personal_data"], true);
+    let (ok, _, stderr) = cli_log(env, &["register", "--revision", "0000"]);
+    assert!(
+        !ok && stderr.contains("not in the bundle history"),
+        "{stderr}"
+    );
+
+    // OPA decision log.
+    let (ok, text, stderr) = cli_log(env, &["export", "--format", "opa"]);
+    assert!(ok, "{stderr}");
+    assert!(!text.contains(env.ids.oss_youth_bsn), "no BSN in an export");
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event per line"))
+        .collect();
+    for event in &events {
+        if let Err(e) = serde_json::from_value::<OpaEventV1>(event.clone()) {
+            panic!("not an OPA decision-log event ({e}): {event}");
+        }
+        assert_eq!(event["labels"]["id"], env.config.log.origin.as_str());
+        assert!(event["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("vhgate/")));
+        assert_eq!(event["requested_by"], politie_oin.as_str());
+    }
+    let read = events
+        .iter()
+        .find(|e| e["trace_id"] == partner_trace)
+        .expect("the read's event");
+    assert_eq!(read["path"], "vhgate/decision/decision");
+    assert_eq!(
+        read["input"]["action"], "read_person",
+        "the recorded policy input"
+    );
+    assert_eq!(read["result"]["allow"], true);
+    assert!(read["bundles"]["vhgate"]["revision"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    if persons_of_plan > 0 {
+        assert!(events
+            .iter()
+            .any(|e| e["path"] == "vhgate/casework/decision"));
+    }
+    // Entries no policy decided (the forged token's refusal) are no decision events; every
+    // event is an entry of the log.
+    let entry_id =
+        |r: &&serde_json::Value| ldv::attribute(r, "vhgate.decision_id").map(str::to_string);
+    let undecided: Vec<String> = refused.iter().filter_map(entry_id).collect();
+    let entries: Vec<String> = records.iter().filter_map(|r| entry_id(&r)).collect();
+    for event in &events {
+        let id = event["decision_id"].as_str().unwrap_or("").to_string();
+        assert!(!undecided.contains(&id), "{event}");
+        assert!(entries.contains(&id), "{event}");
     }
 }
 

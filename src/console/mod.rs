@@ -1282,7 +1282,8 @@ async fn export(
         ),
         "ldv" => (
             entries()
-                .map(|e| crate::disclosure::export::to_ldv(&e).to_string() + "\n")
+                .flat_map(|e| crate::disclosure::export::ldv::to_ldv(&e))
+                .map(|record| record.to_string() + "\n")
                 .collect(),
             "application/x-ndjson",
             "verstrekkingen-ldv.jsonl",

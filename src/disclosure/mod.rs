@@ -99,6 +99,46 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event (keep in step with the enum; `as_str` is the exhaustive list).
+    pub const ALL: &'static [Event] = &[
+        Event::ReadPerson,
+        Event::Lookup,
+        Event::AuthFailure,
+        Event::PolicyChange,
+        Event::RegistryChange,
+        Event::RegisterCase,
+        Event::ReadRegistration,
+        Event::ScreenCase,
+        Event::ScreeningDecision,
+        Event::InviteParticipants,
+        Event::AcceptInvitation,
+        Event::RemoveParticipant,
+        Event::SetCasusregisseur,
+        Event::CloseCase,
+        Event::RetentionExtended,
+        Event::CaseDestroyed,
+        Event::ReadOwnContributions,
+        Event::CreateAfspraak,
+        Event::ReadAfspraken,
+        Event::UpdateAfspraak,
+        Event::ReadAttention,
+        Event::EscalateCase,
+        Event::ReadEscalation,
+        Event::ContributeInformation,
+        Event::CorrectInformation,
+        Event::WithdrawInformation,
+        Event::ReadRecipients,
+        Event::AccessRefused,
+        Event::ReviewLog,
+        Event::AccessReport,
+        Event::Embargo,
+        Event::SpoedReviewed,
+        Event::SpoedReviewOverdue,
+        Event::RequestRefused,
+        Event::ConsoleSession,
+        Event::SignalReviewed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Event::ReadPerson => "read_person",
