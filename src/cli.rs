@@ -1030,7 +1030,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             use vhgate::disclosure::export::{ldv, opa};
-            let mut registers = ActivityCheck::default();
+            let mut registers = ldv::ActivityCheck::default();
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             let mut next = after;
             loop {
@@ -1061,7 +1061,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             out.flush()?;
-            registers.warn();
+            if !registers.unresolved().is_empty() {
+                let total: usize = registers.unresolved().values().sum();
+                eprintln!(
+                    "warning: {total} records name a processing activity that is not in the \
+                     register of its policy revision (see vhgate log register --revision):"
+                );
+                for (activity, n) in registers.unresolved() {
+                    eprintln!("  {activity}: {n} records");
+                }
+            }
             Ok(())
         }
         Command::Log {
@@ -1089,53 +1098,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 read_signer_key_file(&config.secrets.log_signing_key_file, &config.log.origin)?;
             println!("{}", signer.verifier_key());
             Ok(())
-        }
-    }
-}
-
-/// The processing activities an LDV export names, checked against the registers of the
-/// revisions they cite (each read once); the unresolved ones are reported at the end.
-#[derive(Default)]
-struct ActivityCheck {
-    registers: std::collections::HashMap<
-        String,
-        Option<vhgate::disclosure::export::ldv::ProcessingRegister>,
-    >,
-    unresolved: std::collections::BTreeMap<String, usize>,
-}
-
-impl ActivityCheck {
-    async fn check(&mut self, db: &Db, activity: &str) -> anyhow::Result<()> {
-        use vhgate::disclosure::export::ldv;
-        let resolved = match ldv::parse_activity_id(activity) {
-            Some((revision, _)) => {
-                if !self.registers.contains_key(revision) {
-                    let register = ldv::register_at(db, revision).await?;
-                    self.registers.insert(revision.to_string(), register);
-                }
-                self.registers[revision]
-                    .as_ref()
-                    .is_some_and(|r| r.resolves(activity))
-            }
-            None => false,
-        };
-        if !resolved {
-            *self.unresolved.entry(activity.to_string()).or_default() += 1;
-        }
-        Ok(())
-    }
-
-    fn warn(&self) {
-        if self.unresolved.is_empty() {
-            return;
-        }
-        let total: usize = self.unresolved.values().sum();
-        eprintln!(
-            "warning: {total} records name a processing activity that is not in the register \
-             of its policy revision (see vhgate log register --revision):"
-        );
-        for (activity, n) in &self.unresolved {
-            eprintln!("  {activity}: {n} records");
         }
     }
 }

@@ -285,6 +285,46 @@ pub async fn register_at(
     )))
 }
 
+/// Checks the processing activities of an export's records against the registers of the
+/// revisions they name (each register read once) and counts the ones that do not resolve.
+#[derive(Default)]
+pub struct ActivityCheck {
+    registers: std::collections::HashMap<String, Option<ProcessingRegister>>,
+    unresolved: BTreeMap<String, usize>,
+}
+
+impl ActivityCheck {
+    /// Checks the activity of one record about a person.
+    pub async fn check(
+        &mut self,
+        db: &crate::store::Db,
+        activity: &str,
+    ) -> Result<(), RegisterError> {
+        let resolved = match parse_activity_id(activity) {
+            Some((revision, _)) => {
+                if !self.registers.contains_key(revision) {
+                    let register = register_at(db, revision).await?;
+                    self.registers.insert(revision.to_string(), register);
+                }
+                self.registers
+                    .get(revision)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|r| r.resolves(activity))
+            }
+            None => false,
+        };
+        if !resolved {
+            *self.unresolved.entry(activity.to_string()).or_default() += 1;
+        }
+        Ok(())
+    }
+
+    /// The activities that did not resolve, with how many records named each.
+    pub fn unresolved(&self) -> &BTreeMap<String, usize> {
+        &self.unresolved
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
