@@ -156,9 +156,14 @@ pub fn problems(convenant: &Json) -> Vec<ValidationProblem> {
                 continue;
             }
             let Some(id) = grant.as_str().filter(|id| !id.trim().is_empty()) else {
+                let given = if grant.is_string() || grant.is_null() {
+                    "an empty legal ground".to_string()
+                } else {
+                    format!("{grant}, which is not a ground id")
+                };
                 refuse(
                     at,
-                    format!("partner type {partner_type} is granted {what} on an empty legal ground ({grant}): cite the id of a ground in legal_grounds.grounds"),
+                    format!("partner type {partner_type} is granted {what} on {given}: cite the id of a ground in legal_grounds.grounds"),
                 );
                 continue;
             };
@@ -258,6 +263,10 @@ mod tests {
             (
                 json!(null),
                 "sensitive category bijzonder on an empty legal ground",
+            ),
+            (
+                json!({"citation": "AVG art. 9"}),
+                "on {\"citation\":\"AVG art. 9\"}, which is not a ground id",
             ),
             (
                 json!("zorgg"),
