@@ -341,11 +341,11 @@ deny contains sprintf("escalate_case needs operation start, opschalen or afschal
 # input.casework.information: {"category", "leefgebied", "ground", "status", "contributed_by",
 #   "contributor_partner_type", "requester_is_contributor", "person_in_case"} (never content).
 # A participant contributes an item about a person of the case on a contribution ground of
-# the convenant (data.convenant.casework.contribution_grounds) that is open to its partner type
-# and covers the item's category; only the contributing organisation corrects or withdraws it
-# (the status check, 409, is the gateway's) and sees who received it, and so may
-# Veiligheidshuis staff for procesregie (the Veiligheidshuis coordinates telling the recipients,
-# GDPR art. 19, for the network).
+# the convenant (data.convenant.casework.contribution_grounds, ids of the register
+# data.convenant.legal_grounds) that is open to its partner type and covers the item's
+# category; only the contributing organisation corrects or withdraws it (the status check, 409,
+# is the gateway's) and sees who received it, and so may Veiligheidshuis staff for procesregie
+# (the Veiligheidshuis coordinates telling the recipients, GDPR art. 19, for the network).
 
 information_steps := {"contribute_information", "correct_information", "withdraw_information", "read_recipients"}
 
@@ -363,15 +363,20 @@ default grounds := {}
 
 grounds := data.vhgate.lib.conv.casework.contribution_grounds if is_object(data.vhgate.lib.conv.casework.contribution_grounds)
 
-ground_known(g) if is_object(grounds[g])
+# A contribution ground is known when the register of legal grounds has it too (its citation
+# and the categories it covers live there).
+ground_known(g) if {
+	is_object(grounds[g])
+	is_object(data.vhgate.lib.legal_grounds[g])
+}
 
 ground_partner_types(g) := grounds[g].partner_types if is_array(grounds[g].partner_types)
 
 ground_partner_types(g) := [] if not is_array(grounds[g].partner_types)
 
-ground_categories(g) := grounds[g].categories if is_array(grounds[g].categories)
+ground_categories(g) := [c | some c in data.vhgate.lib.legal_grounds[g].categories; data.vhgate.lib.citation(g, c)] if is_array(data.vhgate.lib.legal_grounds[g].categories)
 
-ground_categories(g) := [] if not is_array(grounds[g].categories)
+ground_categories(g) := [] if not is_array(data.vhgate.lib.legal_grounds[g].categories)
 
 ground_open_to(g, pt) if "*" in ground_partner_types(g)
 
@@ -433,7 +438,7 @@ deny contains "the contribution names no legal ground" if {
 	info_text("ground") == ""
 }
 
-deny contains sprintf("ground %q is not a contribution ground of the convenant (known: %v)", [g, sort([k | some k, _ in grounds])]) if {
+deny contains sprintf("ground %q is not a contribution ground of the convenant (known: %v)", [g, sort([k | some k, _ in grounds; ground_known(k)])]) if {
 	data.vhgate.lib.action == "contribute_information"
 	g := info_text("ground")
 	g != ""

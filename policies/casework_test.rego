@@ -419,6 +419,17 @@ test_the_ground_must_exist_fit_and_cover if {
 	"the contribution names no legal ground" in reasons_of(none)
 }
 
+# A contribution ground's citation and categories live in the register of legal grounds: one
+# the register lacks is not a contribution ground.
+test_a_contribution_ground_must_be_registered if {
+	conv := json.remove(data.convenant, ["legal_grounds/grounds/wpg_politie"])
+	inp := contribute("politie", contribution("politie", "strafrechtelijk", "justitie", "wpg_politie"))
+	d := casework.decision with input as inp with data.convenant as conv
+	d.allow == false
+	some r in d.reasons
+	startswith(r, `ground "wpg_politie" is not a contribution ground of the convenant`)
+}
+
 test_leefgebied_and_person_must_be_known if {
 	lg := contribute("politie", contribution("politie", "overig", "astrologie", "convenant_zvh"))
 	`leefgebied "astrologie" is not a leefgebied of the convenant` in reasons_of(lg)

@@ -58,6 +58,16 @@ budget_is(inp, pt, budget) if {
 	lookup_at.allow == false
 }
 
+# The reasons quote a ground's citation from the register, not the id the partner type cites.
+test_reasons_quote_the_registered_citation if {
+	d := decide(fx.read_as("politie"))
+	every cat in ["identificerend", "bsn", "strafrechtelijk", "overig"] {
+		id := data.convenant.partner_types.politie.categories[cat]
+		citation := data.convenant.legal_grounds.grounds[id].citation
+		sprintf("proportionaliteit: ground for category %s (partner type politie): %s", [cat, citation]) in d.reasons
+	}
+}
+
 # --- per partner type ----------------------------------------------------------------------------
 
 test_partner_politie if {

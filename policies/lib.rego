@@ -134,13 +134,31 @@ default role_doc := {}
 
 role_doc := conv.roles[role] if role_known
 
-# The ground in the convenant on which the requester's partner type receives category `cat`;
-# undefined when there is none (missing key, not a string, or blank).
-ground(cat) := g if {
+# The register of legal grounds (ground id -> {citation, categories}); partner types and
+# contribution grounds cite its ids.
+default legal_grounds := {}
+
+legal_grounds := conv.legal_grounds.grounds if is_object(conv.legal_grounds.grounds)
+
+# The citation of a registered ground that may be cited for category `cat`; undefined when the
+# ground is not registered, has a missing or blank citation, or does not cover `cat`.
+citation(id, cat) := c if {
+	is_string(id)
+	g := legal_grounds[id]
+	is_array(g.categories)
+	cat in g.categories
+	c := g.citation
+	is_string(c)
+	trim_space(c) != ""
+}
+
+# The ground in the convenant on which the requester's partner type receives category `cat`,
+# as its citation (decision reasons quote it); undefined when there is none: no grant, a grant
+# that is not a ground id, or one that `citation` does not resolve (the bundle validation
+# refuses the last two, this keeps a directory loaded without it failing closed).
+ground(cat) := c if {
 	is_string(cat)
-	g := partner.categories[cat]
-	is_string(g)
-	trim_space(g) != ""
+	c := citation(partner.categories[cat], cat)
 }
 
 # Is leefgebied `lg` (a string) one that the requester's partner type may receive?

@@ -80,6 +80,22 @@ test_blank_ground_in_convenant_is_no_ground if {
 	{"field": "item:verslaving", "reason": "partner type politie has no ground for category bijzonder in the convenant"} in w
 }
 
+# A grant resolves only through the register of legal grounds: an id it lacks, a ground that
+# does not cover the category (an AVG art. 6 ground for health data), a ground with a blank
+# citation, or a grant that is not an id at all is no ground.
+test_unresolved_ground_is_no_ground if {
+	blank := object.union(data.convenant, {"legal_grounds": {"grounds": {"blanco": {"citation": " ", "categories": ["bijzonder"]}}}})
+	every grant in ["geen_grond", "politiewet_taak", "blanco", 42, {"citation": "AVG art. 9"}] {
+		conv := object.union(blank, {"partner_types": {"politie": {"categories": {"bijzonder": grant}}}})
+		w := proportionaliteit.withhold with input as fx.read with data.convenant as conv
+		{"field": "item:verslaving", "reason": "partner type politie has no ground for category bijzonder in the convenant"} in w
+	}
+	# The same grant on a registered ground that covers the category is a ground.
+	covered := object.union(data.convenant, {"partner_types": {"politie": {"categories": {"bijzonder": "ggz_behandeling"}}}})
+	w := proportionaliteit.withhold with input as fx.read with data.convenant as covered
+	not "item:verslaving" in {x.field | some x in w}
+}
+
 # --- leefgebieden --------------------------------------------------------------------------------
 
 test_leefgebied_not_for_partner_type_is_withheld if {

@@ -174,10 +174,14 @@ pub enum DevCommand {
 
 #[derive(Subcommand)]
 pub enum PolicyCommand {
-    /// Run the Rego tests (`test_` rules) in a policy directory.
+    /// Run the Rego tests (`test_` rules) in a policy directory (exit 1 when one fails).
     Test {
         #[arg(default_value = "policies")]
         dir: PathBuf,
+        /// List every test with PASS/FAIL and its duration, and for a failing test the
+        /// expression that failed, with its file and line (as `opa test -v`).
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Build an OPA-format bundle (`.tar.gz`) from a policy directory, optionally signed
     /// (`.signatures.json`, as `opa build --signing-key` writes it).
@@ -732,23 +736,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Policy {
-            command: PolicyCommand::Test { dir },
+            command: PolicyCommand::Test { dir, verbose },
         } => {
             let results = vhgate::policy::testing::run_tests(&dir)?;
             let failed: Vec<_> = results.iter().filter(|r| !r.passed).collect();
-            for r in &failed {
+            if verbose {
+                print!("{}", vhgate::policy::testing::verbose_report(&results));
+            } else {
+                for r in &failed {
+                    println!(
+                        "FAIL {} {}: {}",
+                        r.file,
+                        r.rule,
+                        r.message.as_deref().unwrap_or("")
+                    );
+                }
                 println!(
-                    "FAIL {} {}: {}",
-                    r.file,
-                    r.rule,
-                    r.message.as_deref().unwrap_or("")
+                    "policy: {} passed, {} failed",
+                    results.len() - failed.len(),
+                    failed.len()
                 );
             }
-            println!(
-                "policy: {} passed, {} failed",
-                results.len() - failed.len(),
-                failed.len()
-            );
             if results.is_empty() {
                 bail!("no test_ rules found in {}", dir.display());
             }

@@ -1,5 +1,6 @@
 //! Convenant administration through the admin API: a bundle proposed by one administrator is
-//! activated only by another; invalid bundles never get proposed; rejection needs a reason;
+//! activated only by another; invalid bundles never get proposed (a sensitive category granted
+//! on a legal ground outside the convenant's register among them); rejection needs a reason;
 //! rollback reactivates an earlier approved revision.
 
 mod common;
@@ -10,7 +11,8 @@ use serde_json::Value;
 
 on_both_backends!(
     four_eyes_activation_and_rollback,
-    other_instances_follow_and_restarts_keep_the_approved_revision
+    other_instances_follow_and_restarts_keep_the_approved_revision,
+    a_grant_on_an_unregistered_or_empty_ground_is_never_proposed
 );
 
 fn candidate(version: &str) -> Vec<u8> {
@@ -256,4 +258,53 @@ async fn other_instances_follow_and_restarts_keep_the_approved_revision(env: &En
     let restarted = env.start_instance_with(config).await;
     assert_eq!(restarted.gateway.policy().revision(), rev);
     restarted.stop().await;
+}
+
+/// A bundle whose convenant grants a sensitive category on an empty ground or on a ground id
+/// that is not in its register of legal grounds is refused (422, the grant named); nothing is
+/// proposed and the active policy stays.
+async fn a_grant_on_an_unregistered_or_empty_ground_is_never_proposed(env: &Env) {
+    let vh = env.client("veiligheidshuis");
+    let (alice, _) = administrators(&vh);
+    let active = env.gateway().policy().revision().to_string();
+    for (ground, expect) in [
+        (
+            serde_json::json!("wabb_politi"),
+            "partner type politie is granted sensitive category bsn on ground \"wabb_politi\", which is not in the register of legal grounds",
+        ),
+        (
+            serde_json::json!(""),
+            "partner type politie is granted sensitive category bsn on an empty legal ground",
+        ),
+    ] {
+        let dir = common::policies_with_grant("politie", "bsn", ground.clone());
+        let bundle = vhgate::policy::bundle::Bundle::build(dir.path()).expect("build");
+        let (status, body) = send(
+            env,
+            &vh,
+            &alice,
+            "/v1/admin/policy-bundles",
+            Some(bundle),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{ground}: {body}");
+        let problems = body["problems"].as_array().expect("problems");
+        assert!(
+            problems.iter().any(|p| p["location"]
+                == "convenant: partner_types.politie.categories.bsn"
+                && p["message"].as_str().is_some_and(|m| m.starts_with(expect))),
+            "{ground}: {body}"
+        );
+    }
+    let (status, history) = send(env, &vh, &alice, "/v1/admin/policy-bundles", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        history
+            .as_array()
+            .expect("history")
+            .iter()
+            .all(|b| b["status"] != "proposed"),
+        "{history}"
+    );
+    assert_eq!(env.gateway().policy().revision(), active);
 }

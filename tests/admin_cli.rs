@@ -1,6 +1,8 @@
 //! The admin CLI against a real gateway: `vhgate policy keygen`, `build --signing-key`,
 //! `check`, `push`, `approve`, `reject`, `list`, run as the real binary over mTLS with dev
-//! tokens for two administrators.
+//! tokens for two administrators; and `policy test [-v]` and `policy check` on copies of the
+//! shipped policies (a failing Rego test named with the expression that failed; a bundle that
+//! grants a category on an empty or unregistered legal ground refused).
 
 mod common;
 
@@ -8,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{Backend, Env};
+use serde_json::json;
 use vhgate::config::BundleSigningConfig;
 
 /// Runs the binary off the async workers (the gateway under test runs on them).
@@ -157,6 +160,159 @@ fn user_errors_name_their_cause_without_a_backtrace() {
             "{args:?}: {stderr}"
         );
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+    }
+}
+
+/// Every test of a policy directory as `data.<package>.<rule>`, with its file.
+fn tests_in(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if !path.to_string_lossy().ends_with("_test.rego") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).expect("read");
+        let package = source
+            .lines()
+            .find_map(|l| l.strip_prefix("package "))
+            .expect("package");
+        for line in source.lines().filter(|l| l.starts_with("test_")) {
+            let rule: String = line
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            let name = format!("data.{package}.{rule}");
+            if !found.iter().any(|(n, _)| *n == name) {
+                found.push((name, path.display().to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// `policy test -v` on a copy of the policies with one test made to fail: every test named with
+/// PASS or FAIL under its file, and the failing expression with its file and line; without
+/// `-v` the output is the failures and the count. Exit 1 either way.
+#[tokio::test]
+async fn policy_test_verbose_lists_every_test_and_the_failing_expression() {
+    let dir = common::policies_copy(|_| {});
+    // One test made to fail on a line of its own, after a statement that binds `w`.
+    let file = dir.path().join("proportionaliteit_test.rego");
+    let source = std::fs::read_to_string(&file).expect("read");
+    let anchor = "test_blank_ground_in_convenant_is_no_ground if {\n\tconv := object.union(";
+    assert!(source.contains(anchor), "the test to break moved");
+    let binding =
+        "\tw := proportionaliteit.withhold with input as fx.read with data.convenant as conv\n";
+    let start = source.find(anchor).expect("anchor");
+    let at = start + source[start..].find(binding).expect("binding") + binding.len();
+    let broken = format!("{}\tcount(w) == 0\n{}", &source[..at], &source[at..]);
+    let line = broken[..at].lines().count() + 1;
+    std::fs::write(&file, broken).expect("write");
+    let failing = "data.vhgate.proportionaliteit_test.test_blank_ground_in_convenant_is_no_ground";
+    let tests = tests_in(dir.path());
+    assert!(tests.len() > 250, "{}", tests.len());
+
+    let out = vhgate(args(&["policy", "test", "-v", &s(dir.path())])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (failures, summary) = stdout.split_once("SUMMARY\n").expect("a SUMMARY section");
+    let rule = format!("{}\n", "-".repeat(80));
+    let summary = summary.strip_prefix(&rule).expect("a rule under SUMMARY");
+    // The failure: the test, then the expression with its file and line, and what `w` was.
+    assert!(failures.starts_with("FAILURES\n"), "{stdout}");
+    let detail = &failures[failures
+        .find(&format!("{failing}: FAIL ("))
+        .expect("failing test named")..];
+    let location = format!("  {}:{line}:\n    count(w) == 0\n      w = ", s(&file));
+    assert!(detail.contains(&location), "{location:?} in:\n{detail}");
+    // The summary: every test under its file, with PASS or FAIL and a duration.
+    for (name, test_file) in &tests {
+        let outcome = if name == failing { "FAIL" } else { "PASS" };
+        let entry = format!("{name}: {outcome} (");
+        let at = summary
+            .find(&entry)
+            .unwrap_or_else(|| panic!("{entry} missing in:\n{summary}"));
+        let heading = summary[..at]
+            .rfind("\n\n")
+            .map_or(&summary[..at], |i| &summary[i + 2..at]);
+        assert!(
+            heading.starts_with(&format!("{test_file}:\n")),
+            "{name} under {heading:?}"
+        );
+    }
+    let total = tests.len();
+    assert!(
+        summary.ends_with(&format!("PASS: {}/{total}\nFAIL: 1/{total}\n", total - 1)),
+        "{summary}"
+    );
+
+    // Without -v: the failures and the count, as before.
+    let out = vhgate(args(&["policy", "test", &s(dir.path())])).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout,
+        format!(
+            "FAIL {} test_blank_ground_in_convenant_is_no_ground: undefined (a condition failed)\npolicy: {} passed, 1 failed\n",
+            s(&file),
+            total - 1
+        )
+    );
+}
+
+/// Builds the policies in `dir` into a bundle and runs `policy check` on it.
+async fn check(dir: &Path) -> Output {
+    let bundle = dir.join("bundle.tar.gz");
+    let out = vhgate(args(&["policy", "build", &s(dir), "--out", &s(&bundle)])).await;
+    assert!(out.status.success(), "{}", text(&out));
+    vhgate(args(&["policy", "check", &s(&bundle)])).await
+}
+
+fn args(a: &[&str]) -> Vec<String> {
+    a.iter().map(|s| s.to_string()).collect()
+}
+
+/// `policy check` refuses a bundle whose convenant grants a sensitive category on an empty
+/// ground, on a ground id outside the register, or on a registered ground that does not cover
+/// it, naming partner type, category and ground (exit 1); the shipped policies pass.
+#[tokio::test]
+async fn policy_check_refuses_a_grant_on_an_empty_or_unregistered_ground() {
+    let shipped_dir = common::policies_copy(|_| {});
+    let shipped = check(shipped_dir.path()).await;
+    assert!(shipped.status.success(), "{}", text(&shipped));
+    assert!(
+        String::from_utf8_lossy(&shipped.stdout).contains("is valid"),
+        "{}",
+        text(&shipped)
+    );
+
+    for (ground, expect) in [
+        (json!(""), "on an empty legal ground".to_string()),
+        (json!("   "), "on an empty legal ground".to_string()),
+        (
+            json!("avg_art9_zorg"),
+            "on ground \"avg_art9_zorg\", which is not in the register of legal grounds"
+                .to_string(),
+        ),
+        // A registered ground, but one for ordinary data (AVG art. 6), not for health data.
+        (
+            json!("wgbo_dossier"),
+            "on ground \"wgbo_dossier\", which does not cover bijzonder".to_string(),
+        ),
+    ] {
+        let dir = common::policies_with_grant("ggz", "bijzonder", ground.clone());
+        let out = check(dir.path()).await;
+        assert_eq!(out.status.code(), Some(1), "{ground}: {}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("INVALID convenant: partner_types.ggz.categories.bijzonder: "))
+            .unwrap_or_else(|| panic!("{ground}: no grounds problem in\n{stdout}"));
+        assert!(
+            line.contains("partner type ggz is granted sensitive category bijzonder")
+                && line.contains(&expect),
+            "{ground}: {line}"
+        );
     }
 }
 

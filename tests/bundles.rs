@@ -90,6 +90,13 @@ fn failing_test_is_named() {
             .any(|p| p.contains("zz_extra_test.rego test_always_fails")),
         "{problems:?}"
     );
+    // With the expression that failed, as `vhgate policy test -v` shows it.
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.ends_with("failed at zz_extra_test.rego:3: 1 == 2")),
+        "{problems:?}"
+    );
 }
 
 #[test]

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::signing::{BundleSigner, BundleVerifier, SignatureError, Verified, SIGNATURES_FILE};
 use super::{
-    testing, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources, RegorusEngine,
+    grounds, testing, Decision, PolicyEngine, PolicyError, PolicyInput, PolicySources,
+    RegorusEngine,
 };
 
 /// Largest bundle accepted, uncompressed (a convenant's policies are a few hundred KiB).
@@ -388,10 +389,15 @@ fn test_problems(sources: &PolicySources) -> Vec<ValidationProblem> {
     let mut problems = Vec::new();
     match testing::run_tests_on(sources) {
         Ok(results) => problems.extend(results.into_iter().filter(|r| !r.passed).map(|r| {
-            problem(
-                &format!("{} {}", r.file, r.rule),
-                r.message.unwrap_or_else(|| "failed".into()),
-            )
+            let mut message = r.message.unwrap_or_else(|| "failed".into());
+            // Where it failed, as `vhgate policy test -v` shows it (first line of the expression).
+            if let Some(f) = r.failures.first() {
+                let mut lines = f.text.lines();
+                let first = lines.next().unwrap_or_default();
+                let more = if lines.next().is_some() { " ..." } else { "" };
+                message.push_str(&format!("; failed at {}:{}: {first}{more}", f.file, f.line));
+            }
+            problem(&format!("{} {}", r.file, r.rule), message)
         })),
         Err(e) => problems.push(problem("tests", e.to_string())),
     }
@@ -406,21 +412,21 @@ fn safety_problems(engine: &dyn PolicyEngine, sources: &PolicySources) -> Vec<Va
         let input: PolicyInput = serde_json::from_value(input).map_err(|e| e.to_string())?;
         engine.decide(&input).map_err(|e| e.to_string())
     };
-    // Probes use the bundle's own region, so doelmatigheid does not refuse them for that alone.
-    let region = sources
+    let convenant_data = sources
         .data
         .iter()
-        .find_map(|(_, v)| {
-            v.pointer("/convenant/region")
-                .and_then(|r| r.as_str())
-                .map(str::to_owned)
-        })
+        .find_map(|(_, v)| v.get("convenant"))
+        .cloned()
         .unwrap_or_default();
+    // Every grant cites a registered ground that covers its category.
+    problems.extend(grounds::problems(&convenant_data));
+    // Probes use the bundle's own region, so doelmatigheid does not refuse them for that alone.
+    let region = convenant_data["region"].as_str().unwrap_or_default();
     let field = |name: &str, category: &str| serde_json::json!({"name": name, "category": category, "leefgebied": null, "age_days": 1});
     // 1. A partner type that is not in the convenant gets nothing.
     match decide(probe(
         "onbekend_type",
-        &region,
+        region,
         serde_json::json!([field("persoon.naam", "identificerend")]),
     )) {
         Ok(d) if !d.allow && d.allowed_fields.is_empty() => {}
@@ -430,23 +436,21 @@ fn safety_problems(engine: &dyn PolicyEngine, sources: &PolicySources) -> Vec<Va
         )),
         Err(e) => problems.push(problem("safety: decision shape", e)),
     }
-    // 2. Special-category and criminal data never go to a partner type without a ground.
+    // 2. Sensitive data (special-category, criminal, BSN and what the convenant marks) never
+    //    goes to a partner type without a registered ground for it.
     let convenant = engine.convenant().clone();
+    let grants = grounds::resolved_grants(&convenant_data);
     for partner_type in &convenant.partner_types {
-        for category in ["bijzonder", "strafrechtelijk", "bsn"] {
-            let has_ground = sources.data.iter().any(|(_, v)| {
-                v.pointer(&format!(
-                    "/convenant/partner_types/{partner_type}/categories/{category}"
-                ))
-                .and_then(|g| g.as_str())
-                .is_some_and(|g| !g.trim().is_empty())
-            });
-            if has_ground {
+        for category in &grounds::sensitive_categories(&convenant_data) {
+            if grants
+                .get(partner_type)
+                .is_some_and(|g| g.contains_key(category))
+            {
                 continue;
             }
             let input = probe(
                 partner_type,
-                &region,
+                region,
                 serde_json::json!([field("item:probe", category)]),
             );
             match decide(input) {

@@ -160,7 +160,7 @@ impl RuleReads {
 }
 
 /// The name a rule defines: the root of its head reference.
-fn rule_name(rule: &Json) -> Option<String> {
+pub(super) fn rule_name(rule: &Json) -> Option<String> {
     let (kind, body) = single(rule)?;
     let refr = match kind {
         "Spec" => {
@@ -194,7 +194,7 @@ fn imports(ast: &Json) -> BTreeMap<String, (String, Vec<Option<String>>)> {
 }
 
 /// The one `{"Variant": {...}}` pair of a serialised enum.
-fn single(node: &Json) -> Option<(&str, &Json)> {
+pub(super) fn single(node: &Json) -> Option<(&str, &Json)> {
     let obj = node.as_object()?;
     if obj.len() != 1 {
         return None;

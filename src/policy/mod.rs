@@ -5,6 +5,7 @@
 pub mod bundle;
 pub mod differential;
 mod footprint;
+pub mod grounds;
 mod memo;
 mod regorus_engine;
 mod rvm;
@@ -446,10 +447,11 @@ pub struct ConvenantSummary {
     /// Every category of the convenant (`data.convenant.categories`).
     pub categories: BTreeSet<String>,
     /// Per partner type, the categories it has a legal ground for
-    /// (`data.convenant.partner_types.<type>.categories`): the only ones it may ever see.
+    /// (`data.convenant.partner_types.<type>.categories`, resolved through the register of
+    /// legal grounds, see [`grounds`]): the only ones it may ever see.
     pub grounds: std::collections::BTreeMap<String, BTreeSet<String>>,
-    /// Per partner type and category, the legal ground as the convenant words it (what a data
-    /// subject's access report cites).
+    /// Per partner type and category, the citation of its legal ground in the register (what a
+    /// data subject's access report cites).
     pub legal_grounds:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
@@ -622,27 +624,17 @@ impl PolicySources {
             summary.purposes.extend(keys("purposes"));
             summary.partner_types.extend(keys("partner_types"));
             summary.categories.extend(keys("categories"));
-            if let Some(types) = conv.get("partner_types").and_then(|v| v.as_object()) {
-                for (name, t) in types {
-                    let grounded: BTreeSet<String> = t
-                        .get("categories")
-                        .and_then(|c| c.as_object())
-                        .map(|o| o.keys().cloned().collect())
-                        .unwrap_or_default();
-                    if let Some(o) = t.get("categories").and_then(|c| c.as_object()) {
-                        let texts = summary.legal_grounds.entry(name.clone()).or_default();
-                        for (category, text) in o {
-                            if let Some(text) = text.as_str() {
-                                texts.insert(category.clone(), text.to_string());
-                            }
-                        }
-                    }
-                    summary
-                        .grounds
-                        .entry(name.clone())
-                        .or_default()
-                        .extend(grounded);
-                }
+            for (name, citations) in grounds::resolved_grants(conv) {
+                summary
+                    .grounds
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(citations.keys().cloned());
+                summary
+                    .legal_grounds
+                    .entry(name)
+                    .or_default()
+                    .extend(citations);
             }
             if let Some(days) = conv
                 .get("retention")

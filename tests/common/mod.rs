@@ -660,6 +660,19 @@ macro_rules! on_both_backends {
 
 /// The shipped policies as a bundle for a new convenant version (same rules, new revision).
 pub fn candidate_bundle(version: &str) -> Vec<u8> {
+    let dir = policies_copy(|data| {
+        *data = data.replacen(
+            "\"version\": \"2026-1\"",
+            &format!("\"version\": \"{version}\""),
+            1,
+        )
+    });
+    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+}
+
+/// A copy of the shipped policies (Rego, tests included, and the convenant) in a temporary
+/// directory, with the convenant's JSON text changed by `edit`.
+pub fn policies_copy(edit: impl FnOnce(&mut String)) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
@@ -669,14 +682,24 @@ pub fn candidate_bundle(version: &str) -> Vec<u8> {
             std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
         }
     }
-    let data = std::fs::read_to_string(policies.join("data/convenant.json")).expect("data");
-    let data = data.replacen(
-        "\"version\": \"2026-1\"",
-        &format!("\"version\": \"{version}\""),
-        1,
-    );
+    let mut data = std::fs::read_to_string(policies.join("data/convenant.json")).expect("data");
+    edit(&mut data);
     std::fs::write(dir.path().join("data/convenant.json"), data).expect("write");
-    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+    dir
+}
+
+/// [`policies_copy`] with partner type `partner_type` granted `category` on `ground` (the
+/// shipped grant replaced, or added).
+pub fn policies_with_grant(
+    partner_type: &str,
+    category: &str,
+    ground: serde_json::Value,
+) -> tempfile::TempDir {
+    policies_copy(|data| {
+        let mut doc: serde_json::Value = serde_json::from_str(data).expect("convenant json");
+        doc["convenant"]["partner_types"][partner_type]["categories"][category] = ground;
+        *data = serde_json::to_string_pretty(&doc).expect("json");
+    })
 }
 
 /// A fresh BSN that passes the elfproef.
