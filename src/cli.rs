@@ -452,6 +452,18 @@ pub enum LogCommand {
     },
 }
 
+/// The diagnostic log format: `logging.format` of the configuration the command serves with
+/// (`serve --config`, or the environment for `demo`); text for every other command and for a
+/// configuration that does not load (the command itself then says why).
+pub fn log_format(cli: &Cli) -> vhgate::config::LogFormat {
+    let config = match &cli.command {
+        Command::Serve { config } => Config::load(config.as_deref()),
+        Command::Demo { .. } => Config::load(None),
+        _ => return Default::default(),
+    };
+    config.map(|c| c.logging.format).unwrap_or_default()
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Certs {

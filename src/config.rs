@@ -36,6 +36,36 @@ pub struct Config {
     pub signals: SignalsConfig,
     pub spoed: SpoedConfig,
     pub console: ConsoleConfig,
+    pub metrics: MetricsConfig,
+    pub logging: LoggingConfig,
+}
+
+/// Prometheus metrics on `GET /metrics` (same mTLS listener).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// OINs whose client certificates hold the monitoring role: they may scrape `/metrics`
+    /// (Prometheus presents a certificate but cannot mint partner tokens). Empty (the default):
+    /// nobody may.
+    pub monitoring_oins: Vec<crate::domain::Oin>,
+}
+
+/// The gateway's own diagnostic log on stderr (not the disclosure log, `[log]`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// `text` (default; colours only on a terminal) or `json` (one object per line). The
+    /// filter is `RUST_LOG` (default `info,sqlx=warn`).
+    pub format: LogFormat,
+}
+
+/// How diagnostic log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The privacy officers' console (served under `/console` on the same listener).
