@@ -1275,7 +1275,12 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
 #      {exe} dev token --certs {c} --partner veiligheidshuis --role privacy_officer --purpose toezicht
 #    (a partner's officer, e.g. --partner politie with its own certificate, sees its own
 #    organisation's entries only).
-"#
+
+# 7. Prometheus metrics: the Veiligheidshuis's certificate holds the monitoring role in the demo
+#    (metrics.monitoring_oins); no token. Any other certificate gets 403.
+{cm} {base}/metrics
+"#,
+        cm = curl(vhgate::demo::DEMO_MONITORING_PARTNER),
     );
     println!("# Seeded cases in every phase of the life cycle (through the gateway's own steps;");
     println!("# vernietigd: closed, retention ended, person data destroyed):");
