@@ -173,7 +173,7 @@ impl TokenVerifier {
         TokenVerifier {
             settings,
             cache: Mutex::new(HashMap::new()),
-            metrics: crate::telemetry::TokenCacheMetrics::new(),
+            metrics: crate::telemetry::TokenCacheMetrics::register(),
         }
     }
 

@@ -629,4 +629,27 @@ mod tests {
         c.signals.min_cell = 4;
         assert!(c.validate().is_ok());
     }
+
+    #[test]
+    fn monitoring_oins_and_log_format_are_checked_when_read() {
+        let c = Config::from_toml(
+            "[metrics]\nmonitoring_oins = [\"00000099000000000019\"]\n[logging]\nformat = \"json\"\n",
+        )
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.metrics.monitoring_oins.len(), 1);
+        assert_eq!(c.logging.format, LogFormat::Json);
+        assert!(
+            Config::default().metrics.monitoring_oins.is_empty(),
+            "nobody by default"
+        );
+        assert_eq!(Config::default().logging.format, LogFormat::Text);
+        for bad in [
+            "[metrics]\nmonitoring_oins = [\"politie\"]\n",
+            "[metrics]\nscrapers = []\n",
+            "[logging]\nformat = \"yaml\"\n",
+        ] {
+            assert!(Config::from_toml(bad).is_err(), "{bad}");
+        }
+    }
 }

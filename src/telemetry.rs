@@ -260,7 +260,8 @@ pub struct WriterMetrics {
 }
 
 impl WriterMetrics {
-    pub fn new() -> WriterMetrics {
+    /// Registers the writer's metrics (installing the recorder first if need be).
+    pub fn register() -> WriterMetrics {
         install();
         WriterMetrics {
             commit_seconds: metrics::histogram!(COMMIT_SECONDS),
@@ -268,12 +269,6 @@ impl WriterMetrics {
             failures: metrics::counter!(COMMIT_FAILURES),
             queue_depth: metrics::gauge!(WRITER_QUEUE),
         }
-    }
-}
-
-impl Default for WriterMetrics {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -285,18 +280,13 @@ pub struct TokenCacheMetrics {
 }
 
 impl TokenCacheMetrics {
-    pub fn new() -> TokenCacheMetrics {
+    /// Registers the cache's metrics (installing the recorder first if need be).
+    pub fn register() -> TokenCacheMetrics {
         install();
         TokenCacheMetrics {
             hits: metrics::counter!(TOKEN_CACHE_HITS),
             misses: metrics::counter!(TOKEN_CACHE_MISSES),
         }
-    }
-}
-
-impl Default for TokenCacheMetrics {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

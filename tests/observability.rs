@@ -12,11 +12,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{pki, Backend, Env};
+use common::{pki, Backend, Env, ServeConfig};
 use reqwest::StatusCode;
 use serde_json::Value;
-use vhgate::config::{Config, LogFormat};
-use vhgate::demo::{dev_config, dev_token, prepare, DevTokenSpec, DEMO_MONITORING_PARTNER};
+use vhgate::config::LogFormat;
+use vhgate::demo::{dev_token, DevTokenSpec, DEMO_MONITORING_PARTNER};
 
 on_both_backends!(
     metrics_are_for_the_monitoring_role_and_name_nobody,
@@ -392,7 +392,15 @@ struct Served {
 
 impl Served {
     fn start(config_file: &Path) -> Served {
-        let mut child = Command::new(common::vhgate_bin())
+        let mut command = Command::new(common::vhgate_bin());
+        // The file is the whole configuration: the test run's own VHGATE_* variables (the
+        // gateway reads them as settings) and RUST_LOG (the default filter is under test) go.
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("VHGATE_") {
+                command.env_remove(k);
+            }
+        }
+        let mut child = command
             .args(["serve", "--config"])
             .arg(config_file)
             .env_remove("RUST_LOG")
@@ -441,25 +449,14 @@ impl Served {
 
 async fn serve_logs(backend: Backend, format: LogFormat) {
     let pki = pki();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = dev_config(Config::default(), &pki.layout, dir.path());
-    config.server.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.policy.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    config.logging.format = format;
-    let mut pg_database = None;
-    if backend == Backend::Postgres {
-        let Some((admin, name, url)) = common::create_pg_database().await else {
-            return;
-        };
-        config.database.url = url;
-        pg_database = Some((admin, name));
-    }
-    let ids = prepare(&config, &pki.layout).await.expect("prepare");
-    let config_file = dir.path().join("vhgate.toml");
-    std::fs::write(&config_file, toml::to_string(&config).expect("toml")).expect("config");
-
-    let served = Served::start(&config_file);
     // Port 0: the gateway says where it listens.
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let Some(serve) = ServeConfig::prepare(backend, listen, |c| c.logging.format = format).await
+    else {
+        return;
+    };
+    let ids = &serve.ids;
+    let served = Served::start(&serve.file);
     let mut before = Vec::new();
     let addr: SocketAddr = loop {
         let line = served.next_line();
@@ -632,12 +629,5 @@ async fn serve_logs(backend: Backend, format: LogFormat) {
         );
     }
 
-    if let Some((admin, name)) = pg_database {
-        if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&pool)
-                .await;
-            pool.close().await;
-        }
-    }
+    serve.drop_database().await;
 }

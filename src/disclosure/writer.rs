@@ -72,7 +72,7 @@ impl LogWriter {
     ) -> (LogWriter, tokio::task::JoinHandle<()>) {
         // Bounded so a stalled database pushes back on requests instead of growing memory.
         let (tx, rx) = mpsc::channel(config.batch_max.saturating_mul(16).max(1024));
-        let metrics = crate::telemetry::WriterMetrics::new();
+        let metrics = crate::telemetry::WriterMetrics::register();
         let handle = tokio::spawn(run(db, rx, config, signer, metrics));
         (
             LogWriter {
