@@ -452,16 +452,22 @@ pub enum LogCommand {
     },
 }
 
-/// The diagnostic log format: `logging.format` of the configuration the command serves with
-/// (`serve --config`, or the environment for `demo`); text for every other command and for a
-/// configuration that does not load (the command itself then says why).
-pub fn log_format(cli: &Cli) -> vhgate::config::LogFormat {
+/// The diagnostic log's format and default filter: `logging.format` of the configuration the
+/// command serves with (`serve --config`, or the environment for `demo`), text for every other
+/// command and for a configuration that does not load (the command itself then says why); the
+/// benchmarks leave out the access line per request.
+pub fn log_settings(cli: &Cli) -> (vhgate::config::LogFormat, &'static str) {
+    use vhgate::logging::{BENCH_FILTER, DEFAULT_FILTER};
     let config = match &cli.command {
         Command::Serve { config } => Config::load(config.as_deref()),
         Command::Demo { .. } => Config::load(None),
-        _ => return Default::default(),
+        Command::Bench { .. } | Command::BenchServe { .. } => {
+            return (Default::default(), BENCH_FILTER)
+        }
+        _ => return (Default::default(), DEFAULT_FILTER),
     };
-    config.map(|c| c.logging.format).unwrap_or_default()
+    let format = config.map(|c| c.logging.format).unwrap_or_default();
+    (format, DEFAULT_FILTER)
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

@@ -16,12 +16,20 @@ use crate::config::LogFormat;
 /// it).
 pub const ACCESS_TARGET: &str = "vhgate::access";
 
-/// Installs the process's subscriber (once; a second call changes nothing).
-pub fn init(format: LogFormat) {
+/// The filter without `RUST_LOG`.
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn";
+
+/// The benchmarks' filter without `RUST_LOG`: no access line per request, which would time the
+/// terminal (or the log file) rather than the gateway and bury the report.
+pub const BENCH_FILTER: &str = "info,sqlx=warn,vhgate::access=off";
+
+/// Installs the process's subscriber (once; a second call changes nothing). `RUST_LOG`, when
+/// set, wins over `default_filter`.
+pub fn init(format: LogFormat, default_filter: &str) {
     let filter =
-        || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter())
+        .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder

@@ -12,7 +12,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    vhgate::logging::init(cli::log_format(&cli));
+    let (format, filter) = cli::log_settings(&cli);
+    vhgate::logging::init(format, filter);
     match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // A user's error is its message and its causes, one line; never a stack backtrace
