@@ -149,7 +149,7 @@ start_gateway() { # backend [database url]
         --listen "127.0.0.1:$GATEWAY_PORT" --manifest "$manifest")
     [ -n "$url" ] && args+=(--database "$url")
     say "starting vhgate ($backend) on 127.0.0.1:$GATEWAY_PORT"
-    RUST_LOG=${RUST_LOG:-info,sqlx=warn} "$BIN" "${args[@]}" >"$TMP/$backend.log" 2>&1 &
+    RUST_LOG=${RUST_LOG:-info,sqlx=warn,vhgate::access=off} "$BIN" "${args[@]}" >"$TMP/$backend.log" 2>&1 &
     GATEWAY_PID=$!
     for _ in $(seq 600); do
         [ -f "$manifest" ] && return 0

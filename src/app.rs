@@ -74,6 +74,8 @@ impl App {
     /// Connects, migrates, loads secrets, policies and the partner registry, starts the log writer.
     pub async fn build(config: Config) -> Result<App, AppError> {
         config.validate()?;
+        // Before anything takes metric handles (the log writer, the token cache).
+        crate::telemetry::install();
         let tls = crate::tls::server_config(&config.tls)?;
         let policy: Arc<dyn crate::policy::PolicyEngine> =
             Arc::new(load_policy(&config.policy.dir)?);
@@ -145,7 +147,8 @@ impl App {
                 .with_log_key(log_key)
                 .with_budget_counter(budget)
                 .with_pdf_printer(&config.console.chromium)
-                .with_signal_thresholds(config.console.thresholds()),
+                .with_signal_thresholds(config.console.thresholds())
+                .with_monitoring_oins(config.metrics.monitoring_oins.clone()),
         );
         Ok(App {
             gateway,
@@ -164,8 +167,8 @@ impl App {
             .local_addr()
             .map_err(|source| AppError::Listen { addr, source })?;
         let (tx, rx) = oneshot::channel::<()>();
-        let router = crate::api::with_deadline(
-            crate::api::router(self.gateway.clone()),
+        let router = crate::api::service(
+            self.gateway.clone(),
             Duration::from_millis(self.config.server.request_timeout_ms),
         );
         let handle = tokio::spawn(crate::server::serve(
@@ -203,7 +206,17 @@ impl App {
             self.gateway.clone(),
             Duration::from_secs(self.config.spoed.check_interval_secs),
         ));
+        // Histogram samples wait in lock-free buckets until upkeep (or a scrape) folds them in;
+        // without a scraper they must not grow without bound.
+        let metrics_upkeep = tokio::spawn(async {
+            let mut every = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                every.tick().await;
+                crate::telemetry::run_upkeep();
+            }
+        });
         Ok(RunningServer {
+            metrics_upkeep,
             pusher,
             follower,
             retention,
@@ -230,6 +243,8 @@ pub struct RunningServer {
     retention: tokio::task::JoinHandle<()>,
     /// Signals overdue spoed reviews.
     spoed_overdue: tokio::task::JoinHandle<()>,
+    /// Folds recorded histogram samples into their buckets.
+    metrics_upkeep: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -245,6 +260,7 @@ impl RunningServer {
         self.follower.abort();
         self.retention.abort();
         self.spoed_overdue.abort();
+        self.metrics_upkeep.abort();
     }
 
     /// Serves until ctrl-c / SIGTERM, then stops gracefully.

@@ -161,6 +161,7 @@ pub struct VerifierSettings {
 pub struct TokenVerifier {
     settings: VerifierSettings,
     cache: Mutex<HashMap<[u8; 32], Arc<VerifiedToken>>>,
+    metrics: crate::telemetry::TokenCacheMetrics,
 }
 
 const REQUIRED_CLAIMS: &[&str] = &[
@@ -172,6 +173,7 @@ impl TokenVerifier {
         TokenVerifier {
             settings,
             cache: Mutex::new(HashMap::new()),
+            metrics: crate::telemetry::TokenCacheMetrics::register(),
         }
     }
 
@@ -190,6 +192,7 @@ impl TokenVerifier {
         key_material.extend_from_slice(thumbprint.as_bytes());
         let cache_key = sha256(&key_material);
         if let Some(hit) = self.cache_get(&cache_key) {
+            self.metrics.hits.increment(1);
             // Signature and binding were checked when cached; time and registry can change.
             // The key must still be registered and usable: a revoked or expired key ends its
             // cached tokens too (the cache is also cleared on every registry change).
@@ -207,6 +210,7 @@ impl TokenVerifier {
             }
             return Ok(hit);
         }
+        self.metrics.misses.increment(1);
         let verified = Arc::new(self.verify_uncached(token, partner, thumbprint, convenant, now)?);
         self.cache_put(cache_key, verified.clone(), now);
         Ok(verified)

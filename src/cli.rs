@@ -468,6 +468,24 @@ pub enum LogCommand {
     },
 }
 
+/// The diagnostic log's format and default filter: `logging.format` of the configuration the
+/// command serves with (`serve --config`, or the environment for `demo`), text for every other
+/// command and for a configuration that does not load (the command itself then says why); the
+/// benchmarks leave out the access line per request.
+pub fn log_settings(cli: &Cli) -> (vhgate::config::LogFormat, &'static str) {
+    use vhgate::logging::{BENCH_FILTER, DEFAULT_FILTER};
+    let config = match &cli.command {
+        Command::Serve { config } => Config::load(config.as_deref()),
+        Command::Demo { .. } => Config::load(None),
+        Command::Bench { .. } | Command::BenchServe { .. } => {
+            return (Default::default(), BENCH_FILTER)
+        }
+        _ => return (Default::default(), DEFAULT_FILTER),
+    };
+    let format = config.map(|c| c.logging.format).unwrap_or_default();
+    (format, DEFAULT_FILTER)
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Certs {
@@ -1320,7 +1338,12 @@ vhgate demo is running on {base} (mutual TLS; Ctrl-C to stop). Try, in another t
 #      {exe} dev token --certs {c} --partner veiligheidshuis --role privacy_officer --purpose toezicht
 #    (a partner's officer, e.g. --partner politie with its own certificate, sees its own
 #    organisation's entries only).
-"#
+
+# 7. Prometheus metrics: the Veiligheidshuis's certificate holds the monitoring role in the demo
+#    (metrics.monitoring_oins); no token. Any other certificate gets 403.
+{cm} {base}/metrics
+"#,
+        cm = curl(vhgate::demo::DEMO_MONITORING_PARTNER),
     );
     println!("# Seeded cases in every phase of the life cycle (through the gateway's own steps;");
     println!("# vernietigd: closed, retention ended, person data destroyed):");

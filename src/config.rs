@@ -36,6 +36,36 @@ pub struct Config {
     pub signals: SignalsConfig,
     pub spoed: SpoedConfig,
     pub console: ConsoleConfig,
+    pub metrics: MetricsConfig,
+    pub logging: LoggingConfig,
+}
+
+/// Prometheus metrics on `GET /metrics` (same mTLS listener).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// OINs whose client certificates hold the monitoring role: they may scrape `/metrics`
+    /// (Prometheus presents a certificate but cannot mint partner tokens). Empty (the default):
+    /// nobody may.
+    pub monitoring_oins: Vec<crate::domain::Oin>,
+}
+
+/// The gateway's own diagnostic log on stderr (not the disclosure log, `[log]`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    /// `text` (default; colours only on a terminal) or `json` (one object per line). The
+    /// filter is `RUST_LOG` (default `info,sqlx=warn`).
+    pub format: LogFormat,
+}
+
+/// How diagnostic log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The privacy officers' console (served under `/console` on the same listener).
@@ -598,5 +628,28 @@ mod tests {
         let mut c = Config::default();
         c.signals.min_cell = 4;
         assert!(c.validate().is_ok());
+    }
+
+    #[test]
+    fn monitoring_oins_and_log_format_are_checked_when_read() {
+        let c = Config::from_toml(
+            "[metrics]\nmonitoring_oins = [\"00000099000000000019\"]\n[logging]\nformat = \"json\"\n",
+        )
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.metrics.monitoring_oins.len(), 1);
+        assert_eq!(c.logging.format, LogFormat::Json);
+        assert!(
+            Config::default().metrics.monitoring_oins.is_empty(),
+            "nobody by default"
+        );
+        assert_eq!(Config::default().logging.format, LogFormat::Text);
+        for bad in [
+            "[metrics]\nmonitoring_oins = [\"politie\"]\n",
+            "[metrics]\nscrapers = []\n",
+            "[logging]\nformat = \"yaml\"\n",
+        ] {
+            assert!(Config::from_toml(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -46,8 +46,12 @@ pub enum SeedError {
     Step { step: String, message: String },
 }
 
+/// The demo partner whose certificate may scrape `/metrics` (the Veiligheidshuis runs the
+/// gateway, so its monitoring does).
+pub const DEMO_MONITORING_PARTNER: &str = "veiligheidshuis";
+
 /// Points `config` at a dev PKI (server certificate, CA, CRL) and a data folder that holds the
-/// SQLite database and the key files.
+/// SQLite database and the key files, and lets [`DEMO_MONITORING_PARTNER`] scrape `/metrics`.
 pub fn dev_config(mut config: Config, pki: &DevPkiLayout, data_dir: &Path) -> Config {
     config.database.url = format!("sqlite://{}", data_dir.join("vhgate-demo.db").display());
     config.secrets.pseudonym_key_file = data_dir.join("secrets/pseudonym.key");
@@ -57,6 +61,10 @@ pub fn dev_config(mut config: Config, pki: &DevPkiLayout, data_dir: &Path) -> Co
     config.tls.key = pki.gateway_key();
     config.tls.client_ca = vec![pki.ca_cert()];
     config.tls.crls = vec![pki.crl()];
+    config.metrics.monitoring_oins = demo_partner(DEMO_MONITORING_PARTNER)
+        .and_then(|p| p.oin.parse().ok())
+        .into_iter()
+        .collect();
     config
 }
 

@@ -26,6 +26,7 @@ use crate::record::{CaseRecord, Person};
 use crate::registry::{PartnerRegistry, RegisteredPartner};
 use crate::store::{StoreError, Tx};
 use crate::tls::PeerIdentity;
+use crate::trace::TraceContext;
 
 /// Errors of the domain service. Each says whether a log entry was written (`disclosure_id`).
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +83,8 @@ pub struct Caller {
     pub partner: RegisteredPartner,
     pub token: Arc<VerifiedToken>,
     pub thumbprint: String,
-    pub traceparent: Option<String>,
+    /// The request's W3C trace context (the gateway's span, the partner's trace if it sent one).
+    pub trace: TraceContext,
 }
 
 impl Caller {
@@ -229,6 +231,8 @@ pub struct Gateway {
     signals_min_cell: u32,
     /// How soon a spoed (break-glass) read must be reviewed (`spoed.review_within_hours`).
     pub(crate) spoed_review_within: chrono::Duration,
+    /// Certificate OINs that may scrape `/metrics` (`metrics.monitoring_oins`).
+    monitoring_oins: Vec<crate::domain::Oin>,
 }
 
 /// RFC 3339 UTC with microseconds: the time format of log entries.
@@ -263,7 +267,32 @@ impl Gateway {
             bundle_verifier: Arc::default(),
             signals_min_cell: crate::signals::DEFAULT_MIN_CELL,
             spoed_review_within: chrono::Duration::hours(72),
+            monitoring_oins: Vec::new(),
         }
+    }
+
+    /// Lets client certificates with these OINs scrape `/metrics` (default: nobody).
+    pub fn with_monitoring_oins(mut self, oins: Vec<crate::domain::Oin>) -> Self {
+        self.monitoring_oins = oins;
+        self
+    }
+
+    /// Whether this verified client certificate holds the monitoring role.
+    pub fn is_monitoring(&self, peer: &PeerIdentity) -> bool {
+        peer.oin
+            .as_deref()
+            .is_some_and(|oin| self.monitoring_oins.iter().any(|m| m.as_str() == oin))
+    }
+
+    /// The metrics in the Prometheus text format, with the pool and the policy revision as
+    /// they are now.
+    pub fn metrics_text(&self) -> String {
+        let (pool_size, pool_idle) = self.record.db().pool_stats();
+        crate::telemetry::render(&crate::telemetry::ScrapeState {
+            policy_revision: self.policy().revision(),
+            pool_size,
+            pool_idle,
+        })
     }
 
     /// Sets the keys policy bundles are verified with (default: none, signatures optional).
@@ -391,7 +420,10 @@ impl Gateway {
             .map_err(|e| PolicyError::Eval(format!("policy input: {e}")))
             .and_then(|recorded| {
                 entry.input = Some(recorded);
-                ask(input)
+                let started = std::time::Instant::now();
+                let decided = ask(input);
+                crate::telemetry::record_decision(entry.event.as_str(), started.elapsed());
+                decided
             });
         match decided {
             Ok(d) => Ok(d),
@@ -494,14 +526,15 @@ impl Gateway {
     }
 
     /// A new entry for `event` (denied until the caller says otherwise), under the policy
-    /// revision in force now.
+    /// revision in force now, with the trace context of the request that writes it (none for
+    /// the gateway's own jobs).
     pub(crate) fn base_entry(
         &self,
         event: Event,
         requester: RequesterRecord,
-        traceparent: Option<String>,
+        trace: Option<&TraceContext>,
     ) -> NewEntry {
-        NewEntry {
+        let mut entry = NewEntry {
             id: DisclosureId::new().0,
             time: timestamp(crate::record::now()),
             event,
@@ -519,12 +552,16 @@ impl Gateway {
             reasons: vec![],
             policy_revision: self.policy().revision().to_string(),
             problem_type: None,
-            traceparent,
+            traceparent: None,
             trace_id: None,
             span_id: None,
             parent_span_id: None,
             input: None,
+        };
+        if let Some(trace) = trace {
+            trace.record_in(&mut entry);
         }
+        entry
     }
 
     /// The requester as far as the client certificate tells: OIN, partner type, thumbprint.
@@ -548,13 +585,13 @@ impl Gateway {
     pub async fn refuse_request(
         &self,
         requester: RequesterRecord,
-        traceparent: Option<String>,
+        trace: &TraceContext,
         status: u16,
         problem_type: &str,
         method: &str,
         route: &str,
     ) -> Result<DisclosureId, GatewayError> {
-        let mut entry = self.base_entry(Event::RequestRefused, requester, traceparent);
+        let mut entry = self.base_entry(Event::RequestRefused, requester, Some(trace));
         let id = DisclosureId(entry.id);
         entry.status = status;
         entry.problem_type = Some(problem_type.to_string());
@@ -569,13 +606,13 @@ impl Gateway {
         &self,
         peer: &PeerIdentity,
         bearer: Option<&str>,
-        traceparent: Option<String>,
+        trace: TraceContext,
     ) -> Result<Caller, GatewayError> {
         let registry = self.registry();
         let partner = peer.oin.as_deref().and_then(|oin| registry.get(oin));
         let requester = self.peer_requester(peer);
         let Some(partner) = partner else {
-            let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
+            let mut entry = self.base_entry(Event::AuthFailure, requester, Some(&trace));
             let id = DisclosureId(entry.id);
             entry.status = 403;
             entry.problem_type = Some("unknown-organisation".into());
@@ -584,7 +621,7 @@ impl Gateway {
             return Err(GatewayError::UnknownOrganisation { disclosure_id: id });
         };
         if !partner.accepts_certificate(&peer.thumbprint) {
-            let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
+            let mut entry = self.base_entry(Event::AuthFailure, requester, Some(&trace));
             let id = DisclosureId(entry.id);
             entry.status = 403;
             entry.problem_type = Some("certificate-not-registered".into());
@@ -608,10 +645,10 @@ impl Gateway {
                 partner: partner.clone(),
                 token,
                 thumbprint: peer.thumbprint.clone(),
-                traceparent,
+                trace,
             }),
             Err(error) => {
-                let mut entry = self.base_entry(Event::AuthFailure, requester, traceparent);
+                let mut entry = self.base_entry(Event::AuthFailure, requester, Some(&trace));
                 let id = DisclosureId(entry.id);
                 entry.status = 401;
                 entry.problem_type = Some(error.slug().into());
@@ -638,11 +675,7 @@ impl Gateway {
         let policy = self.policy();
         let spoed = crate::spoed::is_spoed(caller);
         let used = self.take_budget(caller, now).await?;
-        let mut entry = self.base_entry(
-            Event::ReadPerson,
-            caller.record(),
-            caller.traceparent.clone(),
-        );
+        let mut entry = self.base_entry(Event::ReadPerson, caller.record(), Some(&caller.trace));
         entry.policy_revision = policy.revision().to_string();
         entry.case_id = Some(case_id.0);
         let disclosure_id = DisclosureId(entry.id);
@@ -824,7 +857,7 @@ impl Gateway {
         let policy = self.policy();
         let used = self.take_budget(caller, now).await?;
         let pseudonymizer = self.record.pseudonymizer();
-        let mut entry = self.base_entry(Event::Lookup, caller.record(), caller.traceparent.clone());
+        let mut entry = self.base_entry(Event::Lookup, caller.record(), Some(&caller.trace));
         entry.policy_revision = policy.revision().to_string();
         entry.subject = Some(SubjectRecord {
             pseudonym: pseudonymizer.pseudonym(bsn),
@@ -953,7 +986,7 @@ impl Gateway {
     }
 
     fn admin_entry(&self, caller: &Caller, event: Event, reasons: Vec<String>) -> NewEntry {
-        let mut entry = self.base_entry(event, caller.record(), caller.traceparent.clone());
+        let mut entry = self.base_entry(event, caller.record(), Some(&caller.trace));
         entry.outcome = Outcome::Allowed;
         entry.status = 200;
         entry.reasons = reasons;
@@ -1008,7 +1041,7 @@ impl Gateway {
 
     /// An entry about the caller's use of an access rule; its first reason names the action.
     pub(crate) fn access_entry(&self, caller: &Caller, event: Event, action: Action) -> NewEntry {
-        let mut entry = self.base_entry(event, caller.record(), caller.traceparent.clone());
+        let mut entry = self.base_entry(event, caller.record(), Some(&caller.trace));
         entry.reasons = vec![format!("action: {}", action_name(action))];
         entry
     }

@@ -8,17 +8,13 @@ use clap::Parser;
 // against glibc malloc on the bench machine.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match cli::run(cli::Cli::parse()).await {
+    let cli = cli::Cli::parse();
+    let (format, filter) = cli::log_settings(&cli);
+    vhgate::logging::init(format, filter);
+    match cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // A user's error is its message and its causes, one line; never a stack backtrace
         // (anyhow's `Debug` prints one whenever RUST_BACKTRACE is set).

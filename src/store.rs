@@ -205,6 +205,14 @@ impl Db {
         Self::connect(url, max_connections).await
     }
 
+    /// Connections in the pool and how many of them are idle (for the metrics).
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite(p) => (p.size(), p.num_idle()),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

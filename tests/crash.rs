@@ -24,12 +24,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{pki, Backend};
+use common::{pki, Backend, ServeConfig};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-use vhgate::config::Config;
-use vhgate::demo::{dev_config, dev_token, prepare, DemoIds, DevTokenSpec};
+use vhgate::demo::{dev_token, DemoIds, DevTokenSpec};
 use vhgate::disclosure::{store as log_store, tree};
 use vhgate::fuzz::engine::Rng;
 use vhgate::store::Db;
@@ -428,23 +427,12 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
     eprintln!("{backend:?}: seed {seed} (VHGATE_CRASH_SEED={seed} replays it), {kills} kills");
     let mut rng = Rng::new(seed);
     let started = Instant::now();
-    let pki = pki();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = dev_config(Config::default(), &pki.layout, dir.path());
     let port = free_port();
-    config.server.listen = SocketAddr::from(([127, 0, 0, 1], port));
-    config.policy.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let mut pg_database = None;
-    if backend == Backend::Postgres {
-        let Some((admin, name, url)) = common::create_pg_database().await else {
-            return;
-        };
-        config.database.url = url;
-        pg_database = Some((admin, name));
-    }
-    let ids = prepare(&config, &pki.layout).await.expect("prepare");
-    let config_file = dir.path().join("vhgate.toml");
-    std::fs::write(&config_file, toml::to_string(&config).expect("toml")).expect("write config");
+    let listen = SocketAddr::from(([127, 0, 0, 1], port));
+    let Some(serve) = ServeConfig::prepare(backend, listen, |_| {}).await else {
+        return;
+    };
+    let (config, config_file, ids) = (&serve.config, &serve.file, serve.ids.clone());
     let db = Db::connect(&config.database.url, 2).await.expect("connect");
     let before = snapshot(&db).await;
 
@@ -471,7 +459,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
 
     for round in 0..kills {
         let spawned = Instant::now();
-        let mut child = spawn_gateway(&config_file);
+        let mut child = spawn_gateway(config_file);
         // Now and then a kill while the gateway starts (migrations, the outbox sweep at start).
         if rng.below(10) == 0 {
             tokio::time::sleep(Duration::from_millis(rng.below(400) as u64)).await;
@@ -513,7 +501,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
 
     // A last start drains what the killed processes left in the outbox.
     let outbox_after_kills = log_store::outbox_len(&db).await.expect("outbox");
-    let mut child = spawn_gateway(&config_file);
+    let mut child = spawn_gateway(config_file);
     let deadline = Instant::now() + Duration::from_secs(30);
     while health.get(&healthz).send().await.is_err() {
         assert!(Instant::now() < deadline, "the last start did not come up");
@@ -537,7 +525,7 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
     // (d) the real CLI verifies the whole log.
     let verify = vhgate()
         .args(["log", "verify", "--config"])
-        .arg(&config_file)
+        .arg(config_file)
         .env("RUST_LOG", "error")
         .output()
         .expect("run vhgate log verify");
@@ -697,11 +685,5 @@ async fn sigkill_under_load(backend: Backend, kills: usize) {
         );
     }
     db.close().await;
-    if let Some((admin, name)) = pg_database {
-        if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&pool)
-                .await;
-        }
-    }
+    serve.drop_database().await;
 }

@@ -17,6 +17,7 @@ use super::problem::{Problem, PROBLEM_TYPE_PREFIX};
 use super::AppState;
 use crate::disclosure::RequesterRecord;
 use crate::tls::PeerIdentity;
+use crate::trace::TraceContext;
 
 /// Request headers (names and values together) larger than this are refused with 431. hyper
 /// itself answers a bare 431 only beyond its read buffer (about 400 KiB) or 100 headers.
@@ -61,8 +62,16 @@ impl CallerSlot {
         }
     }
 
-    fn take(&self) -> Option<RequesterRecord> {
-        self.0.lock().ok().and_then(|mut slot| slot.take())
+    fn get(&self) -> Option<RequesterRecord> {
+        self.0.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    /// Calls `f` with the verified caller's partner type, if a caller was verified.
+    pub(crate) fn with_partner_type<T>(&self, f: impl FnOnce(Option<&str>) -> T) -> T {
+        match self.0.lock() {
+            Ok(slot) => f(slot.as_ref().and_then(|r| r.partner_type.as_deref())),
+            Err(_) => f(None),
+        }
     }
 }
 
@@ -78,9 +87,16 @@ pub(crate) async fn guard(
         .map(|m| m.as_str().to_owned());
     let method = method_name(req.method());
     let peer = req.extensions().get::<Arc<PeerIdentity>>().cloned();
-    let traceparent = super::traceparent(req.headers());
-    let slot = CallerSlot::default();
-    req.extensions_mut().insert(slot.clone());
+    let trace = super::request_trace(req.extensions());
+    // The access layer outside put a slot there, to read the partner type for its metrics.
+    let slot = match req.extensions().get::<CallerSlot>() {
+        Some(slot) => slot.clone(),
+        None => {
+            let slot = CallerSlot::default();
+            req.extensions_mut().insert(slot.clone());
+            slot
+        }
+    };
     let mut panicked = false;
     let res = match precheck(req.headers(), route.as_deref()) {
         Some(problem) => problem.into_response(),
@@ -107,7 +123,7 @@ pub(crate) async fn guard(
         return res;
     }
     if is_console(route.as_deref()) && !panicked {
-        return log_html_refusal(&gateway, res, peer, &slot, traceparent, method, route).await;
+        return log_html_refusal(&gateway, res, peer, &slot, &trace, method, route).await;
     }
     let (slug, body) = problem_body(res).await;
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
@@ -123,16 +139,9 @@ pub(crate) async fn guard(
         // Only without the mTLS acceptor (router tests): nobody to name.
         return res;
     };
-    let requester = slot.take().unwrap_or_else(|| gateway.peer_requester(&peer));
+    let requester = slot.get().unwrap_or_else(|| gateway.peer_requester(&peer));
     match gateway
-        .refuse_request(
-            requester,
-            traceparent,
-            status.as_u16(),
-            &slug,
-            method,
-            &route,
-        )
+        .refuse_request(requester, &trace, status.as_u16(), &slug, method, &route)
         .await
     {
         Ok(id) => {
@@ -160,7 +169,7 @@ async fn log_html_refusal(
     mut res: Response,
     peer: Option<Arc<PeerIdentity>>,
     slot: &CallerSlot,
-    traceparent: Option<String>,
+    trace: &TraceContext,
     method: &'static str,
     route: Option<String>,
 ) -> Response {
@@ -172,17 +181,10 @@ async fn log_html_refusal(
         Some(s) => s.0.clone(),
         None => problem_for_status(status).slug().to_owned(),
     };
-    let requester = slot.take().unwrap_or_else(|| gateway.peer_requester(&peer));
+    let requester = slot.get().unwrap_or_else(|| gateway.peer_requester(&peer));
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
     match gateway
-        .refuse_request(
-            requester,
-            traceparent,
-            status.as_u16(),
-            &slug,
-            method,
-            &route,
-        )
+        .refuse_request(requester, trace, status.as_u16(), &slug, method, &route)
         .await
     {
         Ok(id) => {
@@ -328,7 +330,7 @@ async fn problem_body(res: Response) -> (String, serde_json::Value) {
 }
 
 /// A standard method's name; anything else is `other` (a method is the caller's free text).
-fn method_name(method: &Method) -> &'static str {
+pub(crate) fn method_name(method: &Method) -> &'static str {
     match *method {
         Method::GET => "GET",
         Method::POST => "POST",

@@ -1,12 +1,16 @@
-//! Liveness, readiness and the OpenAPI description.
+//! Liveness, readiness, metrics and the OpenAPI description.
+
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
-use axum::Json;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use serde_json::json;
 
+use super::problem::Problem;
 use super::AppState;
+use crate::tls::PeerIdentity;
 
 pub(super) async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
@@ -26,6 +30,31 @@ pub(super) async fn readyz(State(gateway): State<AppState>) -> impl IntoResponse
             )
         }
     }
+}
+
+/// Prometheus text for the monitoring role: a client certificate whose OIN is in
+/// `metrics.monitoring_oins`. Anyone else gets 403 (logged like every refusal).
+pub(super) async fn metrics(
+    State(gateway): State<AppState>,
+    peer: Option<Extension<Arc<PeerIdentity>>>,
+) -> Response {
+    if !peer.is_some_and(|Extension(p)| gateway.is_monitoring(&p)) {
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "metrics are for the monitoring role: a client certificate whose OIN is in metrics.monitoring_oins",
+        )
+        .into_response();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        gateway.metrics_text(),
+    )
+        .into_response()
 }
 
 pub(super) async fn openapi() -> impl IntoResponse {

@@ -1,6 +1,7 @@
 //! HTTP API (DESIGN.md §5). Handlers stay thin: parse, call [`crate::gateway`], map errors to
 //! problem+json.
 
+mod access;
 mod admin;
 mod cases;
 mod casework;
@@ -21,13 +22,15 @@ use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::gateway::{Caller, Gateway};
 use crate::tls::PeerIdentity;
+pub(crate) use crate::trace::is_traceparent;
+use crate::trace::TraceContext;
 use problem::Problem;
 
 /// Shared state of every handler.
@@ -61,6 +64,13 @@ pub fn with_deadline(router: Router, limit: std::time::Duration) -> Router {
             }
         },
     ))
+}
+
+/// The router as it is served: every route under the request deadline, and the access layer
+/// ([`access`]: trace context, request span, access log, metrics) outside it, so a request that
+/// timed out is observed too.
+pub fn service(gateway: AppState, deadline: std::time::Duration) -> Router {
+    with_deadline(router(gateway), deadline).layer(axum::middleware::from_fn(access::observe))
 }
 
 /// The router with all routes.
@@ -184,6 +194,7 @@ pub fn router(gateway: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/openapi.json", get(health::openapi))
+        .route("/metrics", get(health::metrics))
         .merge(crate::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -270,13 +281,33 @@ impl FromRequestParts<AppState> for Authenticated {
             })
             .map(str::trim);
         let caller = gateway
-            .authenticate(&peer, bearer, traceparent(&parts.headers))
+            .authenticate(&peer, bearer, request_trace(&parts.extensions))
             .await
             .map_err(Problem::from)?;
         if let Some(slot) = parts.extensions.get::<guard::CallerSlot>() {
             slot.set(caller.record());
         }
         Ok(Authenticated(caller))
+    }
+}
+
+/// The request's trace context, which [`access::observe`] attaches to every request (a new
+/// trace for a request served without it, such as a router under test).
+pub(crate) fn request_trace(extensions: &axum::http::Extensions) -> TraceContext {
+    extensions
+        .get::<TraceContext>()
+        .copied()
+        .unwrap_or_else(TraceContext::fresh)
+}
+
+/// Extracts the request's trace context (never refuses).
+pub(crate) struct RequestTrace(pub TraceContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestTrace {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestTrace(request_trace(&parts.extensions)))
     }
 }
 
@@ -291,33 +322,4 @@ pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
         return Err(serde::de::Error::custom("expected a JSON object"));
     }
     serde_json::from_slice(body)
-}
-
-/// The request's W3C `traceparent`, if it is well-formed (anything else is ignored).
-fn traceparent(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get("traceparent")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| is_traceparent(v))
-        .map(str::to_owned)
-}
-
-/// W3C trace context `version-traceid-parentid-flags`, lower-case hex; version `ff` and
-/// all-zero ids are invalid.
-fn is_traceparent(v: &str) -> bool {
-    let parts: Vec<&str> = v.split('-').collect();
-    let hex = |s: &str, n: usize| {
-        s.len() == n
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    let zero = |s: &str| s.bytes().all(|b| b == b'0');
-    parts.len() == 4
-        && hex(parts[0], 2)
-        && parts[0] != "ff"
-        && !zero(parts[1])
-        && !zero(parts[2])
-        && hex(parts[1], 32)
-        && hex(parts[2], 16)
-        && hex(parts[3], 2)
 }

@@ -223,7 +223,7 @@ pub(crate) fn entry_for(
     event: Event,
     case: Option<CaseId>,
 ) -> NewEntry {
-    let mut entry = gw.base_entry(event, caller.record(), caller.traceparent.clone());
+    let mut entry = gw.base_entry(event, caller.record(), Some(&caller.trace));
     entry.case_id = case.map(|c| c.0);
     entry
 }

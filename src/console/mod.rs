@@ -206,10 +206,15 @@ impl FromRequestParts<AppState> for SignedInOfficer {
         else {
             return Err(redirect("/console/aanmelden", &[]));
         };
-        session::resume(gateway, &peer, secret)
-            .await
-            .map(SignedInOfficer)
-            .map_err(|e| console_error(e, None))
+        session::resume(
+            gateway,
+            &peer,
+            secret,
+            crate::api::request_trace(&parts.extensions),
+        )
+        .await
+        .map(SignedInOfficer)
+        .map_err(|e| console_error(e, None))
     }
 }
 
@@ -282,6 +287,7 @@ impl FromRequestParts<AppState> for MaybePeer {
 async fn sign_in(
     State(gateway): State<AppState>,
     MaybePeer(peer): MaybePeer,
+    crate::api::RequestTrace(trace): crate::api::RequestTrace,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -297,7 +303,7 @@ async fn sign_in(
         return console_error(ConsoleError::NotSignedIn, None);
     };
     let token = field(&form, "token").map(str::trim).unwrap_or_default();
-    match session::sign_in(&gateway, &peer, token).await {
+    match session::sign_in(&gateway, &peer, token, trace).await {
         Ok(signed_in) => {
             let max_age = (signed_in.expires_at - crate::record::now())
                 .num_seconds()
@@ -680,10 +686,11 @@ fn entry_body(gateway: &AppState, r: &ReviewedEntry) -> String {
         .get(oin)
         .map(|p| p.name.as_str())
         .unwrap_or("onbekend");
+    // Entries written before the gateway recorded its own trace id have only the partner's.
     let trace = e
-        .traceparent
+        .trace_id
         .as_deref()
-        .and_then(|t| t.split('-').nth(1))
+        .or_else(|| e.traceparent.as_deref().and_then(|t| t.split('-').nth(1)))
         .unwrap_or("geen");
     let people = e.subject.iter().count() + e.subjects.len();
     let item = |label: &str, value: String| format!("<dt>{label}</dt><dd>{value}</dd>");

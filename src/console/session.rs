@@ -20,6 +20,7 @@ use crate::gateway::{Caller, Gateway, GatewayError};
 use crate::policy::{Action, Outcome};
 use crate::store::StoreError;
 use crate::tls::PeerIdentity;
+use crate::trace::TraceContext;
 
 /// Name of the session cookie (Secure, HttpOnly, SameSite=Strict, Path=/console).
 pub const SESSION_COOKIE: &str = "vhgate_console";
@@ -85,8 +86,9 @@ pub async fn sign_in(
     gw: &Gateway,
     peer: &PeerIdentity,
     token: &str,
+    trace: TraceContext,
 ) -> Result<SignedIn, ConsoleError> {
-    let caller = gw.authenticate(peer, Some(token), None).await?;
+    let caller = gw.authenticate(peer, Some(token), trace).await?;
     sign_in_caller(gw, caller).await
 }
 
@@ -125,12 +127,13 @@ pub async fn sign_in_caller(gw: &Gateway, caller: Caller) -> Result<SignedIn, Co
     Ok(SignedIn { secret, expires_at })
 }
 
-/// The session behind a cookie's secret, presented over `peer`'s certificate. Another
-/// certificate, an unknown partner or an expired session: not signed in.
+/// The session behind a cookie's secret, presented over `peer`'s certificate, for the request
+/// with `trace`. Another certificate, an unknown partner or an expired session: not signed in.
 pub async fn resume(
     gw: &Gateway,
     peer: &PeerIdentity,
     secret: &str,
+    trace: TraceContext,
 ) -> Result<Session, ConsoleError> {
     let id_hash = hash_secret(secret);
     let stored = store::find(gw.record.db(), &id_hash, crate::record::now())
@@ -154,7 +157,7 @@ pub async fn resume(
             partner,
             token: Arc::new(VerifiedToken { claims, kid: None }),
             thumbprint: stored.thumbprint,
-            traceparent: None,
+            trace,
         },
         csrf: stored.csrf,
         expires_at: stored.expires_at,

@@ -74,7 +74,8 @@ fn caller(
             kid: Some(demo_kid(partner)),
         }),
         thumbprint,
-        traceparent: None,
+        // Seeding is no partner's request: a trace of its own per step.
+        trace: crate::trace::TraceContext::fresh(),
     })
 }
 

@@ -72,7 +72,8 @@ impl LogWriter {
     ) -> (LogWriter, tokio::task::JoinHandle<()>) {
         // Bounded so a stalled database pushes back on requests instead of growing memory.
         let (tx, rx) = mpsc::channel(config.batch_max.saturating_mul(16).max(1024));
-        let handle = tokio::spawn(run(db, rx, config, signer));
+        let metrics = crate::telemetry::WriterMetrics::register();
+        let handle = tokio::spawn(run(db, rx, config, signer, metrics));
         (
             LogWriter {
                 tx,
@@ -120,6 +121,7 @@ async fn run(
     mut rx: mpsc::Receiver<(Job, Reply)>,
     config: WriterConfig,
     signer: Arc<LogSigner>,
+    metrics: crate::telemetry::WriterMetrics,
 ) {
     let mut batch: Vec<(Job, Reply)> = Vec::with_capacity(config.batch_max);
     // The first tick fires at once: entries a crashed process left behind go first.
@@ -134,6 +136,7 @@ async fn run(
             _ = sweep.tick() => None,
         };
         let sweeping = first.is_none();
+        metrics.queue_depth.set(rx.len() as f64);
         if let Some(first) = first {
             batch.push(first);
             let deadline = tokio::time::Instant::now() + config.batch_wait;
@@ -174,7 +177,15 @@ async fn run(
             };
             replies.push((id, reply));
         }
-        match store::append_batch(&db, &work, &signer).await {
+        if !replies.is_empty() {
+            metrics.batch_size.record(replies.len() as f64);
+        }
+        let started = std::time::Instant::now();
+        let appended = store::append_batch(&db, &work, &signer).await;
+        metrics
+            .commit_seconds
+            .record(started.elapsed().as_secs_f64());
+        match appended {
             Ok(appended) => {
                 if work.sweep && appended.appended > work.direct.len() + work.outboxed.len() {
                     tracing::warn!(
@@ -194,6 +205,7 @@ async fn run(
                 }
             }
             Err(e) => {
+                metrics.failures.increment(1);
                 tracing::error!(error = %e, entries = replies.len(), "disclosure log append failed");
                 let err = LogError::Write(e.to_string());
                 for (_, reply) in replies {

@@ -178,6 +178,67 @@ pub async fn create_pg_database() -> Option<(String, String, String)> {
     Some((admin, name, url.to_string()))
 }
 
+/// Drops a database [`create_pg_database`] made (connections still open are ended).
+pub async fn drop_pg_database(admin: &str, name: &str) {
+    if let Ok(pool) = sqlx::PgPool::connect(admin).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&pool)
+            .await;
+        pool.close().await;
+    }
+}
+
+/// A configuration file for the real `vhgate serve` binary: the dev PKI, the shipped policies
+/// and a fresh database (SQLite in `dir`, or a new PostgreSQL database) with the demo convenant
+/// seeded.
+pub struct ServeConfig {
+    pub config: Config,
+    pub file: PathBuf,
+    pub ids: DemoIds,
+    pub dir: tempfile::TempDir,
+    pg_admin: Option<(String, String)>,
+}
+
+impl ServeConfig {
+    /// Prepares the database and writes the file; `None` when PostgreSQL is unavailable and
+    /// skipping is allowed.
+    pub async fn prepare(
+        backend: Backend,
+        listen: SocketAddr,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Option<ServeConfig> {
+        let pki = pki();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = dev_config(Config::default(), &pki.layout, dir.path());
+        config.server.listen = listen;
+        config.policy.dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut pg_admin = None;
+        if backend == Backend::Postgres {
+            let (admin, name, url) = create_pg_database().await?;
+            config.database.url = url;
+            pg_admin = Some((admin, name));
+        }
+        adjust(&mut config);
+        let ids = prepare(&config, &pki.layout).await.expect("prepare");
+        let file = dir.path().join("vhgate.toml");
+        std::fs::write(&file, toml::to_string(&config).expect("toml")).expect("write config");
+        Some(ServeConfig {
+            config,
+            file,
+            ids,
+            dir,
+            pg_admin,
+        })
+    }
+
+    /// Drops the PostgreSQL database (the SQLite one goes with `dir`).
+    pub async fn drop_database(mut self) {
+        if let Some((admin, name)) = self.pg_admin.take() {
+            drop_pg_database(&admin, &name).await;
+        }
+    }
+}
+
 impl Env {
     /// Starts a gateway on 127.0.0.1:0 with the demo convenant; `None` when the backend is
     /// unavailable and skipping is allowed.
@@ -235,12 +296,7 @@ impl Env {
         }
         self.db.close().await;
         if let Some((admin, name)) = self.pg_admin.take() {
-            if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&pool)
-                    .await;
-                pool.close().await;
-            }
+            drop_pg_database(&admin, &name).await;
         }
     }
 
