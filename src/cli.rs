@@ -468,7 +468,7 @@ pub enum LogCommand {
     },
 }
 
-/// The diagnostic log's format and default filter: `logging.format` of the configuration the
+/// The diagnostic log's format and default filter: `log.format` of the configuration the
 /// command serves with (`serve --config`, or the environment for `demo`), text for every other
 /// command and for a configuration that does not load (the command itself then says why); the
 /// benchmarks leave out the access line per request.
@@ -482,7 +482,7 @@ pub fn log_settings(cli: &Cli) -> (vhgate::config::LogFormat, &'static str) {
         }
         _ => return (Default::default(), DEFAULT_FILTER),
     };
-    let format = config.map(|c| c.logging.format).unwrap_or_default();
+    let format = config.map(|c| c.log.format).unwrap_or_default();
     (format, DEFAULT_FILTER)
 }
 

@@ -37,7 +37,6 @@ pub struct Config {
     pub spoed: SpoedConfig,
     pub console: ConsoleConfig,
     pub metrics: MetricsConfig,
-    pub logging: LoggingConfig,
 }
 
 /// Prometheus metrics on `GET /metrics` (same mTLS listener).
@@ -48,15 +47,6 @@ pub struct MetricsConfig {
     /// (Prometheus presents a certificate but cannot mint partner tokens). Empty (the default):
     /// nobody may.
     pub monitoring_oins: Vec<crate::domain::Oin>,
-}
-
-/// The gateway's own diagnostic log on stderr (not the disclosure log, `[log]`).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LoggingConfig {
-    /// `text` (default; colours only on a terminal) or `json` (one object per line). The
-    /// filter is `RUST_LOG` (default `info,sqlx=warn`).
-    pub format: LogFormat,
 }
 
 /// How diagnostic log lines are written.
@@ -302,6 +292,10 @@ pub struct LogConfig {
     /// The log's identity in its checkpoints (C2SP tlog-checkpoint origin line), e.g.
     /// `zvh-oost-brabant.example/vhgate/disclosures`. Also the checkpoint key's name.
     pub origin: String,
+    /// The format of the gateway's own diagnostic lines on stderr (not of the disclosure log,
+    /// whose entries are always canonical JSON): `text` (default; colours only on a terminal)
+    /// or `json` (one object per line). The filter is `RUST_LOG` (default `info,sqlx=warn`).
+    pub format: LogFormat,
 }
 
 /// Token verification settings.
@@ -384,6 +378,7 @@ impl Default for LogConfig {
             witness_interval_secs: 60,
             report_embargo_existence: false,
             origin: "localhost/vhgate/disclosures".into(),
+            format: LogFormat::default(),
         }
     }
 }
@@ -633,21 +628,22 @@ mod tests {
     #[test]
     fn monitoring_oins_and_log_format_are_checked_when_read() {
         let c = Config::from_toml(
-            "[metrics]\nmonitoring_oins = [\"00000099000000000019\"]\n[logging]\nformat = \"json\"\n",
+            "[metrics]\nmonitoring_oins = [\"00000099000000000019\"]\n[log]\nformat = \"json\"\n",
         )
         .map_err(|e| e.to_string())
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.metrics.monitoring_oins.len(), 1);
-        assert_eq!(c.logging.format, LogFormat::Json);
+        assert_eq!(c.log.format, LogFormat::Json);
         assert!(
             Config::default().metrics.monitoring_oins.is_empty(),
             "nobody by default"
         );
-        assert_eq!(Config::default().logging.format, LogFormat::Text);
+        assert_eq!(Config::default().log.format, LogFormat::Text);
         for bad in [
             "[metrics]\nmonitoring_oins = [\"politie\"]\n",
             "[metrics]\nscrapers = []\n",
-            "[logging]\nformat = \"yaml\"\n",
+            "[log]\nformat = \"yaml\"\n",
+            "[logging]\nformat = \"json\"\n",
         ] {
             assert!(Config::from_toml(bad).is_err(), "{bad}");
         }

@@ -451,8 +451,7 @@ async fn serve_logs(backend: Backend, format: LogFormat) {
     let pki = pki();
     // Port 0: the gateway says where it listens.
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    let Some(serve) = ServeConfig::prepare(backend, listen, |c| c.logging.format = format).await
-    else {
+    let Some(serve) = ServeConfig::prepare(backend, listen, |c| c.log.format = format).await else {
         return;
     };
     let ids = &serve.ids;
