@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-
 use common::Env;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -16,22 +14,6 @@ on_both_backends!(
     instances_starting_at_once_record_one_starting_bundle,
     rollback_to_the_starting_bundle_decides_as_before,
 );
-
-/// The shipped policies with another convenant version: a directory with another revision.
-fn other_policy_dir(root: &Path, version: &str) -> PathBuf {
-    let dir = root.join(version);
-    let bundle = vhgate::policy::bundle::Bundle::from_tar_gz(&common::candidate_bundle(version))
-        .expect("candidate");
-    std::fs::create_dir_all(dir.join("data")).expect("dir");
-    for (name, bytes) in &bundle.files {
-        match name.as_str() {
-            ".manifest" => {}
-            "data.json" => std::fs::write(dir.join("data/convenant.json"), bytes).expect("data"),
-            _ => std::fs::write(dir.join(name), bytes).expect("module"),
-        }
-    }
-    dir
-}
 
 fn administrator(vh: &common::Partner, sub: &str) -> String {
     vh.sign(&vhgate::auth::Claims {
@@ -103,9 +85,9 @@ async fn first_start_records_the_starting_bundle_once(env: &Env) {
     let restarted = env.start_instance().await;
     assert_eq!(restarted.gateway.policy().revision(), start);
     restarted.stop().await;
-    let tmp = tempfile::tempdir().expect("tmp");
+    let elders = common::candidate_dir("2026-elders");
     let mut config = env.config.clone();
-    config.policy.dir = other_policy_dir(tmp.path(), "2026-elders");
+    config.policy.dir = elders.path().to_path_buf();
     let elsewhere = env.start_instance_with(config).await;
     assert_eq!(elsewhere.gateway.policy().revision(), start);
     elsewhere.stop().await;
@@ -120,9 +102,9 @@ async fn instances_starting_at_once_record_one_starting_bundle(env: &Env) {
     // As if the history were empty (a database from before the starting bundle existed).
     env.exec("DELETE FROM policy_bundles").await;
     let before = policy_changes(env).await.len();
-    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = common::candidate_dir("2026-gelijktijdig");
     let mut other = env.config.clone();
-    other.policy.dir = other_policy_dir(tmp.path(), "2026-gelijktijdig");
+    other.policy.dir = dir.path().to_path_buf();
     let (a, b) = tokio::join!(env.start_instance(), env.start_instance_with(other));
     let bundles = history(env).await;
     assert_eq!(bundles.len(), 1, "{bundles:?}");

@@ -660,6 +660,12 @@ macro_rules! on_both_backends {
 
 /// The shipped policies as a bundle for a new convenant version (same rules, new revision).
 pub fn candidate_bundle(version: &str) -> Vec<u8> {
+    let dir = candidate_dir(version);
+    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+}
+
+/// A policy directory with the shipped rules for a new convenant version (a new revision).
+pub fn candidate_dir(version: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     std::fs::create_dir_all(dir.path().join("data")).expect("data dir");
@@ -676,7 +682,7 @@ pub fn candidate_bundle(version: &str) -> Vec<u8> {
         1,
     );
     std::fs::write(dir.path().join("data/convenant.json"), data).expect("write");
-    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+    dir
 }
 
 /// A fresh BSN that passes the elfproef.
