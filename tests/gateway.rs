@@ -591,6 +591,7 @@ async fn openapi_describes_every_route(env: &Env) {
         "/v1/admin/registry/changes",
         "/v1/admin/registry/changes/{id}/approve",
         "/v1/admin/registry/changes/{id}/reject",
+        "/v1/admin/registry/changes/{id}/impact",
         "/v1/spoed-reviews",
         "/v1/spoed-reviews/{id}/review",
     ] {

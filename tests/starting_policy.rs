@@ -66,7 +66,7 @@ async fn first_start_records_the_starting_bundle_once(env: &Env) {
         "{b}"
     );
     // Its log entry: the gateway's own step, naming the revision.
-    assert_eq!(policy_changes(env).await, [start.clone()]);
+    assert_eq!(policy_changes(env).await, std::slice::from_ref(&start));
     let rows = vhgate::disclosure::store::rows_after(&env.db, 0, 100_000)
         .await
         .expect("rows");
