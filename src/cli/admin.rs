@@ -177,10 +177,10 @@ fn print_change(record: &Value) {
     if record["decided_by"].is_string() {
         line.push_str(&format!(
             "; {} by {} at {}",
-            if s("status") == "applied" {
-                "approved"
-            } else {
-                "decided"
+            match s("status") {
+                "applied" => "approved",
+                "rejected" => "rejected",
+                _ => "decided",
             },
             s("decided_by"),
             s("decided_at")
