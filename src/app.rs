@@ -80,9 +80,9 @@ impl App {
         let policy: Arc<dyn crate::policy::PolicyEngine> =
             Arc::new(load_policy(&config.policy.dir)?);
         let bundle_verifier = Arc::new(
-            crate::policy::signing::BundleVerifier::from_config(&config.policy.signing).map_err(
-                |e| AppError::Policy(PolicyError::Bundle(format!("policy.signing: {e}"))),
-            )?,
+            crate::policy::signing::BundleVerifier::from_config(&config.policy.signing)
+                .map_err(|e| AppError::Policy(PolicyError::Bundle(format!("policy.signing: {e}"))))?
+                .with_local_revision(policy.revision()),
         );
         let db = Db::connect_with(
             &config.database.url,
@@ -91,11 +91,28 @@ impl App {
         )
         .await?;
         db.migrate().await?;
-        // A bundle approved by administrators wins over the policy directory (its signature is
-        // checked again with the keys configured now).
-        let policy = match crate::admin::active_engine(&db, bundle_verifier.clone()).await {
-            Ok(Some(active)) => active,
-            Ok(None) => policy,
+        // The active bundle of the history wins over the policy directory (its signature is
+        // checked again with the keys configured now): after the first start, the directory
+        // changes nothing; new rules go through bundles and four-eyes. With no bundle active
+        // (a first start), the directory is in force and is recorded as the active bundle once
+        // the gateway can log that (below).
+        let (policy, no_active_bundle) = match crate::admin::active_engine(
+            &db,
+            bundle_verifier.clone(),
+        )
+        .await
+        {
+            Ok(Some(active)) => {
+                if active.revision() != policy.revision() {
+                    tracing::warn!(
+                        active_revision = %active.revision(),
+                        policy_dir_revision = %policy.revision(),
+                        "policy.dir differs from the active bundle, which stays in force; propose the directory as a bundle (vhgate policy build, push) to change the rules"
+                    );
+                }
+                (active, false)
+            }
+            Ok(None) => (policy, true),
             Err(e) => {
                 return Err(AppError::Policy(PolicyError::Bundle(format!(
                     "the active policy bundle: {e}"
@@ -150,6 +167,15 @@ impl App {
                 .with_signal_thresholds(config.console.thresholds())
                 .with_monitoring_oins(config.metrics.monitoring_oins.clone()),
         );
+        if no_active_bundle {
+            crate::admin::record_starting_policy(&gateway, &config.policy.dir)
+                .await
+                .map_err(|e| {
+                    AppError::Policy(PolicyError::Bundle(format!(
+                        "recording the starting policy: {e}"
+                    )))
+                })?;
+        }
         Ok(App {
             gateway,
             config,

@@ -1,5 +1,8 @@
 //! Command line: `vhgate certs init | migrate | serve | dev token | demo | policy (test | build |
-//! check | keygen | push | list | approve | reject | activate | impact) | log ...`.
+//! check | keygen | push | list | approve | reject | activate | impact) | admin registry ... |
+//! log ...`.
+
+mod admin;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -71,6 +74,11 @@ pub enum Command {
     Policy {
         #[command(subcommand)]
         command: PolicyCommand,
+    },
+    /// Convenant administration through a gateway's admin API (four-eyes).
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
     },
     /// Measure one policy decision and full requests over mTLS on loopback (temp PKI and SQLite).
     Bench {
@@ -258,18 +266,8 @@ pub enum PolicyCommand {
     /// What a revision would have decided differently on recent requests.
     Impact {
         revision: String,
-        /// The last N requests.
-        #[arg(long, conflicts_with_all = ["since", "until"])]
-        last: Option<u64>,
-        /// Requests from this time (RFC 3339) ...
-        #[arg(long)]
-        since: Option<String>,
-        /// ... until this time (RFC 3339).
-        #[arg(long)]
-        until: Option<String>,
-        /// Compare with the decisions as recorded, or with the revision in force now.
-        #[arg(long, value_parser = ["recorded", "active"], default_value = "recorded")]
-        baseline: String,
+        #[command(flatten)]
+        window: admin::ImpactArgs,
         #[command(flatten)]
         admin: AdminArgs,
     },
@@ -724,35 +722,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             command:
                 PolicyCommand::Impact {
                     revision,
-                    last,
-                    since,
-                    until,
-                    baseline,
+                    window,
                     admin,
                 },
         } => {
-            let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("baseline", &baseline);
-            if let Some(n) = last {
-                query.append_pair("last", &n.to_string());
-            }
-            for (name, value) in [("since", &since), ("until", &until)] {
-                if let Some(v) = value {
-                    chrono::DateTime::parse_from_rfc3339(v)
-                        .with_context(|| format!("--{name} {v}: not an RFC 3339 time"))?;
-                    query.append_pair(name, v);
-                }
-            }
-            let query = query.finish();
             let path = format!(
-                "/v1/admin/policy-bundles/{}/impact{}{query}",
+                "/v1/admin/policy-bundles/{}/impact{}",
                 check_revision(&revision)?,
-                if query.is_empty() { "" } else { "?" }
+                window.query()?
             );
             let impact = admin.client()?.send(http::Method::GET, &path, None).await?;
-            println!("{}", serde_json::to_string_pretty(&impact)?);
-            Ok(())
+            admin::print_impact(&impact)
         }
+        Command::Admin { command } => admin::run(command).await,
         Command::Policy {
             command: PolicyCommand::Test { dir, verbose },
         } => {

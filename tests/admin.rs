@@ -179,7 +179,7 @@ async fn four_eyes_activation_and_rollback(env: &Env) {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(env.gateway().policy().revision(), rev, "rolled back");
-    // Every activation is an entry in the transparency log.
+    // Every activation is an entry in the transparency log, the starting policy's first.
     let rows = vhgate::disclosure::store::rows_after(&env.db, 0, 10_000)
         .await
         .expect("rows");
@@ -188,7 +188,10 @@ async fn four_eyes_activation_and_rollback(env: &Env) {
         .filter(|r| r.event == "policy_change")
         .map(|r| r.policy_revision.as_str())
         .collect();
-    assert_eq!(changes, [rev.as_str(), rev4.as_str(), rev.as_str()]);
+    assert_eq!(
+        changes,
+        [original.as_str(), rev.as_str(), rev4.as_str(), rev.as_str()]
+    );
     env.assert_log_intact().await;
 
     let (status, history) = send(env, &vh, &alice, "/v1/admin/policy-bundles", None).await;

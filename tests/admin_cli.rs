@@ -1,8 +1,10 @@
 //! The admin CLI against a real gateway: `vhgate policy keygen`, `build --signing-key`,
-//! `check`, `push`, `approve`, `reject`, `list`, run as the real binary over mTLS with dev
-//! tokens for two administrators; and `policy test [-v]` and `policy check` on copies of the
-//! shipped policies (a failing Rego test named with the expression that failed; a bundle that
-//! grants a category on an empty or unregistered legal ground refused).
+//! `check`, `push`, `approve`, `reject`, `list`, `impact`, `activate` (rollback to the starting
+//! policy) and `vhgate admin registry propose | list | approve | reject | impact`, run as the
+//! real binary over mTLS with dev tokens for two administrators; and `policy test [-v]` and
+//! `policy check` on copies of the shipped policies (a failing Rego test named with the
+//! expression that failed; a bundle that grants a category on an empty or unregistered legal
+//! ground refused).
 
 mod common;
 
@@ -411,23 +413,8 @@ async fn sign_push_approve(backend: Backend) {
         text(&out)
     );
 
-    let admin = |sub: &str| -> Vec<String> {
-        vec![
-            "--url".into(),
-            format!("https://localhost:{}", env.addr.port()),
-            "--dev-partner".into(),
-            "veiligheidshuis".into(),
-            "--sub".into(),
-            sub.into(),
-            "--certs".into(),
-            s(&common::pki().layout.dir),
-        ]
-    };
-    let cmd = |words: &[&str], sub: &str| -> Vec<String> {
-        let mut v: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        v.extend(admin(sub));
-        v
-    };
+    let admin = |sub: &str| admin_args(&env, sub);
+    let cmd = |words: &[&str], sub: &str| as_admin(&env, words, sub);
 
     // Alice pushes; the same bundle unsigned would be refused (signatures are required).
     let unsigned = tmp.path().join("unsigned.tar.gz");
@@ -558,4 +545,378 @@ async fn sqlite_sign_push_approve() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_sign_push_approve() {
     sign_push_approve(Backend::Postgres).await
+}
+
+/// `--url`, `--dev-partner veiligheidshuis --sub SUB` and the test PKI, for the admin commands.
+fn admin_args(env: &Env, sub: &str) -> Vec<String> {
+    vec![
+        "--url".into(),
+        format!("https://localhost:{}", env.addr.port()),
+        "--dev-partner".into(),
+        "veiligheidshuis".into(),
+        "--sub".into(),
+        sub.into(),
+        "--certs".into(),
+        s(&common::pki().layout.dir),
+    ]
+}
+
+/// `words` followed by the admin arguments of administrator `sub`.
+fn as_admin(env: &Env, words: &[&str], sub: &str) -> Vec<String> {
+    let mut v: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    v.extend(admin_args(env, sub));
+    v
+}
+
+/// Runs the binary with `stdin` as its standard input.
+async fn vhgate_with_input(args: Vec<String>, stdin: String) -> Output {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(common::vhgate_bin())
+            .args(&args)
+            .env_remove("VHGATE_CONFIG")
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run vhgate");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait")
+    })
+    .await
+    .expect("join")
+}
+
+/// The change id from `proposed registry change ID`.
+fn proposed_id(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("proposed registry change "))
+        .unwrap_or_else(|| panic!("no change id: {}", text(o)))
+        .trim()
+        .to_string()
+}
+
+/// `admin registry propose | list | approve | reject | impact` with two administrators:
+/// the proposal prints its id and its impact, the proposer cannot approve, a second
+/// administrator applies it, another proposal is rejected with a reason.
+async fn registry_four_eyes_round_trip(backend: Backend) {
+    let Some(env) = Env::start(backend).await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    // Two decisions of politie to replay.
+    let politie = env.client("politie");
+    let pt = politie.token("professional", "casusoverleg");
+    let r = politie
+        .read_person(&env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    let r = politie.lookup(&env, &pt, env.ids.unknown_bsn).await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+
+    // A bad file fails before any request.
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, r#"[{"kind": "drop_table"}]"#).expect("write");
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "propose", &s(&bad)],
+        "beheerder-alice",
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a registry change"),
+        "{}",
+        text(&out)
+    );
+
+    // Alice proposes taking politie out (a bare list of operations, the note by flag).
+    let change = tmp.path().join("politie-uit.json");
+    std::fs::write(
+        &change,
+        serde_json::json!([{"kind": "upsert_partner", "oin": politie.oin, "name": "Politie",
+                            "partner_type": "politie", "active": false}])
+        .to_string(),
+    )
+    .expect("write");
+    let out = vhgate(as_admin(
+        &env,
+        &[
+            "admin",
+            "registry",
+            "propose",
+            &s(&change),
+            "--note",
+            "convenant opgezegd",
+        ],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let id = proposed_id(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        stdout.contains(&format!(
+            "upsert partner {}: type politie, active false",
+            politie.oin
+        )),
+        "{stdout}"
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("impact: "))
+        .unwrap_or_else(|| panic!("no impact line: {stdout}"));
+    assert!(
+        summary.starts_with("impact: 2 of 2 decisions change — politie: 2 permit→deny, "),
+        "{summary}"
+    );
+
+    // The same preview in detail: the summary line first, then the report.
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "impact", &id, "--last", "2"],
+        "beheerder-bob",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let (first, rest) = stdout.split_once('\n').expect("lines");
+    assert_eq!(first, summary);
+    let report: serde_json::Value = serde_json::from_str(rest).expect("report json");
+    assert_eq!(report["newly_denied_requests"], 2);
+    assert_eq!(report["summary"], summary);
+
+    // Pending in the list; the proposer cannot approve; no change yet.
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "list", "--pending"],
+        "beheerder-bob",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with(&id) && l.contains("proposed") && l.contains("beheerder-alice")),
+        "{listing}"
+    );
+    assert!(listing.contains("note: convenant opgezegd"), "{listing}");
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "approve", &id],
+        "beheerder-alice",
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("HTTP 403") && text(&out).contains("four-eyes"),
+        "{}",
+        text(&out)
+    );
+    let r = politie
+        .read_person(&env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+
+    // Bob approves: applied, politie is refused from now on.
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "approve", &id],
+        "beheerder-bob",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("applied registry change {id}")),
+        "{}",
+        text(&out)
+    );
+    let r = politie
+        .read_person(&env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::FORBIDDEN, "{}", r.body);
+
+    // A second proposal from standard input, rejected by the other administrator with a reason.
+    let back = serde_json::json!({"changes": [{"kind": "upsert_partner", "oin": politie.oin,
+        "name": "Politie", "partner_type": "politie"}], "note": "terug"});
+    let out = vhgate_with_input(
+        as_admin(
+            &env,
+            &["admin", "registry", "propose", "-", "--no-impact"],
+            "beheerder-bob",
+        ),
+        back.to_string(),
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let second = proposed_id(&out);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("impact: "),
+        "{}",
+        text(&out)
+    );
+    let out = vhgate(as_admin(
+        &env,
+        &[
+            "admin",
+            "registry",
+            "reject",
+            &second,
+            "--reason",
+            "eerst het addendum",
+        ],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    // The list shows both decisions, readably and as JSON; bad ids fail before any request.
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "list"],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listing.lines().any(|l| l.starts_with(&id)
+            && l.contains("applied")
+            && l.contains("approved by")
+            && l.contains("beheerder-bob")),
+        "{listing}"
+    );
+    assert!(
+        listing.lines().any(|l| l.starts_with(&second)
+            && l.contains("rejected")
+            && l.contains("(eerst het addendum)")),
+        "{listing}"
+    );
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "list", "--json"],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+    let out = vhgate(as_admin(
+        &env,
+        &["admin", "registry", "approve", "../x"],
+        "beheerder-bob",
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("not a registry change id"),
+        "{}",
+        text(&out)
+    );
+    env.assert_log_intact().await;
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_registry_four_eyes_round_trip() {
+    registry_four_eyes_round_trip(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_registry_four_eyes_round_trip() {
+    registry_four_eyes_round_trip(Backend::Postgres).await
+}
+
+/// The starting policy is in the history from the first start: after another bundle is
+/// approved, `policy impact` previews it (summary line first) and `policy activate` rolls back.
+async fn rollback_to_the_starting_policy(backend: Backend) {
+    let Some(env) = Env::start(backend).await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let start = env.gateway().policy().revision().to_string();
+    let out = vhgate(as_admin(&env, &["policy", "list"], "beheerder-alice")).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .any(|l| l.starts_with(&start) && l.contains("active")),
+        "{}",
+        text(&out)
+    );
+    let bundle = tmp.path().join("next.tar.gz");
+    std::fs::write(&bundle, common::candidate_bundle("2026-volgende")).expect("write");
+    let out = vhgate(as_admin(
+        &env,
+        &["policy", "push", &s(&bundle)],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let record: serde_json::Value =
+        serde_json::from_str(&stdout[stdout.find('{').expect("json")..]).expect("json");
+    let next = record["revision"].as_str().expect("revision").to_string();
+    let out = vhgate(as_admin(
+        &env,
+        &["policy", "approve", &next],
+        "beheerder-bob",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(env.gateway().policy().revision(), next);
+
+    // One decision under the new revision; the starting rules decide it the same way.
+    let politie = env.client("politie");
+    let pt = politie.token("professional", "casusoverleg");
+    let r = politie
+        .read_person(&env, &pt, env.ids.oss_case, env.ids.oss_youth)
+        .await;
+    assert_eq!(r.status, reqwest::StatusCode::OK, "{}", r.body);
+    let out = vhgate(as_admin(
+        &env,
+        &["policy", "impact", &start],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        stdout.lines().next(),
+        Some("impact: 0 of 1 decisions change"),
+        "{stdout}"
+    );
+
+    let out = vhgate(as_admin(
+        &env,
+        &["policy", "activate", &start],
+        "beheerder-alice",
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("revision {start} is active")),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(env.gateway().policy().revision(), start);
+    env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_rollback_to_the_starting_policy() {
+    rollback_to_the_starting_policy(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_rollback_to_the_starting_policy() {
+    rollback_to_the_starting_policy(Backend::Postgres).await
 }

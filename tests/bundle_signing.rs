@@ -286,6 +286,65 @@ async fn unsigned_accepted_when_not_required(backend: Backend) {
     env.stop().await;
 }
 
+/// With signatures required, the starting policy (recorded unsigned from `policy.dir` at the
+/// first start) is trusted as that directory is: a rollback to it and a restart on it work. An
+/// instance whose `policy.dir` holds other rules refuses to start while it is active: nothing
+/// vouches for it there (fail closed).
+async fn unsigned_starting_policy_is_trusted_as_the_directory(backend: Backend) {
+    let keys = Keys::new();
+    let Some(env) = Env::start_with(backend, |c| keys.config(c)).await else {
+        return;
+    };
+    let start = env.gateway().policy().revision().to_string();
+    let vh = env.client("veiligheidshuis");
+    let (alice, bob) = administrators(&vh);
+    let (status, proposed) = post(
+        &vh.http,
+        &env.url(""),
+        &alice,
+        "/v1/admin/policy-bundles",
+        signed("2026-10", &keys.signer()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{proposed}");
+    let rev = proposed["revision"].as_str().expect("revision").to_string();
+    let (status, body) = post(
+        &vh.http,
+        &env.url(""),
+        &bob,
+        &format!("/v1/admin/policy-bundles/{rev}/approve"),
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post(
+        &vh.http,
+        &env.url(""),
+        &alice,
+        &format!("/v1/admin/policy-bundles/{start}/activate"),
+        vec![],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(env.gateway().policy().revision(), start);
+    let restarted = env.start_instance().await;
+    assert_eq!(restarted.gateway.policy().revision(), start);
+    restarted.stop().await;
+
+    let other = common::candidate_dir("2026-andere-map");
+    let mut config = env.config.clone();
+    config.policy.dir = other.path().to_path_buf();
+    let refused = vhgate::app::App::build(config)
+        .await
+        .err()
+        .map(|e| e.to_string());
+    assert!(
+        refused.as_deref().is_some_and(|e| e.contains("not signed")),
+        "{refused:?}"
+    );
+    env.stop().await;
+}
+
 macro_rules! both {
     ($($name:ident),*) => {
         mod sqlite { $(
@@ -302,5 +361,6 @@ macro_rules! both {
 both!(
     signed_bundles_only,
     verified_again_before_activation,
-    unsigned_accepted_when_not_required
+    unsigned_accepted_when_not_required,
+    unsigned_starting_policy_is_trusted_as_the_directory
 );

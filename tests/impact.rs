@@ -133,6 +133,12 @@ async fn impact_preview_matches_a_hand_computed_case(env: &Env) {
     assert_eq!(report["newly_allowed_fields"], 0);
     assert_eq!(report["newly_denied_requests"], 0);
     assert_eq!(report["newly_allowed_requests"], 0);
+    assert_eq!(report["narrowed_requests"], 2);
+    // The one line first shown: changed decisions by partner type and kind.
+    assert_eq!(
+        report["summary"],
+        "impact: 2 of 4 decisions change — reclassering: 2 narrowed, 2 fields newly withheld"
+    );
     let rk = &report["by_partner_type"]["reclassering"];
     assert_eq!(
         (rk["decisions"].as_u64(), rk["changed"].as_u64()),

@@ -22,7 +22,8 @@ on_both_backends!(
     an_export_is_audited_offline,
 );
 
-/// Makes a few log entries of different kinds.
+/// Makes a few log entries of different kinds: seq 2 to 6, after the starting policy's
+/// `policy_change` entry (seq 1, written at the first start).
 async fn traffic(env: &Env) {
     let politie = env.client("politie");
     let token = politie.token("professional", "casusoverleg");
@@ -39,7 +40,7 @@ async fn traffic(env: &Env) {
     politie
         .read_person(env, &token, env.ids.uden_case, env.ids.uden_man)
         .await;
-    assert_eq!(env.log_count().await, 5);
+    assert_eq!(env.log_count().await, 6);
 }
 
 /// Runs `vhgate log verify` against the environment's database: (exit ok, stdout).
@@ -112,9 +113,9 @@ async fn append_only_triggers_refuse_changes(env: &Env) {
         assert!(result.is_err(), "{sql} was allowed");
     }
     let (ok, text) = cli_verify(env);
-    // Checkpoints of sizes 0..=5: one per committed batch (requests were sequential).
+    // Checkpoints of sizes 0..=6: one per committed batch (requests were sequential).
     assert!(
-        ok && text.contains("intact: 5 entries, 6 signed checkpoints"),
+        ok && text.contains("intact: 6 entries, 7 signed checkpoints"),
         "{text}"
     );
 }
@@ -123,11 +124,11 @@ async fn verify_detects_an_altered_row(env: &Env) {
     traffic(env).await;
     env.drop_log_triggers().await;
     // A closed-case refusal rewritten as a disclosure, in the JSON and in the column.
-    env.exec("UPDATE disclosure_log SET entry = REPLACE(entry, '\"denied\"', '\"allowed\"'), outcome = 'allowed' WHERE seq = 2")
+    env.exec("UPDATE disclosure_log SET entry = REPLACE(entry, '\"denied\"', '\"allowed\"'), outcome = 'allowed' WHERE seq = 3")
         .await;
-    assert_eq!(broken_at(env).await, 2);
+    assert_eq!(broken_at(env).await, 3);
     let (ok, text) = cli_verify(env);
-    assert!(!ok && text.contains("BROKEN at entry 2"), "{text}");
+    assert!(!ok && text.contains("BROKEN at entry 3"), "{text}");
 }
 
 async fn verify_detects_a_deleted_row(env: &Env) {
@@ -143,27 +144,27 @@ async fn verify_detects_a_deleted_row(env: &Env) {
 /// search are checked against the hashed entries: a removed row would hide an entry.
 async fn verify_detects_a_gap_in_the_subject_and_source_indexes(env: &Env) {
     traffic(env).await;
-    // Entry 5 (the read of the Uden man) disclosed data the gemeente registered and partners
+    // Entry 6 (the read of the Uden man) disclosed data the gemeente registered and partners
     // contributed.
-    let rows = vhgate::disclosure::store::sources_between(&env.db, 5, 5)
+    let rows = vhgate::disclosure::store::sources_between(&env.db, 6, 6)
         .await
         .expect("sources");
     assert!(!rows.is_empty(), "{rows:?}");
     env.exec(&format!(
-        "DELETE FROM log_sources WHERE seq = 5 AND oin = '{}'",
+        "DELETE FROM log_sources WHERE seq = 6 AND oin = '{}'",
         rows[0].0
     ))
     .await;
-    assert_eq!(broken_at(env).await, 5);
+    assert_eq!(broken_at(env).await, 6);
     let (ok, text) = cli_verify(env);
     assert!(!ok && text.contains("source index"), "{text}");
     env.exec(&format!(
-        "INSERT INTO log_sources (oin, seq) VALUES ('{}', 5)",
+        "INSERT INTO log_sources (oin, seq) VALUES ('{}', 6)",
         rows[0].0
     ))
     .await;
-    env.exec("DELETE FROM log_subjects WHERE seq = 1").await;
-    assert_eq!(broken_at(env).await, 1);
+    env.exec("DELETE FROM log_subjects WHERE seq = 2").await;
+    assert_eq!(broken_at(env).await, 2);
     let (ok, text) = cli_verify(env);
     assert!(!ok && text.contains("subject index"), "{text}");
 }
@@ -185,8 +186,8 @@ async fn verify_detects_reordered_rows(env: &Env) {
 async fn verify_detects_a_truncated_tail(env: &Env) {
     traffic(env).await;
     env.drop_log_triggers().await;
-    env.exec("DELETE FROM disclosure_log WHERE seq = 5").await;
-    assert_eq!(broken_at(env).await, 5);
+    env.exec("DELETE FROM disclosure_log WHERE seq = 6").await;
+    assert_eq!(broken_at(env).await, 6);
 }
 
 async fn verify_detects_a_tampered_tree_node(env: &Env) {
@@ -215,12 +216,12 @@ async fn verify_detects_a_forged_checkpoint(env: &Env) {
 
 async fn a_witness_checkpoint_exposes_a_rollback(env: &Env) {
     traffic(env).await;
-    // What a witness holds: the newest checkpoint (size 5).
+    // What a witness holds: the newest checkpoint (size 6).
     let vh = env.client("veiligheidshuis");
     let token = vh.token("privacy_officer", "toezicht");
     let r = vh.get(env, "/v1/log/checkpoint", &token).await;
     let witnessed = r.body.as_str().expect("checkpoint note").to_string();
-    assert!(witnessed.contains("\n5\n"), "{witnessed}");
+    assert!(witnessed.contains("\n6\n"), "{witnessed}");
     let state = env
         .config
         .secrets
@@ -502,7 +503,7 @@ async fn an_export_is_audited_offline(env: &Env) {
     let url = format!("sqlite://{export_arg}");
     let (ok, text) = cli_verify_with(env, &["--database", &url, "--key", &key]);
     assert!(
-        ok && text.contains("intact: 5 entries, 6 signed checkpoints"),
+        ok && text.contains("intact: 6 entries, 7 signed checkpoints"),
         "{text}"
     );
     let described = env.log_key().describe();

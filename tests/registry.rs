@@ -20,6 +20,7 @@ on_both_backends!(
     key_not_after_is_enforced,
     certificate_constraints_pin_the_partner_certificate,
     other_instances_follow_and_restarts_load_the_registry,
+    impact_preview_of_registry_changes,
 );
 
 const NEW_OIN: &str = "00000099000000000077";
@@ -768,4 +769,191 @@ async fn other_instances_follow_and_restarts_load_the_registry(env: &Env) {
     assert!(registry.get(&politie.oin).expect("politie").keys.is_empty());
     assert_eq!(registry.version(), 1);
     restarted.stop().await;
+}
+
+/// The `disclosed` fields of the newest log entry (the read just made).
+async fn disclosed_by_last_read(env: &Env) -> usize {
+    let entry = env.last_entry().await;
+    assert_eq!(entry["event"], "read_person", "{entry}");
+    entry["disclosed"].as_array().expect("disclosed").len()
+}
+
+/// `n field(s) newly withheld`, as the summary words it.
+fn withheld(n: usize) -> String {
+    if n == 1 {
+        "1 field newly withheld".into()
+    } else {
+        format!("{n} fields newly withheld")
+    }
+}
+
+/// The impact preview of a registry change replays recent decisions with the changed
+/// registry: a partner with another type gets what that type gets, a deactivated partner (or
+/// one whose only key is revoked) is refused; counts and the summary line match the requests.
+async fn impact_preview_of_registry_changes(env: &Env) {
+    let ids = &env.ids;
+    let vh = env.client("veiligheidshuis");
+    let (alice, bob) = administrators(&vh);
+    // What the housing corporation's type may see of the Uden man (read first, so it falls
+    // outside the replayed `last=4`).
+    let woning = env.client("woningcorporatie");
+    let wt = woning.token("professional", "casusoverleg");
+    let r = woning
+        .read_person(env, &wt, ids.uden_case, ids.uden_man)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let as_woning = disclosed_by_last_read(env).await;
+    // Four decisions: reclassering reads him twice (everything), politie reads a case and
+    // looks up a BSN.
+    let reclassering = env.client("reclassering");
+    let rt = reclassering.token("professional", "casusoverleg");
+    let mut as_reclassering = 0;
+    for _ in 0..2 {
+        let r = reclassering
+            .read_person(env, &rt, ids.uden_case, ids.uden_man)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        as_reclassering = disclosed_by_last_read(env).await;
+    }
+    assert!(
+        as_reclassering > as_woning,
+        "{as_reclassering} / {as_woning}"
+    );
+    let politie = env.client("politie");
+    let pt = politie.token("professional", "casusoverleg");
+    let r = politie
+        .read_person(env, &pt, ids.oss_case, ids.oss_youth)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let as_politie = disclosed_by_last_read(env).await;
+    let r = politie.lookup(env, &pt, ids.unknown_bsn).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    let propose = |changes: Value| {
+        let (vh, alice) = (&vh, &alice);
+        async move {
+            let (status, proposed) = send(
+                env,
+                vh,
+                alice,
+                "/v1/admin/registry/changes",
+                Some(json!({ "changes": changes })),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CREATED, "{proposed}");
+            proposed["id"].as_str().expect("id").to_string()
+        }
+    };
+    // Reclassering becomes a housing corporation; politie is taken out.
+    let id = propose(json!([
+        {"kind": "upsert_partner", "oin": reclassering.oin, "name": "Reclassering",
+         "partner_type": "woningcorporatie"},
+        {"kind": "upsert_partner", "oin": politie.oin, "name": "Politie",
+         "partner_type": "politie", "active": false},
+    ]))
+    .await;
+    let path = format!("/v1/admin/registry/changes/{id}/impact");
+    let (status, report) = send(env, &vh, &bob, &format!("{path}?last=4"), None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["baseline"], "active", "the registry change alone");
+    assert_eq!(
+        (report["replayed"].as_u64(), report["changed"].as_u64()),
+        (Some(4), Some(4)),
+        "{report}"
+    );
+    let narrowed = 2 * (as_reclassering - as_woning);
+    let rk = &report["by_partner_type"]["reclassering"];
+    assert_eq!(rk["narrowed_requests"], 2, "{report}");
+    assert_eq!(rk["newly_withheld_fields"], narrowed as u64);
+    assert_eq!(rk["newly_allowed_fields"], 0);
+    let pk = &report["by_partner_type"]["politie"];
+    assert_eq!(pk["newly_denied_requests"], 2, "{report}");
+    assert_eq!(pk["newly_withheld_fields"], as_politie as u64);
+    assert_eq!(
+        report["summary"],
+        format!(
+            "impact: 4 of 4 decisions change — politie: 2 permit→deny, {}; reclassering: 2 narrowed, {}",
+            withheld(as_politie),
+            withheld(narrowed)
+        )
+    );
+    assert!(report.get("notes").is_none(), "{report}");
+    let refusal = report["examples"]
+        .as_array()
+        .expect("examples")
+        .iter()
+        .find(|e| e["partner_type"] == "politie" && e["event"] == "read_person")
+        .expect("politie's read")
+        .clone();
+    assert_eq!(refusal["after"]["outcome"], "denied");
+    assert!(
+        refusal["newly_withheld"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("taken out of the registry")),
+        "{refusal}"
+    );
+
+    // Revoking politie's only key refuses it as well; a rotation (a new key, then the old one
+    // revoked) changes no decision the log can tell, and says so.
+    let (_, public) = generate_jwt_keypair().expect("key");
+    let revoke_only = propose(json!([{"kind": "revoke_key", "kid": politie.kid}])).await;
+    let (status, report) = send(
+        env,
+        &vh,
+        &bob,
+        &format!("/v1/admin/registry/changes/{revoke_only}/impact?last=4"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["changed"], 2, "{report}");
+    assert_eq!(report["newly_denied_requests"], 2);
+    let rotation = propose(json!([
+        {"kind": "add_key", "oin": politie.oin, "kid": "politie-2", "alg": "EdDSA",
+         "public_key_pem": public},
+        {"kind": "revoke_key", "kid": politie.kid},
+    ]))
+    .await;
+    let (status, report) = send(
+        env,
+        &vh,
+        &bob,
+        &format!("/v1/admin/registry/changes/{rotation}/impact"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["changed"], 0, "{report}");
+    assert!(
+        report["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("impact: 0 of ") && s.ends_with("(1 note(s))")),
+        "{report}"
+    );
+    assert!(
+        report["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains(&politie.kid)),
+        "{report}"
+    );
+
+    // Previewing changed nothing; strangers and unknown changes get problems.
+    let r = politie
+        .read_person(env, &pt, ids.oss_case, ids.oss_youth)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (status, _) = send(env, &politie, &pt, &path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(
+        env,
+        &vh,
+        &bob,
+        &format!("/v1/admin/registry/changes/{}/impact", uuid::Uuid::nil()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = send(env, &vh, &bob, &format!("{path}?last=0"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    env.assert_log_intact().await;
 }

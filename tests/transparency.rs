@@ -60,21 +60,22 @@ async fn checkpoint(env: &Env) -> Checkpoint {
 }
 
 async fn checkpoints_and_proofs_verify(env: &Env) {
-    let empty = checkpoint(env).await;
+    // The first start's own entry (the starting policy's activation) is the first leaf.
+    let first = checkpoint(env).await;
     assert_eq!(
-        (empty.size, empty.origin.as_str()),
-        (0, env.config.log.origin.as_str())
+        (first.size, first.origin.as_str()),
+        (1, env.config.log.origin.as_str())
     );
     traffic(env, 3).await;
     let small = checkpoint(env).await;
-    assert_eq!(small.size, 3);
+    assert_eq!(small.size, 4);
     traffic(env, 4).await;
     let big = checkpoint(env).await;
-    assert_eq!(big.size, 7);
+    assert_eq!(big.size, 8);
 
     let vh = env.client("veiligheidshuis");
     let fg = vh.token("privacy_officer", "toezicht");
-    let r = vh.get(env, "/v1/log/entries?start=0&end=7", &fg).await;
+    let r = vh.get(env, "/v1/log/entries?start=0&end=8", &fg).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let entries: Vec<String> = r.body["entries"]
         .as_array()
@@ -82,12 +83,12 @@ async fn checkpoints_and_proofs_verify(env: &Env) {
         .iter()
         .map(|e| e.as_str().expect("text").to_string())
         .collect();
-    assert_eq!(entries.len(), 7);
+    assert_eq!(entries.len(), 8);
     for (index, entry) in entries.iter().enumerate() {
         let r = vh
             .get(
                 env,
-                &format!("/v1/log/proof/inclusion?index={index}&size=7"),
+                &format!("/v1/log/proof/inclusion?index={index}&size=8"),
                 &fg,
             )
             .await;
@@ -96,31 +97,31 @@ async fn checkpoints_and_proofs_verify(env: &Env) {
         verify_inclusion(
             &leaf_hash(entry.as_bytes()),
             index as u64,
-            7,
+            8,
             &proof,
             &big.root,
         )
         .unwrap_or_else(|e| panic!("inclusion of {index}: {e:?}"));
     }
     let r = vh
-        .get(env, "/v1/log/proof/consistency?from=3&to=7", &fg)
+        .get(env, "/v1/log/proof/consistency?from=4&to=8", &fg)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    verify_consistency(3, 7, &hashes(&r.body["proof"]), &small.root, &big.root)
-        .expect("consistency 3 -> 7");
+    verify_consistency(4, 8, &hashes(&r.body["proof"]), &small.root, &big.root)
+        .expect("consistency 4 -> 8");
     // Entries are for the privacy officer only; proofs are for every partner.
     let politie = env.client("politie");
     let token = politie.token("professional", "casusoverleg");
     assert_eq!(
         politie
-            .get(env, "/v1/log/entries?start=0&end=7", &token)
+            .get(env, "/v1/log/entries?start=0&end=8", &token)
             .await
             .status,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
         politie
-            .get(env, "/v1/log/proof/consistency?from=1&to=7", &token)
+            .get(env, "/v1/log/proof/consistency?from=1&to=8", &token)
             .await
             .status,
         StatusCode::OK
@@ -159,7 +160,8 @@ async fn receipts_prove_a_disclosure(env: &Env) {
         .collect();
     let opened = open_note(note, &[env.log_key()]).expect("signed checkpoint");
     let cp = Checkpoint::parse_body(&opened.body).expect("checkpoint");
-    assert_eq!(index, 1);
+    // After the starting policy's entry (index 0) and the first read.
+    assert_eq!(index, 2);
     assert!(
         String::from_utf8_lossy(&entry).contains(&ids[1]),
         "the receipt carries the entry"
@@ -179,17 +181,18 @@ async fn receipts_prove_a_disclosure(env: &Env) {
 }
 
 async fn bad_ranges_are_refused(env: &Env) {
+    // Three entries: the starting policy's and two reads.
     traffic(env, 2).await;
     let politie = env.client("politie");
     let token = politie.token("professional", "casusoverleg");
     for path in [
-        "/v1/log/proof/inclusion?index=2&size=2",
+        "/v1/log/proof/inclusion?index=3&size=3",
         "/v1/log/proof/inclusion?index=0&size=9",
         "/v1/log/proof/inclusion?index=0",
         "/v1/log/proof/inclusion?index=-1&size=2",
         "/v1/log/proof/consistency?from=2&to=1",
         "/v1/log/proof/consistency?from=0&to=2",
-        "/v1/log/proof/consistency?from=1&to=3",
+        "/v1/log/proof/consistency?from=1&to=4",
         "/v1/log/proof/consistency?from=0&to=1&x=1",
     ] {
         let r = politie.get(env, path, &token).await;

@@ -45,15 +45,17 @@ async fn witness_cosigns_growth_and_refuses_rollback_and_fork(env: &Env) {
         witness_name: "fg.veiligheidshuis.example/witness".into(),
         state: dir.path().join("witnessed.checkpoint"),
     };
-    assert_eq!(size_of(&witness_once(&opts).await), Some(0));
+    // The log starts with the first start's own entry (the starting policy's activation).
+    let start = env.log_count().await as u64;
+    assert_eq!(size_of(&witness_once(&opts).await), Some(start));
     traffic(env, 3).await;
-    assert_eq!(size_of(&witness_once(&opts).await), Some(3));
+    assert_eq!(size_of(&witness_once(&opts).await), Some(start + 3));
     traffic(env, 2).await;
     let outcome = witness_once(&opts).await;
-    assert_eq!(size_of(&outcome), Some(5), "{outcome:?}");
+    assert_eq!(size_of(&outcome), Some(start + 5), "{outcome:?}");
     assert_eq!(
         witness_once(&opts).await.expect("unchanged"),
-        WitnessOutcome::Unchanged { size: 5 }
+        WitnessOutcome::Unchanged { size: start + 5 }
     );
 
     // The state holds the log's signature and the witness's cosignature.
@@ -64,17 +66,17 @@ async fn witness_cosigns_growth_and_refuses_rollback_and_fork(env: &Env) {
     assert_eq!(opened.verified.len(), 2, "{opened:?}");
 
     // Restoring an older backup is a rollback.
-    env.rollback_to(3).await;
+    env.rollback_to(start as i64 + 3).await;
     let outcome = witness_once(&opts).await;
     assert!(
-        matches!(outcome, Err(WitnessError::Rollback { seen: 5, now: 3 })),
+        matches!(outcome, Err(WitnessError::Rollback { seen, now }) if seen == start + 5 && now == start + 3),
         "{outcome:?}"
     );
     // Growing the restored log again to the witnessed size gives another tree: a fork.
     traffic(env, 2).await;
     let outcome = witness_once(&opts).await;
     assert!(
-        matches!(outcome, Err(WitnessError::Fork { size: 5 })),
+        matches!(outcome, Err(WitnessError::Fork { size }) if size == start + 5),
         "{outcome:?}"
     );
     // The state still holds the checkpoint it accepted.
@@ -111,6 +113,9 @@ async fn gateway_pushes_checkpoints_to_a_witness(env: &Env) {
     config.log.witness_interval_secs = 1;
     let pushing = env.start_instance_with(config).await;
     traffic(env, 3).await;
+    // Three reads after the first start's own entry.
+    let n = env.log_count().await as u64;
+    let size = format!("\n{n}\n");
 
     let vh = env.client("veiligheidshuis");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
@@ -118,12 +123,13 @@ async fn gateway_pushes_checkpoints_to_a_witness(env: &Env) {
         let r = vh.get(env, "/v1/log/checkpoint", "").await;
         let note = r.body.as_str().expect("note").to_string();
         let opened = open_note(&note, &[env.log_key(), cosigner.clone()]).expect("note verifies");
-        if opened.verified.len() == 2 && note.contains("\n3\n") {
+        if opened.verified.len() == 2 && note.contains(&size) {
             break;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "no cosigned checkpoint of size 3: {note}"
+            "no cosigned checkpoint of size {}: {note}",
+            size.trim()
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
@@ -144,16 +150,16 @@ async fn gateway_pushes_checkpoints_to_a_witness(env: &Env) {
         .collect();
     assert_eq!(
         service.add_checkpoint(&format!("old 1\n\n{plain}"), 1),
-        Err(AddCheckpointError::Conflict(3))
+        Err(AddCheckpointError::Conflict(n))
     );
     let foreign = plain.replacen(&env.config.log.origin, "other.example/log", 1);
     assert_eq!(
-        service.add_checkpoint(&format!("old 3\n\n{foreign}"), 1),
+        service.add_checkpoint(&format!("old {n}\n\n{foreign}"), 1),
         Err(AddCheckpointError::UnknownOrigin)
     );
-    let tampered = plain.replacen("\n3\n", "\n4\n", 1);
+    let tampered = plain.replacen(&size, &format!("\n{}\n", n + 1), 1);
     assert!(matches!(
-        service.add_checkpoint(&format!("old 3\n\n{tampered}"), 1),
+        service.add_checkpoint(&format!("old {n}\n\n{tampered}"), 1),
         Err(AddCheckpointError::Forbidden(_))
     ));
     assert!(matches!(

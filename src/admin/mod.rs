@@ -6,6 +6,7 @@
 pub mod client;
 pub mod impact;
 pub mod registry;
+pub mod registry_impact;
 pub mod registry_store;
 pub mod store;
 
@@ -69,8 +70,16 @@ fn prepare(
     check: Check,
 ) -> Result<(String, Arc<dyn PolicyEngine>), AdminError> {
     let bundle = Bundle::from_tar_gz(bytes).map_err(|e| AdminError::Bundle(e.to_string()))?;
-    bundle.verify_signature(verifier)?;
     let revision = bundle.revision();
+    match bundle.verify_signature(verifier) {
+        // A stored unsigned bundle of this instance's own policy directory (the starting
+        // policy): as trusted as the directory it loads at start-up anyway.
+        Err(SignatureError::Unsigned) if check == Check::Stored && verifier.is_local(&revision) => {
+        }
+        verified => {
+            verified?;
+        }
+    }
     if bundle.manifest.revision != revision {
         return Err(AdminError::Bundle(format!(
             ".manifest revision {} is not the content hash {revision} (build bundles with `vhgate policy build`)",
@@ -273,6 +282,75 @@ pub async fn active_engine(
     }
 }
 
+/// What became of the starting policy at start-up ([`record_starting_policy`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartingPolicy {
+    /// Recorded as the active bundle of this revision (with its `policy_change` log entry).
+    Recorded(String),
+    /// Another instance recorded its starting policy first (or an administrator activated a
+    /// bundle meanwhile): that active bundle, of this revision, is in force instead.
+    Superseded(String),
+    /// Not recorded: its revision is in the history already, as a proposal that is not active
+    /// (pending or rejected). The policy directory stays in force, as before.
+    InHistory(String),
+}
+
+/// Records the policy the gateway starts with (the policy directory, its engine in force now)
+/// as an ordinary active bundle when no bundle is active, so that a later rollback to it is
+/// possible (`vhgate policy activate REV`). One unit of work: the insert re-checks that no
+/// bundle is active and commits together with its `policy_change` log entry, before the
+/// gateway answers anything. Another instance that started at the same moment cannot insert a
+/// second one; this instance then runs that instance's bundle.
+pub async fn record_starting_policy(
+    gateway: &Gateway,
+    dir: &std::path::Path,
+) -> Result<StartingPolicy, AdminError> {
+    let revision = gateway.policy().revision().to_string();
+    let bytes = Bundle::build(dir)?;
+    let built = Bundle::from_tar_gz(&bytes)?.revision();
+    if built != revision {
+        return Err(AdminError::Bundle(format!(
+            "policy.dir {} changed while the gateway started (revision {revision}, now {built})",
+            dir.display()
+        )));
+    }
+    let mut entry = gateway.base_entry(
+        crate::disclosure::Event::PolicyChange,
+        crate::disclosure::RequesterRecord {
+            sub: Some("vhgate-start".into()),
+            ..Default::default()
+        },
+        None,
+    );
+    entry.outcome = crate::policy::Outcome::Allowed;
+    entry.status = 200;
+    entry.policy_revision = revision.clone();
+    let reason = "starting policy: the policy directory at the first start, recorded so a \
+                  rollback to it is possible";
+    entry.reasons = vec![format!(
+        "activated revision {revision} ({reason}; no bundle was active)"
+    )];
+    let mut tx = gateway.begin().await?;
+    if store::record_starting(&mut tx, &revision, &bytes, reason).await? {
+        gateway.commit_in(tx, entry).await?;
+        tracing::info!(%revision, "starting policy recorded as the active bundle");
+        return Ok(StartingPolicy::Recorded(revision));
+    }
+    tx.rollback().await?;
+    match active_engine(gateway.record.db(), gateway.bundle_verifier()).await? {
+        Some(engine) => {
+            let active = engine.revision().to_string();
+            gateway.set_policy(engine);
+            tracing::info!(revision = %active, "another instance recorded the starting policy first; running its active bundle");
+            Ok(StartingPolicy::Superseded(active))
+        }
+        None => {
+            tracing::warn!(%revision, "the starting policy is not recorded: its revision is in the bundle history, but not active");
+            Ok(StartingPolicy::InHistory(revision))
+        }
+    }
+}
+
 /// Follows activations and registry changes made on other instances: every `interval`, loads
 /// the partner registry if its version moved, and asks for the active policy revision (a
 /// one-column read), loading the bundle only when it differs from the engine in force.
@@ -325,10 +403,33 @@ pub async fn impact(
     query: impact::ImpactQuery,
 ) -> Result<impact::ImpactReport, AdminError> {
     gateway.require_administrator(caller).await?;
-    let db = gateway.record.db();
-    let record = store::get(db, revision)
+    let record = store::get(gateway.record.db(), revision)
         .await?
         .ok_or_else(|| AdminError::NotFound(revision.into()))?;
+    let recorded = recorded_decisions(gateway, &query).await?;
+    let (_, candidate) =
+        prepare_blocking(record.bundle, gateway.bundle_verifier(), Check::Stored).await?;
+    let baseline = match query.baseline.unwrap_or_default() {
+        impact::Baseline::Recorded => None,
+        impact::Baseline::Active => Some(gateway.policy()),
+    };
+    replay_blocking(recorded, candidate, baseline).await
+}
+
+/// The decisions an impact preview replays: the query's window resolved (default: the last
+/// seven days), newest first, at most [`impact::MAX_REPLAY`].
+pub(crate) struct Recorded {
+    entries: Vec<crate::disclosure::LogEntry>,
+    window: impact::ImpactWindow,
+    /// The window held more than were read.
+    truncated: bool,
+}
+
+/// Reads the decisions of the query's window from the log.
+pub(crate) async fn recorded_decisions(
+    gateway: &Gateway,
+    query: &impact::ImpactQuery,
+) -> Result<Recorded, AdminError> {
     let now = crate::record::now();
     let window = impact::ImpactWindow {
         since: match (query.since, query.last) {
@@ -341,7 +442,7 @@ pub async fn impact(
     };
     if let (Some(since), Some(until)) = (window.since, window.until) {
         if since >= until {
-            return Err(AdminError::Bundle("since must lie before until".into()));
+            return Err(AdminError::BadRequest("since must lie before until".into()));
         }
     }
     let cap = query
@@ -349,9 +450,13 @@ pub async fn impact(
         .unwrap_or(impact::MAX_REPLAY)
         .clamp(1, impact::MAX_REPLAY);
     // One more than the cap tells whether the window held more.
-    let rows =
-        crate::disclosure::store::decisions(db, window.since, window.until, i64::from(cap) + 1)
-            .await?;
+    let rows = crate::disclosure::store::decisions(
+        gateway.record.db(),
+        window.since,
+        window.until,
+        i64::from(cap) + 1,
+    )
+    .await?;
     let truncated = query.last.is_none() && rows.len() > cap as usize;
     let mut entries = Vec::with_capacity(rows.len().min(cap as usize));
     for row in rows.into_iter().take(cap as usize) {
@@ -359,20 +464,27 @@ pub async fn impact(
             .map_err(|e| StoreError::Corrupt(format!("log entry {}: {e}", row.seq)))?;
         entries.push(entry);
     }
-    let (_, candidate) =
-        prepare_blocking(record.bundle, gateway.bundle_verifier(), Check::Stored).await?;
-    let baseline = match query.baseline {
-        impact::Baseline::Recorded => None,
-        impact::Baseline::Active => Some(gateway.policy()),
-    };
-    // Replaying is policy evaluation (about a millisecond a decision): off the async workers.
+    Ok(Recorded {
+        entries,
+        window,
+        truncated,
+    })
+}
+
+/// [`impact::replay`] off the async workers: replaying is policy evaluation (about a
+/// millisecond a decision).
+pub(crate) async fn replay_blocking<C: impact::Candidate + Send + Sync + ?Sized + 'static>(
+    recorded: Recorded,
+    candidate: Arc<C>,
+    baseline: Option<Arc<dyn PolicyEngine>>,
+) -> Result<impact::ImpactReport, AdminError> {
     tokio::task::spawn_blocking(move || {
         impact::replay(
-            &entries,
+            &recorded.entries,
             candidate.as_ref(),
             baseline.as_deref(),
-            window,
-            truncated,
+            recorded.window,
+            recorded.truncated,
         )
     })
     .await

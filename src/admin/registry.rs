@@ -381,7 +381,8 @@ pub async fn propose(
     get(db, &id).await
 }
 
-async fn get(db: &Db, id: &str) -> Result<ChangeRecord, AdminError> {
+/// One change request.
+pub(super) async fn get(db: &Db, id: &str) -> Result<ChangeRecord, AdminError> {
     store::get(db, id)
         .await?
         .ok_or_else(|| AdminError::NoSuchChange(id.into()))?
@@ -434,9 +435,9 @@ pub async fn approve(
     get(db, id).await
 }
 
-/// One line per operation for the transparency log: organisations and key ids, no key
-/// material and no personal data.
-fn describe(change: &RegistryChange) -> String {
+/// One line per operation for the transparency log (and the CLI): organisations and key
+/// ids, no key material and no personal data.
+pub fn describe(change: &RegistryChange) -> String {
     match change {
         RegistryChange::UpsertPartner {
             oin,

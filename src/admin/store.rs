@@ -18,10 +18,16 @@ pub struct BundleRecord {
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub reason: Option<String>,
+    /// `proposal` (through the admin API) or `starting_policy` (the policy directory of the
+    /// first start).
+    pub source: String,
 }
 
 const COLUMNS: &str =
-    "revision, bundle, status, proposed_by, proposed_at, decided_by, decided_at, reason";
+    "revision, bundle, status, proposed_by, proposed_at, decided_by, decided_at, reason, source";
+
+/// Who recorded the starting policy: the gateway itself, at start-up.
+pub const STARTING_POLICY_ACTOR: &str = "vhgate (starting policy)";
 
 /// Stores a proposal; `false` if this revision was proposed before.
 pub async fn propose(db: &Db, revision: &str, bundle: &[u8], by: &str) -> Result<bool, StoreError> {
@@ -30,6 +36,30 @@ pub async fn propose(db: &Db, revision: &str, bundle: &[u8], by: &str) -> Result
                        VALUES ($1, $2, 'proposed', $3, $4) ON CONFLICT (revision) DO NOTHING";
     let n = with_pool!(db, p => sqlx::query(SQL).bind(revision).bind(bundle).bind(by).bind(crate::record::now())
         .execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Records the starting policy as the active bundle, inside the step's transaction, unless a
+/// bundle is active already (another instance recorded its own starting policy first, or an
+/// administrator activated one) or this revision is in the history. `false` then: nothing
+/// was written and the caller rolls back. Two instances starting at once cannot both insert:
+/// the one-active partial unique index turns the second insert into a conflict, which `ON
+/// CONFLICT DO NOTHING` absorbs (as it does a revision that is already stored).
+pub async fn record_starting(
+    tx: &mut Tx,
+    revision: &str,
+    bundle: &[u8],
+    reason: &str,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "INSERT INTO policy_bundles \
+         (revision, bundle, status, proposed_by, proposed_at, decided_by, decided_at, reason, source) \
+         SELECT $1, $2, 'active', $3, $4, $5, $6, $7, 'starting_policy' \
+         WHERE NOT EXISTS (SELECT 1 FROM policy_bundles WHERE status = 'active') \
+         ON CONFLICT DO NOTHING";
+    let now = crate::record::now();
+    let by = STARTING_POLICY_ACTOR;
+    let n = with_tx!(tx, c => sqlx::query(SQL).bind(revision).bind(bundle).bind(by).bind(now)
+        .bind(by).bind(now).bind(reason).execute(&mut *c).await.map(|r| r.rows_affected()))?;
     Ok(n == 1)
 }
 

@@ -190,11 +190,11 @@ pub(super) fn impact_query(query: Option<&str>) -> Result<ImpactQuery, Problem> 
             "since" => q.since = Some(time("since", &value)?),
             "until" => q.until = Some(time("until", &value)?),
             "baseline" => {
-                q.baseline = match value.as_ref() {
+                q.baseline = Some(match value.as_ref() {
                     "recorded" => Baseline::Recorded,
                     "active" => Baseline::Active,
                     _ => return Err(invalid("baseline must be recorded or active".into())),
-                }
+                })
             }
             other => return Err(invalid(format!("unknown query parameter {other}"))),
         }

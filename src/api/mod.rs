@@ -37,8 +37,12 @@ use problem::Problem;
 pub type AppState = Arc<Gateway>;
 
 /// Routes without the request deadline: administrators' policy bundles are compiled and
-/// replayed against past decisions (impact preview), which may take long by itself.
-const NO_DEADLINE: &str = "/v1/admin/policy-bundles";
+/// replayed against past decisions (impact preview), which may take long by itself; so are
+/// registry changes' impact previews.
+fn without_deadline(path: &str) -> bool {
+    path.starts_with("/v1/admin/policy-bundles")
+        || (path.starts_with("/v1/admin/registry/changes/") && path.ends_with("/impact"))
+}
 
 /// Answers 503 problem+json (`storage-unavailable`) for a request still without its answer
 /// after `limit`, and drops its work. A query on a database connection that went silent (a
@@ -49,7 +53,7 @@ const NO_DEADLINE: &str = "/v1/admin/policy-bundles";
 pub fn with_deadline(router: Router, limit: std::time::Duration) -> Router {
     router.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| async move {
-            if req.uri().path().starts_with(NO_DEADLINE) {
+            if without_deadline(req.uri().path()) {
                 return next.run(req).await;
             }
             match tokio::time::timeout(limit, next.run(req)).await {
@@ -190,6 +194,10 @@ pub fn router(gateway: AppState) -> Router {
         .route(
             "/v1/admin/registry/changes/{id}/reject",
             post(registry::reject),
+        )
+        .route(
+            "/v1/admin/registry/changes/{id}/impact",
+            get(registry::impact),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

@@ -2,12 +2,12 @@
 //! registry as administrators see it.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::admin::{parse_reject, problem};
+use super::admin::{impact_query, parse_reject, problem};
 use super::problem::{json_error_detail, Problem};
 use super::{AppState, Authenticated};
 use crate::admin::registry::{self, ChangeRequest};
@@ -90,6 +90,25 @@ pub(super) async fn reject(
     };
     match registry::reject(&gateway, &caller, &id, &reason).await {
         Ok(record) => Json(record).into_response(),
+        Err(e) => problem(e),
+    }
+}
+
+/// `GET /v1/admin/registry/changes/{id}/impact?last=N|since=&until=&baseline=`: what the
+/// change would decide differently on recorded requests (default window: the last seven
+/// days; default baseline: the policy in force on the same requests).
+pub(super) async fn impact(
+    State(gateway): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    Authenticated(caller): Authenticated,
+) -> Response {
+    let query = match impact_query(query.as_deref()) {
+        Ok(q) => q,
+        Err(p) => return p.into_response(),
+    };
+    match crate::admin::registry_impact::impact(&gateway, &caller, &id, query).await {
+        Ok(report) => Json(report).into_response(),
         Err(e) => problem(e),
     }
 }

@@ -123,6 +123,8 @@ pub struct BundleVerifier {
     required: bool,
     scope: Option<String>,
     keys: HashMap<String, TrustedKey>,
+    /// The revision of this instance's own policy directory (see [`BundleVerifier::is_local`]).
+    local_revision: Option<String>,
 }
 
 impl std::fmt::Debug for BundleVerifier {
@@ -131,6 +133,7 @@ impl std::fmt::Debug for BundleVerifier {
             .field("required", &self.required)
             .field("scope", &self.scope)
             .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("local_revision", &self.local_revision)
             .finish()
     }
 }
@@ -211,7 +214,23 @@ impl BundleVerifier {
             required: config.required,
             scope: config.scope.clone().filter(|s| !s.is_empty()),
             keys,
+            local_revision: None,
         })
+    }
+
+    /// Names the revision of this instance's own policy directory, which it loads without a
+    /// signature (it is the operator's own file, like the configuration).
+    pub fn with_local_revision(mut self, revision: impl Into<String>) -> BundleVerifier {
+        self.local_revision = Some(revision.into());
+        self
+    }
+
+    /// Whether `revision` is this instance's own policy directory: then a stored unsigned
+    /// bundle of it (the starting policy, recorded at the first start) is as trustworthy as
+    /// the directory, even when signatures are required. The revision is the content hash, so
+    /// no other content can pass for it.
+    pub fn is_local(&self, revision: &str) -> bool {
+        self.local_revision.as_deref() == Some(revision)
     }
 
     /// Whether any key is configured (`vhgate policy check` then verifies).

@@ -716,14 +716,19 @@ macro_rules! on_both_backends {
 
 /// The shipped policies as a bundle for a new convenant version (same rules, new revision).
 pub fn candidate_bundle(version: &str) -> Vec<u8> {
-    let dir = policies_copy(|data| {
+    let dir = candidate_dir(version);
+    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+}
+
+/// A policy directory with the shipped rules for a new convenant version (a new revision).
+pub fn candidate_dir(version: &str) -> tempfile::TempDir {
+    policies_copy(|data| {
         *data = data.replacen(
             "\"version\": \"2026-1\"",
             &format!("\"version\": \"{version}\""),
             1,
         )
-    });
-    vhgate::policy::bundle::Bundle::build(dir.path()).expect("build")
+    })
 }
 
 /// A copy of the shipped policies (Rego, tests included, and the convenant) in a temporary

@@ -6,7 +6,8 @@
 //! Only entries that record a policy decision become events, each with the path of the entry
 //! point that decided it (`vhgate/decision/decision`, `vhgate/casework/decision`,
 //! `vhgate/access/<rule>`). Entries no policy decided (an authentication failure, a request
-//! refused before routing, the retention sweep, an overdue spoed review) have no event.
+//! refused before routing, the retention sweep, an overdue spoed review, the gateway recording
+//! its starting policy) have no event.
 
 use serde_json::{json, Value};
 
@@ -49,7 +50,12 @@ pub fn decision_path(e: &NewEntry) -> Option<String> {
         | Event::CorrectInformation
         | Event::WithdrawInformation
         | Event::ReadRecipients => Some("vhgate/casework/decision".into()),
-        Event::PolicyChange | Event::RegistryChange => access("administer"),
+        // An administrator's change passed the administer rule; the gateway recording its
+        // starting policy (no role, no organisation) asked no policy.
+        Event::PolicyChange | Event::RegistryChange if e.requester.role.is_some() => {
+            access("administer")
+        }
+        Event::PolicyChange | Event::RegistryChange => None,
         Event::AccessRefused
         | Event::ReviewLog
         | Event::AccessReport
