@@ -43,7 +43,23 @@ pub enum AppError {
 
 /// Loads and prepares the policies in a directory.
 pub fn load_policy(dir: &std::path::Path) -> Result<RegorusEngine, PolicyError> {
-    RegorusEngine::prepare(&PolicySources::read_dir(dir, false)?)
+    let sources = PolicySources::read_dir(dir, false)?;
+    // The starting policy becomes a bundle without a proposal's checks; a grant on an empty or
+    // unregistered legal ground is refused here as a proposal would be (the policies would
+    // withhold such a category anyway).
+    let problems = crate::policy::grounds::problems(&sources.convenant_json());
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.location, p.message))
+            .collect();
+        return Err(PolicyError::Convenant(format!(
+            "{}: {}",
+            dir.display(),
+            listed.join("; ")
+        )));
+    }
+    RegorusEngine::prepare(&sources)
 }
 
 /// Opens the case record with the configured keys.

@@ -412,12 +412,7 @@ fn safety_problems(engine: &dyn PolicyEngine, sources: &PolicySources) -> Vec<Va
         let input: PolicyInput = serde_json::from_value(input).map_err(|e| e.to_string())?;
         engine.decide(&input).map_err(|e| e.to_string())
     };
-    let convenant_data = sources
-        .data
-        .iter()
-        .find_map(|(_, v)| v.get("convenant"))
-        .cloned()
-        .unwrap_or_default();
+    let convenant_data = sources.convenant_json();
     // Every grant cites a registered ground that covers its category.
     problems.extend(grounds::problems(&convenant_data));
     // Probes use the bundle's own region, so doelmatigheid does not refuse them for that alone.

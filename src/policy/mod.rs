@@ -607,6 +607,15 @@ impl PolicySources {
         hex::encode(&ctx.finish().as_ref()[..16])
     }
 
+    /// `data.convenant` as JSON (null when no data file holds it).
+    pub fn convenant_json(&self) -> serde_json::Value {
+        self.data
+            .iter()
+            .find_map(|(_, v)| v.get("convenant"))
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// Reads the role, purpose and partner-type registers from `data.convenant`.
     pub fn convenant(&self) -> Result<ConvenantSummary, PolicyError> {
         let mut summary = ConvenantSummary::default();
