@@ -9,6 +9,7 @@ pub mod fuzzing;
 pub(crate) mod guard;
 mod health;
 mod information;
+mod json_body;
 mod log;
 mod lookup;
 mod plan;
@@ -278,19 +279,6 @@ impl FromRequestParts<AppState> for Authenticated {
         }
         Ok(Authenticated(caller))
     }
-}
-
-/// Reads a request body that must be a JSON object. serde would also fill a struct from a
-/// list of its fields in order (`["123456782"]`), a second spelling of every body that no
-/// client needs and no validation expects.
-pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<T, serde_json::Error> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|b| *b != b'{') {
-        return Err(serde::de::Error::custom("expected a JSON object"));
-    }
-    serde_json::from_slice(body)
 }
 
 /// The request's W3C `traceparent`, if it is well-formed (anything else is ignored).
