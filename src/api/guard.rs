@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::body_clock::BodyClock;
 use super::problem::{Problem, PROBLEM_TYPE_PREFIX};
 use super::AppState;
 use crate::disclosure::RequesterRecord;
@@ -67,10 +68,23 @@ impl CallerSlot {
 }
 
 /// Middleware on every route and the fallback (see [`super::router`]).
-pub(crate) async fn guard(
-    State(gateway): State<AppState>,
+pub(crate) async fn guard(State(gateway): State<AppState>, req: Request, next: Next) -> Response {
+    let body = req.extensions().get::<Arc<BodyClock>>().cloned();
+    let mut res = answer(gateway, req, next, body.clone()).await;
+    if body.is_some_and(|b| b.expired()) {
+        // The rest of the body is still on its way: the connection cannot carry another request.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+/// The answer, a refusal in problem+json and logged.
+async fn answer(
+    gateway: AppState,
     mut req: Request,
     next: Next,
+    body: Option<Arc<BodyClock>>,
 ) -> Response {
     let route = req
         .extensions()
@@ -101,6 +115,12 @@ pub(crate) async fn guard(
                 .into_response()
             }
         },
+    };
+    // The handler's read of the body failed because it did not arrive in time.
+    let res = if body.is_some_and(|b| b.expired()) {
+        Problem::request_timeout().into_response()
+    } else {
+        res
     };
     let status = res.status();
     if !(status.is_client_error() || panicked) || res.headers().contains_key("disclosure-id") {

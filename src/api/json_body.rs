@@ -262,7 +262,10 @@ mod tests {
         let cases = [
             ("", "the body is empty; a JSON object is expected"),
             ("[\"x\"]", "the body must be a JSON object"),
-            ("{\"reason\": \"x\"", "the body ends before its JSON is complete"),
+            (
+                "{\"reason\": \"x\"",
+                "the body ends before its JSON is complete",
+            ),
             ("{\"persons\": []}", "reason is required"),
             (
                 "{\"reason\": 5, \"persons\": []}",
@@ -303,7 +306,10 @@ mod tests {
             clean(&d);
         }
         let d = detail("{\"reason\": \"x\", \"persons\": []} trailing");
-        assert!(d.starts_with("the body is not valid JSON (trailing characters"), "{d}");
+        assert!(
+            d.starts_with("the body is not valid JSON (trailing characters"),
+            "{d}"
+        );
         clean(&d);
         let d = detail("{\"reason\": \"Henk\u{1}\"}");
         assert!(d.starts_with("the body is not valid JSON ("), "{d}");

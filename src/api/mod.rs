@@ -2,6 +2,7 @@
 //! problem+json.
 
 mod admin;
+mod body_clock;
 mod cases;
 mod casework;
 mod disclosures;
@@ -44,14 +45,25 @@ const NO_DEADLINE: &str = "/v1/admin/policy-bundles";
 /// TCP keeps trying. Dropping is safe for the log: a step's transaction that did not commit
 /// rolls back, one that did leaves its entry in the outbox for the writer's sweep, and no
 /// answer has left.
+///
+/// The body must arrive within `limit` too, on every route (see [`body_clock`]): a client
+/// still sending it then hears 408 `request-timeout`, not 503.
 pub fn with_deadline(router: Router, limit: std::time::Duration) -> Router {
     router.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let (req, body) = body_clock::start(req, limit);
             if req.uri().path().starts_with(NO_DEADLINE) {
                 return next.run(req).await;
             }
-            match tokio::time::timeout(limit, next.run(req)).await {
+            let run = next.run(req);
+            tokio::pin!(run);
+            match tokio::time::timeout(limit, &mut run).await {
                 Ok(res) => res,
+                // The body's own deadline passed with this one: its read fails now, and the
+                // guard answers 408 (and logs it).
+                Err(_) if !body.complete() => tokio::time::timeout(limit, run)
+                    .await
+                    .unwrap_or_else(|_| Problem::timed_out().into_response()),
                 Err(_) => {
                     tracing::error!(
                         limit_ms = limit.as_millis() as u64,

@@ -67,6 +67,18 @@ impl Problem {
         p
     }
 
+    /// A request that did not arrive in time: its head within the header-read timeout, or its
+    /// body within `server.request_timeout_ms`. 408; nothing was done.
+    pub fn request_timeout() -> Self {
+        Problem::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            "Request timeout",
+            "the request did not arrive in time (the client sent it too slowly or stopped); \
+             nothing was done; send it again",
+        )
+    }
+
     /// The stable slug of the problem's `type` (what a log entry's `problem_type` holds).
     pub fn slug(&self) -> &str {
         self.problem_type
