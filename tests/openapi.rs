@@ -21,12 +21,33 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use base64::Engine;
-use common::{candidate_bundle, fresh_bsn, pki, Env, Partner};
+use common::{
+    candidate_bundle, fresh_bsn, mtls_config, pki, raw, raw_exchange, Env, Partner, RawAnswer,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-on_both_backends!(every_route_answers_as_the_spec_says);
+on_both_backends!(
+    every_route_answers_as_the_spec_says,
+    refusals_are_problem_json_that_names_the_member,
+    limits_are_problem_json,
+);
+
+/// The slow-client refusals, each on a server with short timeouts of its own.
+mod slow_clients {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        slow(common::Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        slow(common::Backend::Postgres).await;
+    }
+}
 
 /// Routes of the router that the spec leaves out on purpose.
 const EXCLUDED: &[(&str, &str)] = &[(
@@ -305,6 +326,26 @@ struct Answer {
     content_type: String,
     headers: reqwest::header::HeaderMap,
     bytes: Vec<u8>,
+}
+
+impl From<RawAnswer> for Answer {
+    fn from(r: RawAnswer) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        for (k, v) in &r.headers {
+            if let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()),
+                reqwest::header::HeaderValue::from_str(v),
+            ) {
+                headers.append(k, v);
+            }
+        }
+        Answer {
+            status: r.status,
+            content_type: r.header("content-type").unwrap_or("").to_string(),
+            headers,
+            bytes: r.body,
+        }
+    }
 }
 
 impl Answer {
@@ -1453,4 +1494,488 @@ async fn every_route_answers_as_the_spec_says(env: &Env) {
         operations.len(),
         covered.len()
     );
+}
+
+/// What a problem's detail never holds: the parser's wording, Rust's types, a position.
+const NOT_IN_A_DETAIL: &[&str] = &[
+    "serde",
+    "invalid type",
+    "at line",
+    "line 1 column",
+    "struct ",
+    "enum ",
+    "String",
+    "Vec<",
+    "Option<",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "i32",
+    "i64",
+    "usize",
+    "Body",
+    "Request",
+    "::",
+    "`",
+];
+
+/// Sends `request` as raw bytes over politie's mutual TLS and checks the answer as an answer of
+/// `method template`.
+async fn raw_call(
+    env: &Env,
+    contract: &Contract,
+    method: &str,
+    template: &str,
+    request: &[u8],
+) -> Answer {
+    let layout = &pki().layout;
+    let config = mtls_config(
+        &std::fs::read_to_string(layout.partner_cert("politie")).expect("cert"),
+        &std::fs::read_to_string(layout.partner_key("politie")).expect("key"),
+    );
+    let a: Answer = raw_exchange(env, config, request)
+        .await
+        .unwrap_or_else(|e| panic!("{method} {template}: {e}"))
+        .into();
+    contract.check(method, template, &a);
+    a
+}
+
+/// The answer is the problem `slug` with `status`, and (if `logged`) its refusal is the newest
+/// log entry, else no entry was written since `before`.
+async fn refused(env: &Env, a: &Answer, status: u16, slug: &str, before: i64, logged: bool) {
+    let p = a.json();
+    assert_eq!(a.status, status, "{}", a.text());
+    assert_eq!(a.content_type, "application/problem+json");
+    assert_eq!(p["type"], format!("urn:vhgate:problem:{slug}"), "{p}");
+    if logged {
+        assert_eq!(env.log_count().await, before + 1, "one entry for {p}");
+        let e = env.last_entry().await;
+        assert_eq!(e["event"], "request_refused", "{e}");
+        assert_eq!(e["status"], status, "{e}");
+        assert_eq!(e["problem_type"], slug, "{e}");
+        assert_eq!(p["disclosure_id"], e["id"]);
+    } else {
+        assert_eq!(env.log_count().await, before, "no entry for {p}");
+        assert!(p.get("disclosure_id").is_none(), "{p}");
+    }
+}
+
+/// Bad input of every kind, on the routes that read it: 400 (or 422) problem+json whose
+/// detail says which member or parameter is wrong, in words a client can act on.
+async fn refusals_are_problem_json_that_names_the_member(env: &Env) {
+    let contract = Contract::load();
+    let api = Api {
+        env,
+        contract: &contract,
+    };
+    let politie = env.client("politie");
+    let vh = env.client("veiligheidshuis");
+    let pr = vh.token("procesregisseur", "procesregie");
+    let officer = vh.token("privacy_officer", "toezicht");
+    let case = env.ids.uden_case.to_string();
+    let bodies: &[(&str, &str, &str)] = &[
+        // (body, what the detail must say, what it must not)
+        ("{\"kind\": \"persoon\"", "ends before its JSON is complete", ""),
+        ("{\"kind\": persoon}", "not valid JSON", "persoon"),
+        ("[\"persoon\"]", "must be a JSON object", ""),
+        ("", "the body is empty", ""),
+        ("{\"kind\": \"persoon\", \"region\": \"oost-brabant\", \"persons\": []}", "reason is required", ""),
+        (
+            "{\"kind\": \"persoon\", \"region\": 5, \"reason\": \"x\", \"persons\": []}",
+            "region must be a string, not a number",
+            "",
+        ),
+        (
+            "{\"kind\": \"persoon\", \"region\": \"x\", \"reason\": \"x\", \"persons\": [{\"bsn\": 999990019}]}",
+            "persons[0].bsn must be a string, not a number",
+            "999990019",
+        ),
+        (
+            "{\"kind\": \"persoon\", \"region\": \"x\", \"reason\": \"x\", \"persons\": \"Henk de Vries\"}",
+            "persons must be a list, not a string",
+            "Henk",
+        ),
+        (
+            "{\"kind\": \"persoon\", \"region\": \"x\", \"reason\": \"x\", \"persons\": [], \"Henk de Vries\": 1}",
+            "has an unknown member (allowed: kind, region",
+            "Henk",
+        ),
+        (
+            "{\"kind\": \"persoon\", \"region\": \"x\", \"reason\": \"x\", \"persons\": [], \"adviesvraag\": \"ja\"}",
+            "adviesvraag must be true or false, not a string",
+            "",
+        ),
+        (
+            "{\"kind\": \"persoon\", \"region\": \"x\", \"reason\": \"x\", \"persons\": [{\"bsn\": \"1\", \"bsn\": \"2\"}]}",
+            "persons[0].bsn is given twice",
+            "",
+        ),
+    ];
+    for (body, says, never) in bodies {
+        let before = env.log_count().await;
+        let a = api
+            .call(&politie, "POST", "/v1/cases", &[])
+            .token(&prof(&politie))
+            .raw("application/json", body.as_bytes().to_vec())
+            .expect(400)
+            .await;
+        refused(env, &a, 400, "invalid-body", before, true).await;
+        let detail = a.json()["detail"].as_str().unwrap_or("").to_string();
+        assert!(detail.contains(says), "{body}: {detail}");
+        if !never.is_empty() {
+            assert!(!detail.contains(never), "{body}: {detail}");
+        }
+        for banned in NOT_IN_A_DETAIL {
+            assert!(!detail.contains(banned), "{body}: {banned:?} in {detail:?}");
+        }
+    }
+    // Other bodies, other routes: the member is named the same way.
+    let others: Vec<(&Partner, String, &str, &'static str, Vec<&str>, Value, &str)> = vec![
+        (
+            &politie,
+            prof(&politie),
+            "POST",
+            "/v1/lookup",
+            vec![],
+            json!({"bsn": 123456782}),
+            "bsn must be a string, not a number",
+        ),
+        (
+            &politie,
+            prof(&politie),
+            "POST",
+            "/v1/lookup",
+            vec![],
+            json!({}),
+            "bsn is required",
+        ),
+        (
+            &vh,
+            pr.clone(),
+            "POST",
+            "/v1/cases/{case_id}/escalation",
+            vec![&case],
+            json!({"level": "twee", "reason": "waarom ook niet"}),
+            "level must be a whole number, not a string",
+        ),
+        (
+            &vh,
+            pr.clone(),
+            "POST",
+            "/v1/cases/{case_id}/invitations",
+            vec![&case],
+            json!({"oins": "00000001003214345000"}),
+            "oins must be a list, not a string",
+        ),
+        (
+            &vh,
+            officer.clone(),
+            "POST",
+            "/v1/disclosures/search",
+            vec![],
+            json!({"limit": 5}),
+            "must be a string, not a number",
+        ),
+        (
+            &vh,
+            officer.clone(),
+            "POST",
+            "/v1/admin/registry/changes",
+            vec![],
+            json!({"changes": [{"kind": "teleport"}]}),
+            "must be one of upsert_partner",
+        ),
+        (
+            &vh,
+            officer.clone(),
+            "POST",
+            "/v1/admin/registry/changes",
+            vec![],
+            json!({"changes": {}}),
+            "changes must be a list, not an object",
+        ),
+        (
+            &politie,
+            prof(&politie),
+            "POST",
+            "/v1/embargoes",
+            vec![],
+            json!({"bsn": "999990019", "until": 5, "reason": "x"}),
+            "until must be a string, not a number",
+        ),
+    ];
+    for (who, token, method, template, args, body, says) in others {
+        let before = env.log_count().await;
+        let a = api
+            .call(who, method, template, &args)
+            .token(&token)
+            .json(body.clone())
+            .expect(400)
+            .await;
+        refused(env, &a, 400, "invalid-body", before, true).await;
+        let detail = a.json()["detail"].as_str().unwrap_or("").to_string();
+        assert!(detail.contains(says), "{template} {body}: {detail}");
+        for banned in NOT_IN_A_DETAIL {
+            assert!(
+                !detail.contains(banned),
+                "{template} {body}: {banned:?} in {detail:?}"
+            );
+        }
+    }
+    // Path ids and query parameters.
+    let person = "/v1/cases/{case_id}/persons/{person_id}";
+    let paths: Vec<(&'static str, Vec<&str>, &str, &str, &str)> = vec![
+        (
+            person,
+            vec!["not-a-case", &case],
+            "",
+            "invalid-case-id",
+            "not a valid UUID",
+        ),
+        (
+            person,
+            vec![&case, "999990019"],
+            "",
+            "invalid-person-id",
+            "not a valid UUID",
+        ),
+        (
+            person,
+            vec![&case, &case],
+            "wie=ik",
+            "invalid-query",
+            "unknown query parameter wie",
+        ),
+        (
+            "/v1/log/receipts/{disclosure_id}",
+            vec!["%7Bx%7D"],
+            "",
+            "invalid-disclosure-id",
+            "not a valid UUID",
+        ),
+        (
+            "/v1/disclosures",
+            vec![],
+            "limit=veel",
+            "invalid-query",
+            "limit must be 1 to 1000",
+        ),
+        (
+            "/v1/disclosures",
+            vec![],
+            "since=gisteren",
+            "invalid-query",
+            "since must be an RFC 3339 time",
+        ),
+        (
+            "/v1/log/entries",
+            vec![],
+            "start=-1&end=2",
+            "invalid-query",
+            "start must be a non-negative integer",
+        ),
+        (
+            "/v1/spoed-reviews",
+            vec![],
+            "state=later",
+            "invalid-query",
+            "state must be",
+        ),
+    ];
+    for (template, args, query, slug, says) in paths {
+        let token = if template.starts_with("/v1/cases") || template.starts_with("/v1/log/receipts")
+        {
+            prof(&politie)
+        } else {
+            officer.clone()
+        };
+        let who = if token == officer { &vh } else { &politie };
+        let before = env.log_count().await;
+        let mut call = api.call(who, "GET", template, &args).token(&token);
+        if !query.is_empty() {
+            call = call.query(query);
+        }
+        let a = call.expect(400).await;
+        refused(env, &a, 400, slug, before, true).await;
+        let detail = a.json()["detail"].as_str().unwrap_or("").to_string();
+        assert!(detail.contains(says), "{template}?{query}: {detail}");
+        assert!(!detail.contains("999990019"), "{detail}");
+        for banned in NOT_IN_A_DETAIL {
+            assert!(
+                !detail.contains(banned),
+                "{template}: {banned:?} in {detail:?}"
+            );
+        }
+    }
+    // No such route, no such method.
+    let before = env.log_count().await;
+    let a = api
+        .call(&politie, "GET", "/v1/personen/999990019", &[])
+        .token(&prof(&politie))
+        .expect(404)
+        .await;
+    refused(env, &a, 404, "no-such-route", before, true).await;
+    let before = env.log_count().await;
+    let a = api
+        .call(&politie, "PUT", "/v1/lookup", &[])
+        .token(&prof(&politie))
+        .json(json!({"bsn": "999990019"}))
+        .expect(405)
+        .await;
+    refused(env, &a, 405, "method-not-allowed", before, true).await;
+    let failures = contract.failures.lock().expect("lock");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Bodies and headers over the limits: 413 and 431 problem+json, logged when the gateway
+/// refuses them itself and unlogged when the HTTP parser does (no request exists yet).
+async fn limits_are_problem_json(env: &Env) {
+    let contract = Contract::load();
+    let api = Api {
+        env,
+        contract: &contract,
+    };
+    let politie = env.client("politie");
+    let token = politie.token("professional", "bevraging");
+    let auth = format!("Bearer {token}");
+    let big = format!("{{\"bsn\": \"{}\"}}", " ".repeat(70 * 1024));
+
+    // Declared too large, and counted too large while reading a chunked body.
+    let before = env.log_count().await;
+    let a = api
+        .call(&politie, "POST", "/v1/lookup", &[])
+        .token(&token)
+        .raw("application/json", big.clone().into_bytes())
+        .expect(413)
+        .await;
+    refused(env, &a, 413, "body-too-large", before, true).await;
+    let mut chunked = Vec::new();
+    for chunk in big.as_bytes().chunks(4096) {
+        chunked.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        chunked.extend_from_slice(chunk);
+        chunked.extend_from_slice(b"\r\n");
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    let request = raw(
+        "POST",
+        "/v1/lookup",
+        &[
+            ("authorization", auth.as_bytes()),
+            ("content-type", b"application/json"),
+            ("transfer-encoding", b"chunked"),
+        ],
+        &chunked,
+    );
+    let before = env.log_count().await;
+    let a = raw_call(env, &contract, "POST", "/v1/lookup", &request).await;
+    refused(env, &a, 413, "body-too-large", before, true).await;
+
+    // Not JSON.
+    let before = env.log_count().await;
+    let a = api
+        .call(&politie, "POST", "/v1/lookup", &[])
+        .token(&token)
+        .raw("text/plain", b"bsn=999990019".to_vec())
+        .expect(415)
+        .await;
+    refused(env, &a, 415, "unsupported-media-type", before, true).await;
+
+    // Headers: over the gateway's 32 KiB (logged), over the parser's buffer or count (not).
+    let filler = vec![b'a'; 40 * 1024];
+    let request = raw("GET", "/healthz", &[("x-filler", &filler)], b"");
+    let before = env.log_count().await;
+    let a = raw_call(env, &contract, "GET", "/healthz", &request).await;
+    refused(env, &a, 431, "headers-too-large", before, true).await;
+    let huge = vec![b'c'; 1024 * 1024];
+    let request = raw("GET", "/healthz", &[("x-filler", &huge)], b"");
+    let before = env.log_count().await;
+    let a = raw_call(env, &contract, "GET", "/healthz", &request).await;
+    refused(env, &a, 431, "headers-too-large", before, false).await;
+    assert_eq!(
+        a.headers.get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+    let many: Vec<(&str, &[u8])> = (0..150).map(|_| ("x-many", &b"1"[..])).collect();
+    let request = raw("GET", "/healthz", &many, b"");
+    let before = env.log_count().await;
+    let a = raw_call(env, &contract, "GET", "/healthz", &request).await;
+    refused(env, &a, 431, "headers-too-large", before, false).await;
+    // Not HTTP at all.
+    let before = env.log_count().await;
+    let a = raw_call(
+        env,
+        &contract,
+        "GET",
+        "/healthz",
+        b"GET /healthz HTTP/1.1\r\nbad header: x\r\n\r\n",
+    )
+    .await;
+    refused(env, &a, 400, "invalid-request", before, false).await;
+    let failures = contract.failures.lock().expect("lock");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A client too slow with its request: 408 problem+json. The timeouts are the server's own
+/// (short here), so the test waits for the gateway, not for a clock of its own.
+async fn slow(backend: common::Backend) {
+    let Some(env) = Env::start_with(backend, |c| {
+        c.server.header_read_timeout_ms = 500;
+        c.server.request_timeout_ms = 1000;
+    })
+    .await
+    else {
+        return;
+    };
+    let contract = Contract::load();
+    let politie = env.client("politie");
+    let auth = format!("Bearer {}", politie.token("professional", "bevraging"));
+
+    // A head that stops halfway: 408 once the header-read timeout passes; no request exists
+    // yet, so no entry.
+    let before = env.log_count().await;
+    let a = raw_call(
+        &env,
+        &contract,
+        "GET",
+        "/healthz",
+        b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-slow: ",
+    )
+    .await;
+    refused(&env, &a, 408, "request-timeout", before, false).await;
+    assert_eq!(
+        a.headers.get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+
+    // A connection that never starts a request is closed without an answer.
+    let layout = &pki().layout;
+    let config = mtls_config(
+        &std::fs::read_to_string(layout.partner_cert("politie")).expect("cert"),
+        &std::fs::read_to_string(layout.partner_key("politie")).expect("key"),
+    );
+    let idle = raw_exchange(&env, config, b"").await;
+    assert!(idle.is_err(), "an idle connection got an answer");
+
+    // A body that stops halfway: 408 once request_timeout_ms passes, logged like every refusal
+    // of a request, and the connection closes (the rest of the body would be the next request).
+    // (Keep-alive asked for: the gateway's answer itself must close the connection.)
+    let request = format!(
+        "POST /v1/lookup HTTP/1.1\r\nhost: localhost\r\nauthorization: {auth}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"bsn\": \"99"
+    )
+    .into_bytes();
+    let before = env.log_count().await;
+    let a = raw_call(&env, &contract, "POST", "/v1/lookup", &request).await;
+    refused(&env, &a, 408, "request-timeout", before, true).await;
+    assert_eq!(
+        a.headers.get("connection").map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
+    {
+        let failures = contract.failures.lock().expect("lock");
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+    env.stop().await;
 }
