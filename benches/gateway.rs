@@ -164,6 +164,9 @@ fn recorded_entry(seq: i64, input: &PolicyInput, decision: &Decision, revision: 
             policy_revision: revision.into(),
             problem_type: None,
             traceparent: None,
+            trace_id: None,
+            span_id: None,
+            parent_span_id: None,
             input: Some(serde_json::to_value(input).expect("input")),
         },
     }

@@ -1562,6 +1562,16 @@ async fn refused(env: &Env, a: &Answer, status: u16, slug: &str, before: i64, lo
     }
 }
 
+/// A body refused on a route, and what the refusal's detail must say.
+struct BadBody<'a> {
+    who: &'a Partner,
+    token: String,
+    template: &'static str,
+    args: Vec<&'a str>,
+    body: Value,
+    says: &'static str,
+}
+
 /// Bad input of every kind, on the routes that read it: 400 (or 422) problem+json whose
 /// detail says which member or parameter is wrong, in words a client can act on.
 async fn refusals_are_problem_json_that_names_the_member(env: &Env) {
@@ -1632,84 +1642,84 @@ async fn refusals_are_problem_json_that_names_the_member(env: &Env) {
         }
     }
     // Other bodies, other routes: the member is named the same way.
-    let others: Vec<(&Partner, String, &str, &'static str, Vec<&str>, Value, &str)> = vec![
-        (
-            &politie,
-            prof(&politie),
-            "POST",
-            "/v1/lookup",
-            vec![],
-            json!({"bsn": 123456782}),
-            "bsn must be a string, not a number",
-        ),
-        (
-            &politie,
-            prof(&politie),
-            "POST",
-            "/v1/lookup",
-            vec![],
-            json!({}),
-            "bsn is required",
-        ),
-        (
-            &vh,
-            pr.clone(),
-            "POST",
-            "/v1/cases/{case_id}/escalation",
-            vec![&case],
-            json!({"level": "twee", "reason": "waarom ook niet"}),
-            "level must be a whole number, not a string",
-        ),
-        (
-            &vh,
-            pr.clone(),
-            "POST",
-            "/v1/cases/{case_id}/invitations",
-            vec![&case],
-            json!({"oins": "00000001003214345000"}),
-            "oins must be a list, not a string",
-        ),
-        (
-            &vh,
-            officer.clone(),
-            "POST",
-            "/v1/disclosures/search",
-            vec![],
-            json!({"limit": 5}),
-            "must be a string, not a number",
-        ),
-        (
-            &vh,
-            officer.clone(),
-            "POST",
-            "/v1/admin/registry/changes",
-            vec![],
-            json!({"changes": [{"kind": "teleport"}]}),
-            "must be one of upsert_partner",
-        ),
-        (
-            &vh,
-            officer.clone(),
-            "POST",
-            "/v1/admin/registry/changes",
-            vec![],
-            json!({"changes": {}}),
-            "changes must be a list, not an object",
-        ),
-        (
-            &politie,
-            prof(&politie),
-            "POST",
-            "/v1/embargoes",
-            vec![],
-            json!({"bsn": "999990019", "until": 5, "reason": "x"}),
-            "until must be a string, not a number",
-        ),
+    let others = [
+        BadBody {
+            who: &politie,
+            token: prof(&politie),
+            template: "/v1/lookup",
+            args: vec![],
+            body: json!({"bsn": 123456782}),
+            says: "bsn must be a string, not a number",
+        },
+        BadBody {
+            who: &politie,
+            token: prof(&politie),
+            template: "/v1/lookup",
+            args: vec![],
+            body: json!({}),
+            says: "bsn is required",
+        },
+        BadBody {
+            who: &vh,
+            token: pr.clone(),
+            template: "/v1/cases/{case_id}/escalation",
+            args: vec![&case],
+            body: json!({"level": "twee", "reason": "waarom ook niet"}),
+            says: "level must be a whole number, not a string",
+        },
+        BadBody {
+            who: &vh,
+            token: pr.clone(),
+            template: "/v1/cases/{case_id}/invitations",
+            args: vec![&case],
+            body: json!({"oins": "00000001003214345000"}),
+            says: "oins must be a list, not a string",
+        },
+        BadBody {
+            who: &vh,
+            token: officer.clone(),
+            template: "/v1/disclosures/search",
+            args: vec![],
+            body: json!({"limit": 5}),
+            says: "must be a string, not a number",
+        },
+        BadBody {
+            who: &vh,
+            token: officer.clone(),
+            template: "/v1/admin/registry/changes",
+            args: vec![],
+            body: json!({"changes": [{"kind": "teleport"}]}),
+            says: "must be one of upsert_partner",
+        },
+        BadBody {
+            who: &vh,
+            token: officer.clone(),
+            template: "/v1/admin/registry/changes",
+            args: vec![],
+            body: json!({"changes": {}}),
+            says: "changes must be a list, not an object",
+        },
+        BadBody {
+            who: &politie,
+            token: prof(&politie),
+            template: "/v1/embargoes",
+            args: vec![],
+            body: json!({"bsn": "999990019", "until": 5, "reason": "x"}),
+            says: "until must be a string, not a number",
+        },
     ];
-    for (who, token, method, template, args, body, says) in others {
+    for BadBody {
+        who,
+        token,
+        template,
+        args,
+        body,
+        says,
+    } in others
+    {
         let before = env.log_count().await;
         let a = api
-            .call(who, method, template, &args)
+            .call(who, "POST", template, &args)
             .token(&token)
             .json(body.clone())
             .expect(400)

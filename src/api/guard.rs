@@ -305,6 +305,7 @@ fn problem_for_status(status: StatusCode) -> Problem {
         StatusCode::NOT_FOUND => ("no-such-route", "no such endpoint"),
         StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "method not allowed here"),
         StatusCode::PAYLOAD_TOO_LARGE => return too_large(),
+        StatusCode::REQUEST_TIMEOUT => return Problem::request_timeout(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported-media-type",
             "request bodies are application/json",
