@@ -257,6 +257,26 @@ impl Contract {
         }
     }
 
+    /// The security requirements of an operation (its own, else the document's): each a list
+    /// of the schemes it combines.
+    fn security(&self, method: &str, template: &str) -> Vec<Vec<String>> {
+        let op = &self.spec["paths"][template][method.to_ascii_lowercase()];
+        let requirements = op
+            .get("security")
+            .unwrap_or(&self.spec["security"])
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        requirements
+            .iter()
+            .map(|r| {
+                r.as_object()
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// The operations of the spec, as (METHOD, path template).
     fn operations(&self) -> BTreeSet<(String, String)> {
         let mut out = BTreeSet::new();
@@ -371,7 +391,7 @@ struct Call<'a> {
     api: &'a Api<'a>,
     client: reqwest::Client,
     method: Method,
-    template: &'static str,
+    template: String,
     path: String,
     token: Option<String>,
     body: Option<(&'static str, Vec<u8>)>,
@@ -406,6 +426,25 @@ impl Call<'_> {
 
     /// Sends it, checks the answer against the spec and that its status is `expect`.
     async fn expect(self, expect: u16) -> Answer {
+        let (method, template, path) = (
+            self.method.clone(),
+            self.template.clone(),
+            self.path.clone(),
+        );
+        let contract = self.api.contract;
+        let a = self.send().await;
+        if a.status != expect {
+            contract.fail(format!(
+                "{method} {template} ({path}): expected {expect}, got {} {}",
+                a.status,
+                a.text()
+            ));
+        }
+        a
+    }
+
+    /// Sends it and checks the answer against the spec.
+    async fn send(self) -> Answer {
         let mut req = self
             .client
             .request(self.method.clone(), self.api.env.url(&self.path));
@@ -433,18 +472,9 @@ impl Call<'_> {
             headers,
             bytes,
         };
-        let contract = self.api.contract;
-        contract.check(self.method.as_str(), self.template, &a);
-        if a.status != expect {
-            contract.fail(format!(
-                "{} {} ({}): expected {expect}, got {} {}",
-                self.method,
-                self.template,
-                self.path,
-                a.status,
-                a.text()
-            ));
-        }
+        self.api
+            .contract
+            .check(self.method.as_str(), &self.template, &a);
         a
     }
 }
@@ -457,13 +487,7 @@ struct Api<'a> {
 
 impl<'a> Api<'a> {
     /// `method template` with the path parameters filled in order, as `who`.
-    fn call(
-        &'a self,
-        who: &Partner,
-        method: &str,
-        template: &'static str,
-        args: &[&str],
-    ) -> Call<'a> {
+    fn call(&'a self, who: &Partner, method: &str, template: &str, args: &[&str]) -> Call<'a> {
         self.call_with(who.http.clone(), method, template, args)
     }
 
@@ -471,7 +495,7 @@ impl<'a> Api<'a> {
         &'a self,
         client: reqwest::Client,
         method: &str,
-        template: &'static str,
+        template: &str,
         args: &[&str],
     ) -> Call<'a> {
         let mut path = String::new();
@@ -492,7 +516,7 @@ impl<'a> Api<'a> {
             api: self,
             client,
             method: Method::from_bytes(method.as_bytes()).expect("method"),
-            template,
+            template: template.to_string(),
             path,
             token: None,
             body: None,
@@ -1450,6 +1474,43 @@ async fn every_route_answers_as_the_spec_says(env: &Env) {
         .expect(405)
         .await;
 
+    // --- security as declared: without a token, every operation that names partnerToken is
+    // refused with 401, and every one that names mutualTLS alone answers. --------------------
+    for (method, template) in contract.operations() {
+        let security = contract.security(&method, &template);
+        let args: Vec<String> = template
+            .split('{')
+            .skip(1)
+            .map(|p| match p.split('}').next() {
+                Some("oin") => NEW_OIN.to_string(),
+                Some("revision") => "deadbeef".to_string(),
+                _ => Uuid::now_v7().to_string(),
+            })
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut call = api.call(&politie, &method, &template, &args);
+        if method != "GET" && method != "DELETE" {
+            call = call.json(json!({}));
+        }
+        if template.starts_with("/v1/log/proof/") {
+            call = call.query("index=0&from=1&size=1&to=1");
+        }
+        let needs_token = security
+            .iter()
+            .all(|s| s.iter().any(|n| n == "partnerToken"));
+        let a = call.send().await;
+        if needs_token != (a.status == 401) {
+            contract.fail(format!(
+                "{method} {template}: security {security:?}, but without a token it answered {}",
+                a.status
+            ));
+        }
+        assert!(
+            security.iter().all(|s| s.iter().any(|n| n == "mutualTLS")),
+            "{method} {template}: every connection is mutual TLS"
+        );
+    }
+
     // --- coverage, both ways ---------------------------------------------------------------
     let routes = router_routes();
     let operations = contract.operations();
@@ -1520,6 +1581,15 @@ const NOT_IN_A_DETAIL: &[&str] = &[
     "`",
 ];
 
+/// politie's mutual-TLS client configuration, for raw exchanges.
+fn politie_tls() -> rustls::ClientConfig {
+    let layout = &pki().layout;
+    mtls_config(
+        &std::fs::read_to_string(layout.partner_cert("politie")).expect("cert"),
+        &std::fs::read_to_string(layout.partner_key("politie")).expect("key"),
+    )
+}
+
 /// Sends `request` as raw bytes over politie's mutual TLS and checks the answer as an answer of
 /// `method template`.
 async fn raw_call(
@@ -1529,12 +1599,7 @@ async fn raw_call(
     template: &str,
     request: &[u8],
 ) -> Answer {
-    let layout = &pki().layout;
-    let config = mtls_config(
-        &std::fs::read_to_string(layout.partner_cert("politie")).expect("cert"),
-        &std::fs::read_to_string(layout.partner_key("politie")).expect("key"),
-    );
-    let a: Answer = raw_exchange(env, config, request)
+    let a: Answer = raw_exchange(env, politie_tls(), request)
         .await
         .unwrap_or_else(|e| panic!("{method} {template}: {e}"))
         .into();
@@ -1960,12 +2025,7 @@ async fn slow(backend: common::Backend) {
     );
 
     // A connection that never starts a request is closed without an answer.
-    let layout = &pki().layout;
-    let config = mtls_config(
-        &std::fs::read_to_string(layout.partner_cert("politie")).expect("cert"),
-        &std::fs::read_to_string(layout.partner_key("politie")).expect("key"),
-    );
-    let idle = raw_exchange(&env, config, b"").await;
+    let idle = raw_exchange(&env, politie_tls(), b"").await;
     assert!(idle.is_err(), "an idle connection got an answer");
 
     // A body that stops halfway: 408 once request_timeout_ms passes, logged like every refusal
