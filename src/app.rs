@@ -220,6 +220,9 @@ impl App {
             crate::server::ConnectionLimits {
                 max_connections: self.config.server.max_connections,
                 max_handshakes_per_ip: self.config.server.max_handshakes_per_ip,
+                header_read_timeout: Duration::from_millis(
+                    self.config.server.header_read_timeout_ms,
+                ),
             },
             Duration::from_secs(self.config.server.shutdown_grace_secs),
             async {

@@ -162,8 +162,11 @@ pub struct ServerConfig {
     /// A request without its answer after this many milliseconds gets 503 (a database that
     /// stopped answering mid-query, e.g. a silent network partition, would hold it for as long
     /// as TCP keeps the connection). Policy bundle administration is exempt (compiling and
-    /// replaying a bundle may take long).
+    /// replaying a bundle may take long). A request body still arriving by then gets 408.
     pub request_timeout_ms: u64,
+    /// A client gets this many milliseconds to send a request's head (after the handshake or
+    /// the previous answer); a head that had begun then gets 408, an idle connection is closed.
+    pub header_read_timeout_ms: u64,
 }
 
 /// Server certificate and the convenant's trust anchors for client certificates.
@@ -320,6 +323,7 @@ impl Default for ServerConfig {
             max_connections: 4096,
             max_handshakes_per_ip: 64,
             request_timeout_ms: 10_000,
+            header_read_timeout_ms: 30_000,
         }
     }
 }
@@ -447,6 +451,9 @@ impl Config {
         }
         if self.server.request_timeout_ms == 0 {
             return invalid("server.request_timeout_ms", "must be positive");
+        }
+        if self.server.header_read_timeout_ms == 0 {
+            return invalid("server.header_read_timeout_ms", "must be positive");
         }
         if self.database.acquire_timeout_ms == 0 {
             return invalid("database.acquire_timeout_ms", "must be positive");

@@ -20,11 +20,13 @@ use tower::ServiceExt;
 
 use crate::tls::PeerIdentity;
 
+mod early;
+
 /// How long a client may take to complete the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a client may take to send a request's headers (also the first after a handshake).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most header fields in a request head (hyper's default, stated); more get 431.
+pub(crate) const MAX_HEADERS: usize = 100;
 
 /// How many connections one source may hold at a time and how many of them may still be in
 /// their TLS handshake.
@@ -38,6 +40,10 @@ pub struct ConnectionLimits {
     /// what keeps a slowloris flood from one address from taking every slot: its further
     /// connections are closed at once.
     pub max_handshakes_per_ip: usize,
+    /// How long a client may take to send a request's head, counted from the handshake or the
+    /// previous answer (`server.header_read_timeout_ms`). A head that had begun gets 408; an
+    /// idle keep-alive connection is closed.
+    pub header_read_timeout: Duration,
 }
 
 /// Handshakes in progress per source address.
@@ -153,13 +159,21 @@ pub async fn serve(
                 req.extensions_mut().insert(identity.clone());
                 req
             });
+            let (io, handed_back) = early::EarlyIo::new(stream);
             let conn = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            if let Err(e) = watcher.watch(conn).await {
+                .header_read_timeout(limits.header_read_timeout)
+                .max_headers(MAX_HEADERS)
+                .serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
+            let ended = watcher.watch(conn).await;
+            if let Err(e) = &ended {
                 tracing::debug!(%remote, error = %e, "connection ended with an error");
+            }
+            // hyper has let go of the stream: send the answer it ended without, if any.
+            if let Ok((stream, seen)) = handed_back.await {
+                let timed_out = ended.as_ref().is_err_and(|e| e.is_timeout());
+                early::answer(stream, seen, timed_out).await;
             }
         });
     }

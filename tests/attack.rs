@@ -3,8 +3,8 @@
 //! the way: `..` segments, odd methods, broken headers and bodies arrive as written).
 //!
 //! For every input: the answer is a 4xx `application/problem+json` with `type`, `title` and
-//! `status` (or, for bad certificates, a failed handshake; for what hyper refuses before any
-//! router runs, hyper's own bare status); nothing of the seeded persons leaves (no name, BSN,
+//! `status` (or, for bad certificates, a failed handshake; what hyper refuses before any
+//! router runs is answered in problem+json too, without a log entry); nothing of the seeded persons leaves (no name, BSN,
 //! birth date, address or item content in the answer, nor in the log entry); the gateway still
 //! answers `/healthz` afterwards; and every request that got past the handshake and the HTTP
 //! parser is in the disclosure log, exactly once, under the id the answer names.
@@ -19,9 +19,8 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{b64, hs256, mtls_config, pki, Env, Partner};
+use common::{b64, hs256, mtls_config, pki, raw, raw_exchange, Env, Partner, RawAnswer};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use vhgate::pki::{Ca, ClientCertOptions, IssuedCert};
 
 on_both_backends!(attack_corpus);
@@ -36,8 +35,9 @@ enum Expect {
     RefusedUnlogged(u16),
     /// The TLS handshake fails: no HTTP, no entry.
     Tls,
-    /// hyper answers on its own before any router runs (bare status, empty body): no entry.
-    Hyper(u16),
+    /// Refused before any router runs, by hyper's own limits (its answer is turned into
+    /// problem+json on the way out): no request exists yet, so no entry.
+    Early(u16),
 }
 
 /// The client certificate a case connects with.
@@ -70,26 +70,6 @@ struct Case {
 
 /// The raw bytes of one HTTP/1.1 request; `Content-Length` is added for a body unless the
 /// headers already frame it.
-fn raw(method: &str, target: &str, headers: &[(&str, &[u8])], body: &[u8]) -> Vec<u8> {
-    let mut out = format!("{method} {target} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n")
-        .into_bytes();
-    let framed = headers.iter().any(|(k, _)| {
-        k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding")
-    });
-    for (k, v) in headers {
-        out.extend_from_slice(k.as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(v);
-        out.extend_from_slice(b"\r\n");
-    }
-    if !framed && !body.is_empty() {
-        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
-    }
-    out.extend_from_slice(b"\r\n");
-    out.extend_from_slice(body);
-    out
-}
-
 fn bearer(token: &str) -> Vec<u8> {
     format!("Bearer {token}").into_bytes()
 }
@@ -650,7 +630,7 @@ fn jwt_cases(env: &Env, out: &mut Vec<Case>) -> String {
             "{}.{vp}.{vs}",
             URL_SAFE_NO_PAD.encode(vec![b'{'; 768 * 1024])
         ))),
-        Expect::Hyper(431),
+        Expect::Early(431),
     ));
 
     for (name, auth, expect) in tokens {
@@ -854,7 +834,7 @@ fn http_cases(env: &Env, out: &mut Vec<Case>) {
             &[("x-filler", &vec![b'c'; 1024 * 1024])],
             b"",
         ),
-        Expect::Hyper(431),
+        Expect::Early(431),
     );
     push(
         "150 headers",
@@ -864,7 +844,7 @@ fn http_cases(env: &Env, out: &mut Vec<Case>) {
             &(0..150).map(|_| ("x-many", &b"1"[..])).collect::<Vec<_>>(),
             b"",
         ),
-        Expect::Hyper(431),
+        Expect::Early(431),
     );
     // Framing hyper refuses itself.
     push(
@@ -875,7 +855,7 @@ fn http_cases(env: &Env, out: &mut Vec<Case>) {
             &[("authorization", &auth), ("content-length", b"abc")],
             b"{}",
         ),
-        Expect::Hyper(400),
+        Expect::Early(400),
     );
     push(
         "two different Content-Lengths",
@@ -889,17 +869,17 @@ fn http_cases(env: &Env, out: &mut Vec<Case>) {
             ],
             b"{}x",
         ),
-        Expect::Hyper(400),
+        Expect::Early(400),
     );
     push(
         "header name with a space",
         raw("GET", "/healthz", &[("bad header", b"x")], b""),
-        Expect::Hyper(400),
+        Expect::Early(400),
     );
     push(
         "control character in a header value",
         raw("GET", "/healthz", &[("x-bad", b"a\x01b")], b""),
-        Expect::Hyper(400),
+        Expect::Early(400),
     );
     // JSON that does not parse or is the wrong shape.
     let deep_list = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
@@ -1409,24 +1389,9 @@ fn path_cases(env: &Env, out: &mut Vec<Case>) {
 // ---------------------------------------------------------------------------------------------
 // Sending.
 
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// Sends the raw request over a fresh mutual-TLS connection and reads until the gateway
 /// closes it. `Err` when no HTTP answer came back (a refused handshake).
-async fn exchange(env: &Env, who: &Who, request: &[u8]) -> Result<Answer, String> {
+async fn exchange(env: &Env, who: &Who, request: &[u8]) -> Result<RawAnswer, String> {
     let config = match who {
         Who::Partner(name) => {
             let layout = &pki().layout;
@@ -1450,99 +1415,7 @@ async fn exchange(env: &Env, who: &Who, request: &[u8]) -> Result<Answer, String
             .with_no_client_auth()
         }
     };
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let tcp = tokio::net::TcpStream::connect(env.addr)
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
-    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let mut tls = connector
-        .connect(name, tcp)
-        .await
-        .map_err(|e| format!("handshake: {e}"))?;
-    // The gateway may answer (and close) before it read a large request: keep reading.
-    let _ = tls.write_all(request).await;
-    let _ = tls.flush().await;
-    let mut bytes = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    let read = async {
-        loop {
-            match tls.read(&mut buf).await {
-                Ok(0) => break None,
-                Ok(n) => bytes.extend_from_slice(&buf[..n]),
-                Err(e) => break Some(e.to_string()),
-            }
-        }
-    };
-    let error = tokio::time::timeout(std::time::Duration::from_secs(20), read)
-        .await
-        .map_err(|_| "no answer within 20 s".to_string())?;
-    if bytes.is_empty() {
-        return Err(format!(
-            "no HTTP answer ({})",
-            error.unwrap_or_else(|| "closed".into())
-        ));
-    }
-    parse_answer(&bytes)
-}
-
-fn parse_answer(mut bytes: &[u8]) -> Result<Answer, String> {
-    loop {
-        let end = bytes
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or("incomplete head")?;
-        let head = String::from_utf8_lossy(&bytes[..end]).to_string();
-        let rest = &bytes[end + 4..];
-        let mut lines = head.split("\r\n");
-        let status: u16 = lines
-            .next()
-            .and_then(|l| l.split(' ').nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or("bad status line")?;
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        if (100..200).contains(&status) {
-            bytes = rest;
-            continue;
-        }
-        let chunked = headers
-            .iter()
-            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-        let body = if chunked {
-            let mut body = Vec::new();
-            let mut rest = rest;
-            loop {
-                let line_end = rest
-                    .windows(2)
-                    .position(|w| w == b"\r\n")
-                    .ok_or("bad chunk")?;
-                let size =
-                    usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16)
-                        .map_err(|_| "bad chunk size")?;
-                rest = &rest[line_end + 2..];
-                if size == 0 {
-                    break;
-                }
-                body.extend_from_slice(&rest[..size.min(rest.len())]);
-                rest = &rest[(size + 2).min(rest.len())..];
-            }
-            body
-        } else {
-            let length = headers
-                .iter()
-                .find(|(k, _)| k == "content-length")
-                .and_then(|(_, v)| v.parse::<usize>().ok())
-                .unwrap_or(rest.len());
-            rest[..length.min(rest.len())].to_vec()
-        };
-        return Ok(Answer {
-            status,
-            headers,
-            body,
-        });
-    }
+    raw_exchange(env, config, request).await
 }
 
 /// What must never appear in an answer or an entry: the seeded persons' names (whole and in
@@ -1650,21 +1523,28 @@ async fn attack_corpus(env: &Env) {
             }
             (Expect::Tls, Ok(a)) => fail(format!("handshake accepted, answered {}", a.status)),
             (_, Err(e)) => fail(format!("no HTTP answer: {e}")),
-            (Expect::Hyper(status), Ok(a)) => {
+            (Expect::Early(status), Ok(a)) => {
                 *tally
                     .statuses
-                    .entry(format!("{} (hyper)", a.status))
+                    .entry(format!("{} (before routing)", a.status))
                     .or_default() += 1;
-                if a.status != status || !a.body.is_empty() {
+                let body: Value = serde_json::from_slice(&a.body).unwrap_or(Value::Null);
+                let problem_ok = a.header("content-type") == Some("application/problem+json")
+                    && body["type"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("urn:vhgate:problem:"))
+                    && body["status"] == json!(a.status)
+                    && body.get("disclosure_id").is_none();
+                if a.status != status || !problem_ok {
                     fail(format!(
-                        "expected hyper's bare {status}, got {} {:?}",
+                        "expected a problem+json {status} before routing, got {} {:?}",
                         a.status,
                         String::from_utf8_lossy(&a.body)
                     ));
                 }
                 if after != before {
                     fail(format!(
-                        "{} entries for hyper's own refusal",
+                        "{} entries for a refusal before routing",
                         after - before
                     ));
                 }

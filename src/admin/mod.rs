@@ -183,6 +183,10 @@ pub async fn reject(
     .await?
     {
         tx.rollback().await?;
+        // As approval does: an unknown revision is not found, a decided one a conflict.
+        if store::get(db, revision).await?.is_none() {
+            return Err(AdminError::NotFound(revision.into()));
+        }
         return Err(AdminError::Conflict(format!(
             "revision {revision} is not a pending proposal"
         )));

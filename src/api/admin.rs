@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
-use super::problem::{json_error_detail, Problem};
+use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::admin::impact::{Baseline, ImpactQuery, MAX_REPLAY};
 use crate::admin::{self, AdminError};
@@ -125,17 +125,7 @@ struct RejectRequest {
 /// The body of a rejection (of a bundle or a registry change): the reason, checked by the
 /// administration layer.
 pub(super) fn parse_reject(body: &[u8]) -> Result<String, Problem> {
-    super::json_object::<RejectRequest>(body)
-        .map(|r| r.reason)
-        .map_err(|e| {
-            Problem::bad_request(
-                "invalid-body",
-                format!(
-                    "expected {{\"reason\": \"...\"}}: {}",
-                    json_error_detail(&e)
-                ),
-            )
-        })
+    super::json_body::parse::<RejectRequest>(body).map(|r| r.reason)
 }
 
 /// `POST /v1/admin/policy-bundles/{revision}/reject` with `{"reason": "..."}`.

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::problem::{json_error_detail, Problem};
+use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::casework::{
     self, CaseworkError, NewRegistration, ProblemInput, RegisteredPerson, RegisteredPersonView,
@@ -40,12 +40,7 @@ impl From<CaseworkError> for Problem {
 }
 
 pub(super) fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
-    super::json_object(body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!("{}; see /openapi.json", json_error_detail(&e)),
-        )
-    })
+    super::json_body::parse(body)
 }
 
 pub(super) fn case_id(raw: &str) -> Result<CaseId, Problem> {

@@ -6,7 +6,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::problem::{json_error_detail, Problem};
+use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::disclosure::store::LogFilter;
 use crate::domain::{Bsn, CaseId, Oin};
@@ -131,15 +131,7 @@ fn parse_bsn(bsn: &str) -> Result<Bsn, Problem> {
 
 /// The body of a search: the optional BSN and the filter its other members make.
 pub(super) fn parse_search(body: &[u8]) -> Result<(Option<Bsn>, LogFilter), Problem> {
-    let req: SearchRequest = super::json_object(body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!(
-                "expected {{\"bsn\": \"...\", \"partner\": \"...\", ...}} with string values: {}",
-                json_error_detail(&e)
-            ),
-        )
-    })?;
+    let req: SearchRequest = super::json_body::parse(body)?;
     let query: String = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(req.query.iter())
         .finish();
@@ -170,12 +162,7 @@ pub(super) struct AccessReportRequest {
 
 /// The body of an access report request: the subject's BSN.
 pub(super) fn parse_access_report(body: &[u8]) -> Result<Bsn, Problem> {
-    let req: AccessReportRequest = super::json_object(body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
-        )
-    })?;
+    let req: AccessReportRequest = super::json_body::parse(body)?;
     parse_bsn(&req.bsn)
 }
 
@@ -215,15 +202,7 @@ pub(super) struct Embargo {
 
 /// The body of an embargo request.
 pub(super) fn parse_embargo(body: &[u8]) -> Result<Embargo, Problem> {
-    let req: EmbargoRequest = super::json_object(body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!(
-                "expected {{\"bsn\", \"until\", \"reason\"}}: {}",
-                json_error_detail(&e)
-            ),
-        )
-    })?;
+    let req: EmbargoRequest = super::json_body::parse(body)?;
     let until = DateTime::parse_from_rfc3339(&req.until)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| Problem::bad_request("invalid-body", "until must be an RFC 3339 time"))?;

@@ -13,6 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use super::body_clock::BodyClock;
 use super::problem::{Problem, PROBLEM_TYPE_PREFIX};
 use super::AppState;
 use crate::disclosure::RequesterRecord;
@@ -76,10 +77,23 @@ impl CallerSlot {
 }
 
 /// Middleware on every route and the fallback (see [`super::router`]).
-pub(crate) async fn guard(
-    State(gateway): State<AppState>,
+pub(crate) async fn guard(State(gateway): State<AppState>, req: Request, next: Next) -> Response {
+    let body = req.extensions().get::<Arc<BodyClock>>().cloned();
+    let mut res = answer(gateway, req, next, body.clone()).await;
+    if body.is_some_and(|b| b.expired()) {
+        // The rest of the body is still on its way: the connection cannot carry another request.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+/// The answer, a refusal in problem+json and logged.
+async fn answer(
+    gateway: AppState,
     mut req: Request,
     next: Next,
+    body: Option<Arc<BodyClock>>,
 ) -> Response {
     let route = req
         .extensions()
@@ -117,6 +131,12 @@ pub(crate) async fn guard(
                 .into_response()
             }
         },
+    };
+    // The handler's read of the body failed because it did not arrive in time.
+    let res = if body.is_some_and(|b| b.expired()) {
+        Problem::request_timeout().into_response()
+    } else {
+        res
     };
     let status = res.status();
     if !(status.is_client_error() || panicked) || res.headers().contains_key("disclosure-id") {
@@ -287,6 +307,7 @@ fn problem_for_status(status: StatusCode) -> Problem {
         StatusCode::NOT_FOUND => ("no-such-route", "no such endpoint"),
         StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "method not allowed here"),
         StatusCode::PAYLOAD_TOO_LARGE => return too_large(),
+        StatusCode::REQUEST_TIMEOUT => return Problem::request_timeout(),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
             "unsupported-media-type",
             "request bodies are application/json",

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::problem::{json_error_detail, Problem};
+use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::domain::Bsn;
 use crate::gateway::Contact;
@@ -28,12 +28,7 @@ struct LookupResponse<'a> {
 
 /// The body of a lookup: the BSN.
 pub(super) fn parse_lookup(body: &[u8]) -> Result<Bsn, Problem> {
-    let req: LookupRequest = super::json_object(body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!("expected {{\"bsn\": \"...\"}}: {}", json_error_detail(&e)),
-        )
-    })?;
+    let req: LookupRequest = super::json_body::parse(body)?;
     req.bsn
         .parse()
         .map_err(|e| Problem::bad_request("invalid-bsn", format!("{e}")))

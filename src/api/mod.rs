@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod body_clock;
 mod cases;
 mod casework;
 mod disclosures;
@@ -10,6 +11,7 @@ pub mod fuzzing;
 pub(crate) mod guard;
 mod health;
 mod information;
+mod json_body;
 mod log;
 mod lookup;
 mod plan;
@@ -50,14 +52,25 @@ fn without_deadline(path: &str) -> bool {
 /// TCP keeps trying. Dropping is safe for the log: a step's transaction that did not commit
 /// rolls back, one that did leaves its entry in the outbox for the writer's sweep, and no
 /// answer has left.
+///
+/// The body must arrive within `limit` too, on every route (see [`body_clock`]): a client
+/// still sending it then hears 408 `request-timeout`, not 503.
 pub fn with_deadline(router: Router, limit: std::time::Duration) -> Router {
     router.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+            let (req, body) = body_clock::start(req, limit);
             if without_deadline(req.uri().path()) {
                 return next.run(req).await;
             }
-            match tokio::time::timeout(limit, next.run(req)).await {
+            let run = next.run(req);
+            tokio::pin!(run);
+            match tokio::time::timeout(limit, &mut run).await {
                 Ok(res) => res,
+                // The body's own deadline passed with this one: its read fails now, and the
+                // guard answers 408 (and logs it).
+                Err(_) if !body.complete() => tokio::time::timeout(limit, run)
+                    .await
+                    .unwrap_or_else(|_| Problem::timed_out().into_response()),
                 Err(_) => {
                     tracing::error!(
                         limit_ms = limit.as_millis() as u64,
@@ -317,17 +330,4 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestTrace {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(RequestTrace(request_trace(&parts.extensions)))
     }
-}
-
-/// Reads a request body that must be a JSON object. serde would also fill a struct from a
-/// list of its fields in order (`["123456782"]`), a second spelling of every body that no
-/// client needs and no validation expects.
-pub(crate) fn json_object<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<T, serde_json::Error> {
-    let first = body.iter().find(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|b| *b != b'{') {
-        return Err(serde::de::Error::custom("expected a JSON object"));
-    }
-    serde_json::from_slice(body)
 }

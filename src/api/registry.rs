@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::admin::{impact_query, parse_reject, problem};
-use super::problem::{json_error_detail, Problem};
+use super::problem::Problem;
 use super::{AppState, Authenticated};
 use crate::admin::registry::{self, ChangeRequest};
 
@@ -27,15 +27,7 @@ pub(super) async fn view(
 /// The body of a registry change proposal (validated against the registry by the
 /// administration layer).
 pub(super) fn parse_change_request(body: &[u8]) -> Result<ChangeRequest, Problem> {
-    super::json_object(body).map_err(|e| {
-        Problem::bad_request(
-            "invalid-body",
-            format!(
-                "expected {{\"changes\": [{{\"kind\": ...}}], \"note\": \"...\"}}: {}",
-                json_error_detail(&e)
-            ),
-        )
-    })
+    super::json_body::parse(body)
 }
 
 /// `POST /v1/admin/registry/changes` with `{"changes": [...], "note": "..."}`.

@@ -782,3 +782,145 @@ pub fn fresh_bsn() -> String {
         }
     }
 }
+
+/// A raw HTTP/1.1 request (`connection: close`), framed with a `content-length` unless the
+/// headers already frame it.
+pub fn raw(method: &str, target: &str, headers: &[(&str, &[u8])], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("{method} {target} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n")
+        .into_bytes();
+    let framed = headers.iter().any(|(k, _)| {
+        k.eq_ignore_ascii_case("content-length") || k.eq_ignore_ascii_case("transfer-encoding")
+    });
+    for (k, v) in headers {
+        out.extend_from_slice(k.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !framed && !body.is_empty() {
+        out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(body);
+    out
+}
+
+/// An answer read off the wire by [`raw_exchange`].
+pub struct RawAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl RawAnswer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `request` as it is over a fresh TLS connection made with `config` and reads until the
+/// gateway closes it. `Err` when no HTTP answer came back (a refused handshake).
+pub async fn raw_exchange(
+    env: &Env,
+    config: rustls::ClientConfig,
+    request: &[u8],
+) -> Result<RawAnswer, String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(env.addr)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut tls = connector
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
+    // The gateway may answer (and close) before it read a large request: keep reading.
+    let _ = tls.write_all(request).await;
+    let _ = tls.flush().await;
+    let mut bytes = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let read = async {
+        loop {
+            match tls.read(&mut buf).await {
+                Ok(0) => break None,
+                Ok(n) => bytes.extend_from_slice(&buf[..n]),
+                Err(e) => break Some(e.to_string()),
+            }
+        }
+    };
+    let error = tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .map_err(|_| "no answer within 20 s".to_string())?;
+    if bytes.is_empty() {
+        return Err(format!(
+            "no HTTP answer ({})",
+            error.unwrap_or_else(|| "closed".into())
+        ));
+    }
+    parse_raw_answer(&bytes)
+}
+
+/// The first final answer in `bytes` (1xx answers skipped).
+pub fn parse_raw_answer(mut bytes: &[u8]) -> Result<RawAnswer, String> {
+    loop {
+        let end = bytes
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or("incomplete head")?;
+        let head = String::from_utf8_lossy(&bytes[..end]).to_string();
+        let rest = &bytes[end + 4..];
+        let mut lines = head.split("\r\n");
+        let status: u16 = lines
+            .next()
+            .and_then(|l| l.split(' ').nth(1))
+            .and_then(|s| s.parse().ok())
+            .ok_or("bad status line")?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        if (100..200).contains(&status) {
+            bytes = rest;
+            continue;
+        }
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked {
+            let mut body = Vec::new();
+            let mut rest = rest;
+            loop {
+                let line_end = rest
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .ok_or("bad chunk")?;
+                let size =
+                    usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16)
+                        .map_err(|_| "bad chunk size")?;
+                rest = &rest[line_end + 2..];
+                if size == 0 {
+                    break;
+                }
+                body.extend_from_slice(&rest[..size.min(rest.len())]);
+                rest = &rest[(size + 2).min(rest.len())..];
+            }
+            body
+        } else {
+            let length = headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .and_then(|(_, v)| v.parse::<usize>().ok())
+                .unwrap_or(rest.len());
+            rest[..length.min(rest.len())].to_vec()
+        };
+        return Ok(RawAnswer {
+            status,
+            headers,
+            body,
+        });
+    }
+}
