@@ -23,14 +23,29 @@ pub const DEFAULT_FILTER: &str = "info,sqlx=warn";
 /// terminal (or the log file) rather than the gateway and bury the report.
 pub const BENCH_FILTER: &str = "info,sqlx=warn,vhgate::access=off";
 
+/// Lines that may wait for the writer thread; beyond that a logging call waits (nothing is
+/// dropped).
+const BUFFERED_LINES: usize = 128 * 1024;
+
 /// Installs the process's subscriber (once; a second call changes nothing). `RUST_LOG`, when
-/// set, wins over `default_filter`.
-pub fn init(format: LogFormat, default_filter: &str) {
+/// set, wins over `default_filter`. Lines go to stderr through a writer thread, so an async
+/// worker never waits on a slow terminal or pipe; keep the returned guard until the process
+/// ends (dropping it writes what is still queued).
+#[must_use = "dropping the guard stops the log writer"]
+pub fn init(
+    format: LogFormat,
+    default_filter: &str,
+) -> tracing_appender::non_blocking::WorkerGuard {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(BUFFERED_LINES)
+        .lossy(false)
+        .thread_name("vhgate-log-writer")
+        .finish(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     let _ = match format {
         LogFormat::Text => builder
             .with_ansi(std::io::stderr().is_terminal())
@@ -43,4 +58,5 @@ pub fn init(format: LogFormat, default_filter: &str) {
             .with_span_list(false)
             .try_init(),
     };
+    guard
 }

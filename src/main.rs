@@ -13,8 +13,11 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let (format, filter) = cli::log_settings(&cli);
-    vhgate::logging::init(format, filter);
-    match cli::run(cli).await {
+    let log_writer = vhgate::logging::init(format, filter);
+    let result = cli::run(cli).await;
+    // Writes the diagnostic lines still queued, so they come before the error line below.
+    drop(log_writer);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         // A user's error is its message and its causes, one line; never a stack backtrace
         // (anyhow's `Debug` prints one whenever RUST_BACKTRACE is set).

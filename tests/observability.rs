@@ -439,8 +439,16 @@ impl Served {
     }
 
     /// Stops the gateway; what it wrote on stderr after `seen` and on stdout.
+    /// Stops the gateway as an operator would (SIGTERM: it drains and writes the diagnostic
+    /// lines still queued), then gives the lines not read yet and stdout.
     fn stop(mut self) -> (Vec<String>, String) {
-        let _ = self.child.kill();
+        let terminated = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !terminated {
+            let _ = self.child.kill();
+        }
         let _ = self.child.wait();
         let rest = self.lines.iter().collect();
         (rest, self.stdout.join().expect("stdout reader"))
@@ -550,7 +558,7 @@ async fn serve_logs(backend: Backend, format: LogFormat) {
     assert_eq!(scrape.status(), StatusCode::OK);
     let requests = 6;
 
-    // Each answer left after its access line was written.
+    // Every access line is out once the gateway has stopped.
     let (rest, stdout) = served.stop();
     let lines: Vec<String> = before.into_iter().chain(rest).collect();
     let all = lines.join("\n");
