@@ -136,6 +136,11 @@ pub fn is_traceparent(v: &str) -> bool {
     parse(v).is_some()
 }
 
+/// The trace id and the calling span id of a valid `traceparent`.
+pub fn trace_and_parent(traceparent: &str) -> Option<(TraceId, SpanId)> {
+    parse(traceparent).map(|(_, trace, parent, _)| (trace, parent))
+}
+
 /// `(version, trace id, parent span id, flags)` of a valid `traceparent`.
 fn parse(v: &str) -> Option<(u8, TraceId, SpanId, u8)> {
     let mut parts = v.split('-');

@@ -689,9 +689,12 @@ fn entry_body(gateway: &AppState, r: &ReviewedEntry) -> String {
     // Entries written before the gateway recorded its own trace id have only the partner's.
     let trace = e
         .trace_id
-        .as_deref()
-        .or_else(|| e.traceparent.as_deref().and_then(|t| t.split('-').nth(1)))
-        .unwrap_or("geen");
+        .clone()
+        .or_else(|| {
+            let partner = e.traceparent.as_deref()?;
+            crate::trace::trace_and_parent(partner).map(|(trace, _)| trace.to_string())
+        })
+        .unwrap_or_else(|| "geen".into());
     let people = e.subject.iter().count() + e.subjects.len();
     let item = |label: &str, value: String| format!("<dt>{label}</dt><dd>{value}</dd>");
     let opt = |v: &Option<String>| esc(v.as_deref().unwrap_or("—"));
@@ -729,7 +732,7 @@ fn entry_body(gateway: &AppState, r: &ReviewedEntry) -> String {
         "Beleidsversie",
         format!("<code>{}</code>", esc(&e.policy_revision)),
     ));
-    out.push_str(&item("Trace-id", format!("<code>{}</code>", esc(trace))));
+    out.push_str(&item("Trace-id", format!("<code>{}</code>", esc(&trace))));
     out.push_str(&item(
         "Kenmerk",
         format!("<code>{}</code> (volgnummer {})", e.id, r.row.seq),

@@ -26,7 +26,10 @@ impl TraceIds {
     /// its `traceparent`.
     pub fn of(entry: &NewEntry) -> TraceIds {
         let id = entry.id.simple().to_string();
-        let partner = trace_context(entry.traceparent.as_deref());
+        let partner = entry
+            .traceparent
+            .as_deref()
+            .and_then(crate::trace::trace_and_parent);
         let trace_id = entry
             .trace_id
             .clone()
@@ -54,32 +57,9 @@ impl TraceIds {
     }
 }
 
-/// The (trace id, span id) of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`).
-fn trace_context(traceparent: Option<&str>) -> Option<(&str, &str)> {
-    let mut parts = traceparent?.split('-');
-    let (_version, trace, span) = (parts.next()?, parts.next()?, parts.next()?);
-    (trace.len() == 32 && span.len() == 16).then_some((trace, span))
-}
-
 /// Unix milliseconds of an RFC 3339 time (0 if it does not parse, which verify would flag).
 fn millis(time: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(time)
         .map(|t| t.timestamp_millis())
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traceparent_is_parsed_strictly() {
-        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        assert_eq!(
-            trace_context(Some(tp)),
-            Some(("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"))
-        );
-        assert_eq!(trace_context(Some("00-short-00f067aa0ba902b7-01")), None);
-        assert_eq!(trace_context(None), None);
-    }
 }

@@ -409,6 +409,31 @@ mod tests {
         }
     }
 
+    /// An entry written before the gateway recorded its own ids: the partner's trace from its
+    /// `traceparent`, a span derived from the entry id.
+    #[test]
+    fn older_entries_take_their_ids_from_the_traceparent() {
+        let tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut old = entry(1, Some(tp));
+        old.entry.trace_id = None;
+        old.entry.span_id = None;
+        old.entry.parent_span_id = None;
+        let id = old.entry.id.simple().to_string();
+        let record = &to_ldv(&old)[0];
+        assert_eq!(record["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(record["span_id"], &id[16..32]);
+        assert_eq!(
+            record["foreign_operation"]["trace_id"],
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(record["foreign_operation"]["span_id"], "00f067aa0ba902b7");
+        // A malformed one (never stored by the gateway) names no partner span.
+        old.entry.traceparent = Some("00-short-00f067aa0ba902b7-01".into());
+        let record = &to_ldv(&old)[0];
+        assert_eq!(record["trace_id"], id.as_str());
+        assert!(record.get("foreign_operation").is_none());
+    }
+
     #[test]
     fn no_person_no_processing_of_personal_data() {
         let records = to_ldv(&entry(0, None));
