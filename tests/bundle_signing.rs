@@ -82,6 +82,25 @@ async fn post(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Proposes `bundle` as the administrator `token` (which must succeed): its revision.
+async fn proposed_revision(
+    env: &Env,
+    vh: &common::Partner,
+    token: &str,
+    bundle: Vec<u8>,
+) -> String {
+    let (status, proposed) = post(
+        &vh.http,
+        &env.url(""),
+        token,
+        "/v1/admin/policy-bundles",
+        bundle,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{proposed}");
+    proposed["revision"].as_str().expect("revision").to_string()
+}
+
 fn administrators(vh: &common::Partner) -> (String, String) {
     let admin = |sub: &str| {
         vh.sign(&vhgate::auth::Claims {
@@ -193,16 +212,7 @@ async fn verified_again_before_activation(backend: Backend) {
     };
     let vh = env.client("veiligheidshuis");
     let (alice, bob) = administrators(&vh);
-    let (status, proposed) = post(
-        &vh.http,
-        &env.url(""),
-        &alice,
-        "/v1/admin/policy-bundles",
-        signed("2026-6", &keys.signer()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{proposed}");
-    let rev = proposed["revision"].as_str().expect("revision").to_string();
+    let rev = proposed_revision(&env, &vh, &alice, signed("2026-6", &keys.signer())).await;
 
     // Another instance on the same database where the key id now names a different key.
     let rotated = Keys::new();
@@ -298,16 +308,7 @@ async fn unsigned_starting_policy_is_trusted_as_the_directory(backend: Backend) 
     let start = env.gateway().policy().revision().to_string();
     let vh = env.client("veiligheidshuis");
     let (alice, bob) = administrators(&vh);
-    let (status, proposed) = post(
-        &vh.http,
-        &env.url(""),
-        &alice,
-        "/v1/admin/policy-bundles",
-        signed("2026-10", &keys.signer()),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{proposed}");
-    let rev = proposed["revision"].as_str().expect("revision").to_string();
+    let rev = proposed_revision(&env, &vh, &alice, signed("2026-10", &keys.signer())).await;
     let (status, body) = post(
         &vh.http,
         &env.url(""),
